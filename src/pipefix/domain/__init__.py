@@ -1,0 +1,1 @@
+"""Pure domain model: goals, signals, constraints, actions and audit records. No I/O."""

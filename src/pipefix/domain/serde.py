@@ -1,0 +1,30 @@
+"""JSON round-trips for the domain's dataclasses, through pydantic (no hand-written codecs)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
+
+T = TypeVar("T")
+
+
+@cache
+def _adapter(kind: type[Any]) -> TypeAdapter[Any]:
+    return TypeAdapter(kind)
+
+
+def to_json(value: object) -> str:
+    data = _adapter(type(value)).dump_python(value, mode="json")
+    return json.dumps(data, sort_keys=True)
+
+
+def to_plain(value: object) -> Any:
+    return _adapter(type(value)).dump_python(value, mode="json")
+
+
+def from_json(kind: type[T], text: str) -> T:
+    result: T = _adapter(kind).validate_json(text)
+    return result

@@ -1,0 +1,52 @@
+"""What every engine offers the tools: typed capabilities and a small protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    dialect: str
+    transactional_ddl: bool
+    alter_drop_not_null: bool
+
+
+class EngineError(RuntimeError):
+    """A database error, with the statement that caused it."""
+
+
+class Engine(Protocol):
+    capabilities: Capabilities
+    statement_log: list[str]
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def close(self) -> None: ...
+
+
+def scalar(engine: Engine, sql: str, params: Sequence[Any] = ()) -> Any:
+    rows = engine.query(sql, params)
+    return rows[0][0] if rows else None
+
+
+def quote(identifier: str) -> str:
+    """Double-quote an identifier (names are validated before they get here; this keeps odd
+    but legal names like `timestamp` or `order id` working)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

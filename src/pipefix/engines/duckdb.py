@@ -1,0 +1,98 @@
+"""DuckDB: an embedded warehouse in one file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipefix.engines import safety
+from pipefix.engines.base import Capabilities, EngineError, quote
+
+
+class DuckDBEngine:
+    capabilities = Capabilities(dialect="duckdb", transactional_ddl=True, alter_drop_not_null=True)
+
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+        self.path = str(path)
+        try:
+            self._con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as error:
+            raise EngineError(f"cannot open DuckDB warehouse {self.path}: {error}") from error
+        # Timestamps with an offset are normalised to UTC, never cast with the offset dropped.
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._in_transaction = False
+        self.statement_log: list[str] = []
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._run(sql, params)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._run(sql, params).fetchall()
+
+    def _run(self, sql: str, params: Sequence[Any]) -> duckdb.DuckDBPyConnection:
+        for dropped in safety.inspect(sql, "duckdb"):
+            self._require_empty_column(dropped)
+        self.statement_log.append(sql)
+        try:
+            return self._con.execute(sql, list(params)) if params else self._con.execute(sql)
+        except duckdb.Error as error:
+            raise EngineError(f"{error}\n  in: {sql[:300]}") from error
+
+    def _require_empty_column(self, dropped: safety.DroppedColumn) -> None:
+        held = self._con.execute(
+            f"SELECT count({dropped.column}) FROM {dropped.table}"
+        ).fetchone()
+        if held is None or held[0] != 0:
+            raise safety.DestructiveStatementError(
+                f"refused: dropping {dropped.table}.{dropped.column} would lose "
+                f"{held[0] if held else '?'} values"
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._in_transaction:  # nested use joins the outer transaction
+            yield
+            return
+        self._con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            yield
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        else:
+            self._con.execute("COMMIT")
+        finally:
+            self._in_transaction = False
+
+    def table_columns(self, table: str, schema: str = "main") -> dict[str, str]:
+        rows = self.query(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            (schema, table),
+        )
+        return {name: dtype for name, dtype in rows}
+
+    def table_exists(self, table: str, schema: str = "main") -> bool:
+        return bool(self.table_columns(table, schema))
+
+    def stage_jsonl(self, path: Path, batch_id: str, stage: str) -> int:
+        """Read a JSONL file as raw lines (every line accounted for, even broken ones)."""
+        self.execute(
+            f"CREATE OR REPLACE TEMP TABLE {quote(stage)} AS "
+            "SELECT ? AS batch_id, u.line_no::BIGINT AS line_no, "
+            "rtrim(u.line, chr(13)) AS raw "
+            "FROM read_text(?) AS t, "
+            "unnest(string_split(t.content, chr(10))) WITH ORDINALITY AS u(line, line_no) "
+            "WHERE trim(u.line) <> ''",
+            (batch_id, str(path)),
+        )
+        rows = self.query(f"SELECT count(*) FROM {quote(stage)}")
+        return int(rows[0][0])
+
+    def close(self) -> None:
+        self._con.close()

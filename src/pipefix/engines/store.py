@@ -1,0 +1,183 @@
+"""pipefix's own state, kept in the warehouse beside the data: contracts and adapters with their
+versions, batches, quarantine, goals, audit trail, knowledge and step records.
+
+Append-only where it records history; nothing here deletes a row.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipefix.domain.serde import from_json, to_json
+from pipefix.engines.base import Engine, scalar
+from pipefix.pipeline.contracts import Adapter, Contract
+
+SCHEMA = "pipefix"
+
+_DDL = [
+    f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.contracts (table_name VARCHAR, version INTEGER, "
+    "spec VARCHAR, step BIGINT, note VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.active_contracts (table_name VARCHAR, version INTEGER)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.adapters (table_name VARCHAR, version INTEGER, "
+    "spec VARCHAR, step BIGINT, note VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.active_adapters (table_name VARCHAR, version INTEGER)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.batches (batch_id VARCHAR, table_name VARCHAR, "
+    "step BIGINT, path VARCHAR, sha256 VARCHAR, received BIGINT, loaded BIGINT, "
+    "quarantined BIGINT, drift VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.quarantine (table_name VARCHAR, batch_id VARCHAR, "
+    "line_no BIGINT, raw VARCHAR, reason VARCHAR, kind VARCHAR, contract_version INTEGER, "
+    "quarantined_step BIGINT, replayed_step BIGINT, replayed_version INTEGER)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.goals (version INTEGER, step BIGINT, "
+    "description VARCHAR, goal VARCHAR, reason VARCHAR, evidence VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.audit (step BIGINT, kind VARCHAR, payload VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.knowledge (step BIGINT, key VARCHAR, value VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.steps (step BIGINT, record VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.settings (key VARCHAR, value VARCHAR)",
+]
+
+
+def ensure_schema(engine: Engine) -> None:
+    for statement in _DDL:
+        engine.execute(statement)
+
+
+# --- contracts and adapters ---------------------------------------------------------------
+
+
+def save_contract(engine: Engine, contract: Contract, step: int, note: str) -> None:
+    engine.execute(
+        f"INSERT INTO {SCHEMA}.contracts VALUES (?, ?, ?, ?, ?)",
+        (contract.table, contract.version, to_json(contract), step, note),
+    )
+    _set_active(engine, "active_contracts", contract.table, contract.version)
+
+
+def _set_active(engine: Engine, table: str, name: str, version: int | None) -> None:
+    exists = scalar(engine, f"SELECT count(*) FROM {SCHEMA}.{table} WHERE table_name = ?", (name,))
+    if exists:
+        engine.execute(
+            f"UPDATE {SCHEMA}.{table} SET version = ? WHERE table_name = ?", (version, name)
+        )
+    else:
+        engine.execute(f"INSERT INTO {SCHEMA}.{table} VALUES (?, ?)", (name, version))
+
+
+def activate_contract(engine: Engine, table: str, version: int) -> None:
+    _set_active(engine, "active_contracts", table, version)
+
+
+def contract_version(engine: Engine, table: str, version: int) -> Contract | None:
+    spec = scalar(
+        engine,
+        f"SELECT spec FROM {SCHEMA}.contracts WHERE table_name = ? AND version = ?",
+        (table, version),
+    )
+    return from_json(Contract, spec) if spec else None
+
+
+def active_contract(engine: Engine, table: str) -> Contract:
+    version = scalar(
+        engine, f"SELECT version FROM {SCHEMA}.active_contracts WHERE table_name = ?", (table,)
+    )
+    contract = contract_version(engine, table, version) if version is not None else None
+    if contract is None:
+        raise LookupError(f"no contract for table {table!r}")
+    return contract
+
+
+def active_contracts(engine: Engine) -> dict[str, Contract]:
+    rows = engine.query(
+        f"SELECT c.table_name, c.spec FROM {SCHEMA}.contracts c JOIN {SCHEMA}.active_contracts a "
+        "ON a.table_name = c.table_name AND a.version = c.version ORDER BY c.table_name"
+    )
+    return {name: from_json(Contract, spec) for name, spec in rows}
+
+
+def latest_contract_version(engine: Engine, table: str) -> int:
+    return int(
+        scalar(
+            engine,
+            f"SELECT coalesce(max(version), 0) FROM {SCHEMA}.contracts WHERE table_name = ?",
+            (table,),
+        )
+    )
+
+
+def save_adapter(engine: Engine, adapter: Adapter, step: int, note: str) -> None:
+    engine.execute(
+        f"INSERT INTO {SCHEMA}.adapters VALUES (?, ?, ?, ?, ?)",
+        (adapter.table, adapter.version, to_json(adapter), step, note),
+    )
+    _set_active(engine, "active_adapters", adapter.table, adapter.version)
+
+
+def deactivate_adapter(engine: Engine, table: str, version: int | None) -> None:
+    _set_active(engine, "active_adapters", table, version)
+
+
+def active_adapter(engine: Engine, table: str) -> Adapter | None:
+    rows = engine.query(
+        f"SELECT d.spec FROM {SCHEMA}.adapters d JOIN {SCHEMA}.active_adapters a "
+        "ON a.table_name = d.table_name AND a.version = d.version WHERE d.table_name = ?",
+        (table,),
+    )
+    return from_json(Adapter, rows[0][0]) if rows else None
+
+
+def latest_adapter_version(engine: Engine, table: str) -> int:
+    return int(
+        scalar(
+            engine,
+            f"SELECT coalesce(max(version), 0) FROM {SCHEMA}.adapters WHERE table_name = ?",
+            (table,),
+        )
+    )
+
+
+# --- audit, knowledge, goals, steps, settings ----------------------------------------------
+
+
+def audit(engine: Engine, step: int, kind: str, payload: dict[str, Any]) -> None:
+    engine.execute(
+        f"INSERT INTO {SCHEMA}.audit VALUES (?, ?, ?)",
+        (step, kind, json.dumps(payload, sort_keys=True, default=str)),
+    )
+
+
+def remember(engine: Engine, step: int, key: str, value: object) -> None:
+    engine.execute(
+        f"INSERT INTO {SCHEMA}.knowledge VALUES (?, ?, ?)",
+        (step, key, json.dumps(value, sort_keys=True, default=str)),
+    )
+
+
+def recall(engine: Engine, key: str) -> Any:
+    """The latest value stored under `key`, or None."""
+    text = scalar(
+        engine,
+        f"SELECT value FROM {SCHEMA}.knowledge WHERE key = ? ORDER BY step DESC, rowid DESC "
+        "LIMIT 1",
+        (key,),
+    )
+    return json.loads(text) if text is not None else None
+
+
+def knowledge(engine: Engine) -> list[tuple[int, str, Any]]:
+    rows = engine.query(
+        f"SELECT step, key, value FROM {SCHEMA}.knowledge ORDER BY step, key, rowid"
+    )
+    return [(int(step), key, json.loads(value)) for step, key, value in rows]
+
+
+def get_setting(engine: Engine, key: str, default: str) -> str:
+    value = scalar(engine, f"SELECT value FROM {SCHEMA}.settings WHERE key = ?", (key,))
+    return str(value) if value is not None else default
+
+
+def put_setting(engine: Engine, key: str, value: str) -> None:
+    if scalar(engine, f"SELECT count(*) FROM {SCHEMA}.settings WHERE key = ?", (key,)):
+        engine.execute(f"UPDATE {SCHEMA}.settings SET value = ? WHERE key = ?", (value, key))
+    else:
+        engine.execute(f"INSERT INTO {SCHEMA}.settings VALUES (?, ?)", (key, value))

@@ -1,0 +1,1 @@
+"""Contracts, drift diff, batches and quarantine policy. Pure: no database, no files."""

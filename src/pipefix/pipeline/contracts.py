@@ -1,0 +1,99 @@
+"""Per-table data contracts, their versions, and the adapters that map drifted records onto them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+_DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
+
+# Logical column types a contract may use. Engines map them to their dialect.
+SIMPLE_TYPES = frozenset(
+    {"bigint", "integer", "double", "varchar", "boolean", "timestamp", "date", "json"}
+)
+
+# (from, to) pairs an ALTER can apply without changing or losing any value.
+LOSSLESS_WIDENINGS = frozenset(
+    {("integer", "bigint"), ("integer", "double"), ("bigint", "decimal(38,0)")}
+)
+
+
+def is_valid_type(logical: str) -> bool:
+    return logical in SIMPLE_TYPES or _DECIMAL.match(logical) is not None
+
+
+def decimal_scale(logical: str) -> tuple[int, int] | None:
+    match = _DECIMAL.match(logical)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: str
+    nullable: bool = True
+    min: float | None = None
+    max: float | None = None
+    values: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not is_valid_type(self.type):
+            raise ValueError(f"column {self.name!r}: unknown type {self.type!r}")
+
+
+@dataclass(frozen=True)
+class Contract:
+    table: str
+    version: int
+    columns: tuple[ColumnSpec, ...]
+    key: str | None = None
+    freshness_column: str | None = None
+    freshness_seconds: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"v{self.version}.0"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> ColumnSpec | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    def next_version(self, columns: tuple[ColumnSpec, ...]) -> Contract:
+        return replace(self, version=self.version + 1, columns=columns)
+
+
+class TransformKind(StrEnum):
+    RENAME = "rename"  # take the value from another field of the record
+    EPOCH_MS_TO_TIMESTAMP = "epoch_ms_to_timestamp"  # integer epoch milliseconds -> timestamp
+
+
+@dataclass(frozen=True)
+class ColumnTransform:
+    column: str
+    kind: TransformKind
+    source: str  # the record field the value is read from
+
+    def describe(self) -> str:
+        if self.kind is TransformKind.RENAME:
+            return f"{self.column} <- {self.source}"
+        return f"{self.column} <- {self.kind}({self.source})"
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """How records of a newer producer schema are mapped onto the table's contract."""
+
+    table: str
+    version: int
+    transforms: tuple[ColumnTransform, ...] = field(default_factory=tuple)
+
+    def transform_for(self, column: str) -> ColumnTransform | None:
+        return next((t for t in self.transforms if t.column == column), None)
+
+    @property
+    def consumed_fields(self) -> frozenset[str]:
+        return frozenset(t.source for t in self.transforms)
