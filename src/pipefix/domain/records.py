@@ -17,6 +17,7 @@ class TableHealth:
     loaded: int = 0
     quarantined: int = 0
     quarantine_open: int = 0
+    quarantine_schema_open: int = 0  # rows held back by shape, not by bad values
     contract_version: int = 1
     drift: tuple[str, ...] = ()
 
@@ -55,6 +56,7 @@ class StepMetrics:
         }
         for table in self.tables:
             signals[f"quarantine_open.{table.table}"] = float(table.quarantine_open)
+            signals[f"drifted_rows_open.{table.table}"] = float(table.quarantine_schema_open)
             signals[f"contract_version.{table.table}"] = float(table.contract_version)
             signals[f"schema.{table.table}"] = float(table.checks.get("schema", True))
         return signals

@@ -28,3 +28,8 @@ def to_plain(value: object) -> Any:
 def from_json(kind: type[T], text: str) -> T:
     result: T = _adapter(kind).validate_json(text)
     return result
+
+
+def from_plain(kind: type[T], data: object) -> T:
+    result: T = _adapter(kind).validate_python(data)
+    return result

@@ -84,11 +84,10 @@ class DuckDBEngine:
         """Read a JSONL file as raw lines (every line accounted for, even broken ones)."""
         self.execute(
             f"CREATE OR REPLACE TEMP TABLE {quote(stage)} AS "
-            "SELECT ? AS batch_id, u.line_no::BIGINT AS line_no, "
-            "rtrim(u.line, chr(13)) AS raw "
-            "FROM read_text(?) AS t, "
-            "unnest(string_split(t.content, chr(10))) WITH ORDINALITY AS u(line, line_no) "
-            "WHERE trim(u.line) <> ''",
+            "SELECT ? AS batch_id, line_no::BIGINT AS line_no, rtrim(line, chr(13)) AS raw FROM ("
+            "SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS line FROM ("
+            "SELECT string_split(content, chr(10)) AS lines FROM read_text(?))) "
+            "WHERE trim(line) <> ''",
             (batch_id, str(path)),
         )
         rows = self.query(f"SELECT count(*) FROM {quote(stage)}")

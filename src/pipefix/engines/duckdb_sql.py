@@ -49,58 +49,49 @@ def _path(field: str) -> str:
     return literal('$."' + field.replace('"', '\\"') + '"')
 
 
-def _typed_value(column: ColumnSpec, source: str, transform_kind: TransformKind | None) -> str:
-    path = _path(source)
-    json_type = f"json_type(raw, {path})"
-    text = f"(raw ->> {path})"
-    logical = column.type
-    if transform_kind is TransformKind.EPOCH_MS_TO_TIMESTAMP:
+def _typed_value(logical: str, path: str, jt: str, text: str, kind: TransformKind | None) -> str:
+    """The typed value of one field, or NULL when its JSON value does not fit the type."""
+    if kind is TransformKind.EPOCH_MS_TO_TIMESTAMP:
         return (
-            f"CASE WHEN {json_type} IN {_INTEGER_JSON} THEN epoch_ms(TRY_CAST({text} AS BIGINT)) "
-            f"WHEN {json_type} = 'VARCHAR' THEN TRY_CAST({text} AS TIMESTAMPTZ)::TIMESTAMP END"
+            f"CASE WHEN {jt} IN {_INTEGER_JSON} THEN epoch_ms(TRY_CAST({text} AS BIGINT)) "
+            f"WHEN {jt} = 'VARCHAR' THEN TRY_CAST({text} AS TIMESTAMPTZ)::TIMESTAMP END"
         )
+    physical = physical_type(logical)
     if logical in ("bigint", "integer"):
-        return f"CASE WHEN {json_type} IN {_INTEGER_JSON} THEN TRY_CAST({text} AS {physical_type(logical)}) END"
+        return f"CASE WHEN {jt} IN {_INTEGER_JSON} THEN TRY_CAST({text} AS {physical}) END"
     if logical == "double" or logical.startswith("decimal"):
-        return f"CASE WHEN {json_type} IN {_NUMERIC_JSON} THEN TRY_CAST({text} AS {physical_type(logical)}) END"
+        return f"CASE WHEN {jt} IN {_NUMERIC_JSON} THEN TRY_CAST({text} AS {physical}) END"
     if logical == "varchar":
-        return f"CASE WHEN {json_type} = 'VARCHAR' THEN {text} END"
+        return f"CASE WHEN {jt} = 'VARCHAR' THEN {text} END"
     if logical == "boolean":
-        return f"CASE WHEN {json_type} = 'BOOLEAN' THEN TRY_CAST({text} AS BOOLEAN) END"
+        return f"CASE WHEN {jt} = 'BOOLEAN' THEN TRY_CAST({text} AS BOOLEAN) END"
     if logical == "timestamp":
         # Through TIMESTAMPTZ so that an offset is applied, not silently dropped.
-        return f"CASE WHEN {json_type} = 'VARCHAR' THEN TRY_CAST({text} AS TIMESTAMPTZ)::TIMESTAMP END"
+        return f"CASE WHEN {jt} = 'VARCHAR' THEN TRY_CAST({text} AS TIMESTAMPTZ)::TIMESTAMP END"
     if logical == "date":
-        return f"CASE WHEN {json_type} = 'VARCHAR' THEN TRY_CAST({text} AS DATE) END"
-    return f"CASE WHEN {json_type} NOT IN ('NULL') THEN json_extract(raw, {path}) END"
+        return f"CASE WHEN {jt} = 'VARCHAR' THEN TRY_CAST({text} AS DATE) END"
+    return f"CASE WHEN {jt} <> 'NULL' THEN json_extract(raw, {path}) END"
 
 
-def _exactness_check(column: ColumnSpec, source: str, value: str) -> str | None:
-    """Decimals must hold the sent number exactly: 19.999 into DECIMAL(12,2) is refused."""
-    scale = decimal_scale(column.type)
-    if scale is None:
-        return None
-    text = f"(raw ->> {_path(source)})"
-    return f"{value} IS NOT NULL AND TRY_CAST({text} AS DECIMAL(38,12)) <> {value}::DECIMAL(38,12)"
-
-
-def _reasons(column: ColumnSpec, source: str, value: str) -> tuple[list[str], list[str]]:
+def _reasons(column: ColumnSpec, jt: str, text: str, value: str) -> tuple[list[str], list[str]]:
     """(schema reasons, value reasons): a record of the wrong shape vs a bad value in it."""
     name = column.name
-    path = _path(source)
-    present = f"(json_type(raw, {path}) IS NOT NULL AND json_type(raw, {path}) <> 'NULL')"
+    present = f"({jt} IS NOT NULL AND {jt} <> 'NULL')"
     schema = []
     if not column.nullable:
         schema.append(f"CASE WHEN NOT {present} THEN {literal(name + ': missing')} END")
     schema.append(
         f"CASE WHEN {present} AND {value} IS NULL THEN "
-        f"{literal(name + ': expected ' + column.type + ', got ')} || json_type(raw, {path}) "
-        f"|| ' ' || left(raw ->> {path}, 40) END"
+        f"{literal(name + ': expected ' + column.type + ', got ')} || {jt} "
+        f"|| ' ' || left({text}, 40) END"
     )
     values = []
-    exact = _exactness_check(column, source, value)
-    if exact:
-        values.append(f"CASE WHEN {exact} THEN {literal(name + ': value not exact at this scale')} END")
+    if decimal_scale(column.type) is not None:
+        # Decimals must hold the sent number exactly: 19.999 into DECIMAL(12,2) is refused.
+        values.append(
+            f"CASE WHEN {value} IS NOT NULL AND TRY_CAST({text} AS DECIMAL(38,12)) "
+            f"<> {value}::DECIMAL(38,12) THEN {literal(name + ': value not exact at this scale')} END"
+        )
     if column.min is not None:
         message = literal(f"{name}: below minimum {column.min:g}")
         values.append(f"CASE WHEN {value} < {column.min!r} THEN {message} END")
@@ -118,25 +109,30 @@ def _reasons(column: ColumnSpec, source: str, value: str) -> tuple[list[str], li
 
 def checked_records_sql(contract: Contract, adapter: Adapter | None, source: str) -> str:
     """SELECT over `source` giving each record's typed values (`v_<i>`), its `reason` ('' = ok)
-    and the `kind` of problem: malformed, schema (wrong shape) or value (bad content)."""
+    and the `kind` of problem: malformed, schema (wrong shape) or value (bad content).
+
+    Each field is pulled out of the JSON once (`t_<i>` its JSON type, `s_<i>` its text), then
+    typed and judged from those.
+    """
     known = {c.name for c in contract.columns}
     if adapter is not None:
         known |= adapter.consumed_fields
     known_list = ", ".join(literal(k) for k in sorted(known))
-    unexpected = f"list_filter(json_keys(raw), k -> NOT list_contains([{known_list}], k))"
-    is_object = "(json_valid(raw) AND json_type(raw) = 'OBJECT')"
+    unexpected = f"list_filter(json_keys(raw), lambda k: NOT list_contains([{known_list}], k))"
+    extracted = []
     values = []
     schema_reasons = [
         f"CASE WHEN len({unexpected}) > 0 THEN 'unexpected column(s): ' || "
         f"array_to_string(list_sort({unexpected}), ', ') END"
     ]
     value_reasons = []
-    for index, column in enumerate(contract.columns):
+    for i, column in enumerate(contract.columns):
         transform = adapter.transform_for(column.name) if adapter else None
-        field = transform.source if transform else column.name
-        value = _typed_value(column, field, transform.kind if transform else None)
-        values.append(f"CASE WHEN {is_object} THEN {value} END AS v_{index}")
-        schema, bad_values = _reasons(column, field, f"v_{index}")
+        path = _path(transform.source if transform else column.name)
+        extracted.append(f"json_type(raw, {path}) AS t_{i}, raw ->> {path} AS s_{i}")
+        typed = _typed_value(column.type, path, f"t_{i}", f"s_{i}", transform.kind if transform else None)
+        values.append(f"{typed} AS v_{i}")
+        schema, bad_values = _reasons(column, f"t_{i}", f"s_{i}", f"v_{i}")
         schema_reasons += schema
         value_reasons += bad_values
     if contract.key is not None:
@@ -150,21 +146,29 @@ def checked_records_sql(contract: Contract, adapter: Adapter | None, source: str
             f"ORDER BY batch_id, line_no) > 1 OR {key} IN ({existing})) "
             f"THEN {literal(contract.key + ': duplicate key')} END"
         )
-    typed = f"SELECT batch_id, line_no, raw, {', '.join(values)} FROM {source}"
+    objects = f"SELECT * FROM {source} WHERE json_valid(raw) AND json_type(raw) = 'OBJECT'"
+    fields = f"SELECT batch_id, line_no, raw, {', '.join(extracted)} FROM ({objects})"
+    typed_rows = f"SELECT *, {', '.join(values)} FROM ({fields})"
     schema_sql = f"concat_ws('; ', {', '.join(schema_reasons)})"
     value_sql = f"concat_ws('; ', {', '.join(value_reasons)})" if value_reasons else "''"
-    return (
-        "SELECT *, CASE WHEN kind = 'malformed' THEN malformed_reason "
-        "ELSE concat_ws('; ', nullif(schema_reason, ''), nullif(value_reason, '')) END AS reason "
-        "FROM (SELECT *, CASE WHEN NOT is_object THEN 'malformed' WHEN schema_reason <> '' "
-        "THEN 'schema' WHEN value_reason <> '' THEN 'value' ELSE '' END AS kind FROM ("
-        f"SELECT *, {is_object} AS is_object, "
-        "CASE WHEN NOT json_valid(raw) THEN 'malformed JSON record' "
-        "ELSE 'record is not a JSON object' END AS malformed_reason, "
-        f"CASE WHEN {is_object} THEN {schema_sql} ELSE '' END AS schema_reason, "
-        f"CASE WHEN {is_object} THEN {value_sql} ELSE '' END AS value_reason "
-        f"FROM ({typed}) AS typed) AS judged) AS classified"
+    judged = (
+        f"SELECT *, {schema_sql} AS schema_reason, {value_sql} AS value_reason FROM ({typed_rows})"
     )
+    classified = (
+        "SELECT batch_id, line_no, raw, "
+        + ", ".join(f"v_{i}" for i in range(len(contract.columns)))
+        + ", CASE WHEN schema_reason <> '' THEN 'schema' WHEN value_reason <> '' THEN 'value' "
+        "ELSE '' END AS kind, concat_ws('; ', nullif(schema_reason, ''), nullif(value_reason, '')) "
+        f"AS reason FROM ({judged})"
+    )
+    nulls = ", ".join("NULL" for _ in contract.columns)
+    malformed = (
+        f"SELECT batch_id, line_no, raw, {nulls}, 'malformed' AS kind, "
+        "CASE WHEN NOT json_valid(raw) THEN 'malformed JSON record' "
+        "ELSE 'record is not a JSON object' END AS reason "
+        f"FROM {source} WHERE NOT (json_valid(raw) AND json_type(raw) = 'OBJECT')"
+    )
+    return f"{classified} UNION ALL {malformed}"
 
 
 def insert_conforming_sql(contract: Contract, checked: str, step: int) -> str:
@@ -184,6 +188,8 @@ def observed_fields_sql(source: str) -> str:
     return (
         f"SELECT k, list_sort(list(DISTINCT json_type(raw, {path}))) AS types, count(*) AS rows, "
         f"min(TRY_CAST(raw ->> ({path}) AS DOUBLE)), max(TRY_CAST(raw ->> ({path}) AS DOUBLE)), "
+        f"coalesce(max(CASE WHEN json_type(raw, {path}) = 'DOUBLE' "
+        f"THEN length(split_part(raw ->> ({path}), '.', 2)) END), 0), "
         f"list(left(raw ->> ({path}), 60) ORDER BY batch_id, line_no)[1:3] AS samples "
         f"FROM {source}, unnest(json_keys(raw)) AS u(k) "
         "WHERE json_valid(raw) AND json_type(raw) = 'OBJECT' GROUP BY k ORDER BY k"

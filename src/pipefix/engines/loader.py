@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipefix.domain.serde import to_plain
 from pipefix.engines import duckdb_sql, store
-from pipefix.engines.base import scalar
+from pipefix.engines.base import quote, scalar
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.drift import Drift, ObservedField, diff
@@ -59,9 +59,10 @@ def observed_fields(engine: DuckDBEngine, source: str) -> tuple[ObservedField, .
             rows=int(count),
             min_number=low,
             max_number=high,
+            max_decimals=int(decimals),
             samples=tuple(s for s in samples if s is not None),
         )
-        for name, types, count, low, high, samples in rows
+        for name, types, count, low, high, decimals, samples in rows
     )
 
 
@@ -172,3 +173,29 @@ def trial_replay(
         )
     ]
     return ok, bad, reasons
+
+
+def profile_open_quarantine(
+    engine: DuckDBEngine, table: str, kind: str = "schema"
+) -> tuple[int, tuple[ObservedField, ...]]:
+    """The open quarantined records of one kind, profiled like a batch: (rows, fields)."""
+    engine.execute(
+        f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT batch_id, line_no, raw "
+        f"FROM {store.SCHEMA}.quarantine WHERE table_name = ? AND kind = ? "
+        "AND replayed_step IS NULL",
+        (table, kind),
+    )
+    return _valid_objects(engine, STAGE), observed_fields(engine, STAGE)
+
+
+def trial_load_into(
+    engine: DuckDBEngine, table: str, contract: Contract, adapter: Adapter | None
+) -> int:
+    """Load the open quarantine of `table` into the (shadow) table `contract.table`; count rows.
+
+    The quarantine itself is not touched: this only proves the contract and DDL would work.
+    """
+    _stage_open_quarantine(engine, table)
+    _check(engine, contract, adapter, STAGE)
+    engine.execute(duckdb_sql.insert_conforming_sql(contract, CHECKED, 0))
+    return int(scalar(engine, f"SELECT count(*) FROM {quote(contract.table)}"))

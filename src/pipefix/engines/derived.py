@@ -1,0 +1,35 @@
+"""Derived tables: aggregates refreshed from the rows each step loaded (the demo's analytics)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pipefix.engines.base import Engine, literal, quote
+from pipefix.engines.duckdb_sql import LINEAGE_COLUMNS
+
+
+@dataclass(frozen=True)
+class DerivedMetric:
+    metric: str
+    source: str  # the source table
+    aggregate: str  # an aggregate over that table's rows, e.g. "count(DISTINCT user_id)"
+
+
+def refresh(
+    engine: Engine, table: str, metrics: tuple[DerivedMetric, ...], step: int, now: datetime
+) -> int:
+    """Append one row per metric computed over the rows loaded at `step`."""
+    selects = [
+        f"SELECT {literal(m.metric)} AS metric, coalesce({m.aggregate}, 0)::DOUBLE AS value "
+        f"FROM {quote(m.source)} WHERE _pipefix_loaded_step = {int(step)}"
+        for m in metrics
+    ]
+    batch = f"derived:{table}:{step}"
+    engine.execute(
+        f"INSERT INTO {quote(table)} (step, metric, value, computed_at, {', '.join(LINEAGE_COLUMNS)}) "
+        f"SELECT {int(step)}, metric, value, CAST(? AS TIMESTAMP), {literal(batch)}, "
+        f"row_number() OVER (ORDER BY metric), {int(step)} FROM ({' UNION ALL '.join(selects)}) AS m",
+        (now.replace(tzinfo=None),),
+    )
+    return len(metrics)

@@ -1,0 +1,63 @@
+"""apply_fix(add_adapter): map records of the producer's new schema onto the table's contract
+without changing the table: a field renamed back, epoch milliseconds read as a timestamp."""
+
+from __future__ import annotations
+
+from pipefix.engines import health, loader, store
+from pipefix.pipeline.contracts import Adapter, ColumnTransform, Contract, TransformKind
+from pipefix.pipeline.drift import Drift, DriftKind
+from pipefix.tools.context import PipelineContext
+from pipefix.tools.errors import FixRejected
+
+
+def plan_adapter(
+    contract: Contract, drifts: tuple[Drift, ...], current: Adapter | None, version: int
+) -> Adapter | None:
+    """Pure: the next adapter version, or None when no drift is one an adapter maps exactly."""
+    transforms = list(current.transforms) if current else []
+    added = []
+    for drift in drifts:
+        if drift.kind is DriftKind.RETYPED and drift.hint == "epoch_ms":
+            added.append(
+                ColumnTransform(drift.column, TransformKind.EPOCH_MS_TO_TIMESTAMP, drift.column)
+            )
+    if not added:
+        return None
+    replaced = {t.column for t in added}
+    transforms = [t for t in transforms if t.column not in replaced] + added
+    return Adapter(contract.table, version, tuple(transforms))
+
+
+def apply_adapter(
+    ctx: PipelineContext, table: str, drifts: tuple[Drift, ...], step: int, shadow: bool
+) -> tuple[str, Adapter]:
+    engine = ctx.engine
+    contract = store.active_contract(engine, table)
+    current = store.active_adapter(engine, table)
+    adapter = plan_adapter(contract, drifts, current, store.latest_adapter_version(engine, table) + 1)
+    if adapter is None:
+        raise FixRejected(f"no drift on {table} that an adapter maps without loss")
+    before = loader.trial_replay(engine, contract, current)[0]
+    after, still_held, reasons = loader.trial_replay(engine, contract, adapter)
+    trial = f"trial: {after} held rows accepted, {still_held} still held"
+    if after <= before and before + still_held > 0:
+        raise FixRejected(
+            f"adapter would not accept more held rows ({after} <= {before}); "
+            f"remaining reasons: {'; '.join(reasons)}"
+        )
+    with engine.transaction():
+        store.save_adapter(engine, adapter, step, ", ".join(t.describe() for t in adapter.transforms))
+        store.record_table_state(
+            engine, step, table, sorted(health.physical_columns(engine, table)), "add_adapter"
+        )
+        store.audit(
+            engine, step, "fix",
+            {
+                "fix_type": "add_adapter", "target": table, "adapter_version": adapter.version,
+                "transforms": [t.describe() for t in adapter.transforms],
+                "inverse": f"activate adapter {current.version if current else 'none'}",
+                "trial": trial, "shadow": shadow,
+            },
+        )
+    described = ", ".join(t.describe() for t in adapter.transforms)
+    return f"adapter v{adapter.version} for {contract.label}: {described} ({trial})", adapter

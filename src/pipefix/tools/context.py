@@ -1,0 +1,25 @@
+"""What a tool needs to act on a pipeline: typed dependencies, passed in, never global."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pipefix.engines.derived import DerivedMetric
+from pipefix.engines.duckdb import DuckDBEngine
+
+
+@dataclass
+class PipelineContext:
+    engine: DuckDBEngine
+    source_tables: tuple[str, ...]
+    clock: Callable[[int], datetime]
+    step_seconds: int
+    derived: dict[str, tuple[DerivedMetric, ...]] = field(default_factory=dict)
+    max_rejected_rate: float = 0.02
+    min_volume_ratio: float = 0.5
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return (*self.source_tables, *self.derived)

@@ -1,0 +1,49 @@
+"""The pipeline's own work each step: load every batch file not loaded before, then refresh
+derived tables. Not an agent action: this is what the agent watches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipefix.engines import derived, health, loader, store
+from pipefix.engines.duckdb_sql import create_table_sql
+from pipefix.pipeline.contracts import Contract
+from pipefix.tools.context import PipelineContext
+from pipefix.tools.throughput import capacity
+
+
+def setup(ctx: PipelineContext, contracts: dict[str, Contract]) -> None:
+    """Create pipefix's state and each table at its first contract version, once."""
+    engine = ctx.engine
+    store.ensure_schema(engine)
+    for table, contract in contracts.items():
+        if store.latest_contract_version(engine, table) > 0:
+            continue
+        with engine.transaction():
+            engine.execute(create_table_sql(contract))
+            store.save_contract(engine, contract, 0, "initial contract")
+            store.record_table_state(
+                engine, 0, table, sorted(health.physical_columns(engine, table)), "setup"
+            )
+
+
+def pending_files(ctx: PipelineContext, landing: Path, table: str) -> list[Path]:
+    folder = landing / table
+    if not folder.is_dir():
+        return []
+    files = sorted(p for p in folder.iterdir() if p.suffix == ".jsonl" and p.is_file())
+    return [p for p in files if not loader.already_loaded(ctx.engine, table, loader.file_sha256(p))]
+
+
+def ingest_step(ctx: PipelineContext, landing: Path, step: int) -> list[loader.BatchLoad]:
+    loads = []
+    limit = capacity(ctx)
+    for table in ctx.source_tables:
+        for path in pending_files(ctx, landing, table)[:limit]:
+            result = loader.load_batch(ctx.engine, path, table, step)
+            if result is not None:
+                loads.append(result)
+    for table, metrics in ctx.derived.items():
+        with ctx.engine.transaction():
+            derived.refresh(ctx.engine, table, metrics, step, ctx.clock(step))
+    return loads

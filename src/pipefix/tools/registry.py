@@ -1,0 +1,72 @@
+"""Dispatch a typed action to its tool. A tool that cannot act safely reports a failed result
+(recorded in the step; the agent re-plans); only bugs raise."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pipefix.domain.actions import Action, ActionResult, FixType, Tool
+from pipefix.domain.constraints import Constraint, requires_shadow
+from pipefix.domain.records import StepMetrics
+from pipefix.engines.base import EngineError
+from pipefix.engines.safety import DestructiveStatementError
+from pipefix.tools.adapter import apply_adapter
+from pipefix.tools.check_health import check_health
+from pipefix.tools.context import PipelineContext
+from pipefix.tools.errors import FixRejected
+from pipefix.tools.retry_failed import apply_retry_failed
+from pipefix.tools.rollback import apply_rollback
+from pipefix.tools.run_diagnostic import diagnose, latest_diagnosis, run_diagnostic
+from pipefix.tools.schema_migration import apply_schema_migration
+from pipefix.tools.throughput import apply_increase_throughput
+
+
+def execute(
+    ctx: PipelineContext,
+    action: Action,
+    step: int,
+    metrics: StepMetrics,
+    constraints: Iterable[Constraint],
+) -> ActionResult:
+    try:
+        return _dispatch(ctx, action, step, metrics, tuple(constraints))
+    except (FixRejected, EngineError, DestructiveStatementError, LookupError) as error:
+        return ActionResult(action, False, str(error))
+
+
+def _dispatch(
+    ctx: PipelineContext,
+    action: Action,
+    step: int,
+    metrics: StepMetrics,
+    constraints: tuple[Constraint, ...],
+) -> ActionResult:
+    if action.tool is Tool.CHECK_HEALTH:
+        return check_health(ctx, metrics, action)
+    if action.tool is Tool.RUN_DIAGNOSTIC:
+        return run_diagnostic(ctx, action, step)
+    if action.tool is Tool.ROLLBACK:
+        if action.version is None:
+            return ActionResult(action, False, "rollback needs a version")
+        return ActionResult(action, True, apply_rollback(ctx, action.target, action.version, step))
+    shadow = requires_shadow(action, constraints)
+    if action.fix_type == FixType.RETRY_FAILED:
+        detail, replayed = apply_retry_failed(ctx, action.target, step)
+        return ActionResult(action, True, detail, rows_affected=replayed)
+    if action.fix_type == FixType.INCREASE_THROUGHPUT:
+        return ActionResult(action, True, apply_increase_throughput(ctx, step))
+    diagnosis = latest_diagnosis(ctx, action.target)
+    if diagnosis is None or diagnosis.contract_version != metrics_version(metrics, action.target):
+        diagnosis = diagnose(ctx, action.target)
+    if action.fix_type == FixType.SCHEMA_MIGRATION:
+        detail, _ = apply_schema_migration(ctx, diagnosis.drifts, step, shadow)
+        return ActionResult(action, True, detail)
+    if action.fix_type == FixType.ADD_ADAPTER:
+        detail, _ = apply_adapter(ctx, action.target, diagnosis.drifts, step, shadow)
+        return ActionResult(action, True, detail)
+    return ActionResult(action, False, f"unknown fix type {action.fix_type!r}")
+
+
+def metrics_version(metrics: StepMetrics, table: str) -> int | None:
+    health = metrics.table(table)
+    return health.contract_version if health else None

@@ -1,0 +1,143 @@
+"""apply_fix(schema_migration): move a table's contract to what the producer now sends,
+losslessly. Adds columns and relaxes removed ones to nullable; never drops, never narrows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from pipefix.engines import health, loader, store
+from pipefix.engines.base import quote
+from pipefix.engines.duckdb_sql import physical_type
+from pipefix.pipeline.contracts import LOSSLESS_WIDENINGS, ColumnSpec, Contract
+from pipefix.pipeline.drift import Drift, DriftKind
+from pipefix.tools.context import PipelineContext
+from pipefix.tools.errors import FixRejected
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    table: str
+    new_contract: Contract
+    statements: tuple[str, ...]
+    inverse: tuple[str, ...]
+    changes: tuple[str, ...]
+    left_for_adapter: tuple[Drift, ...]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.changes
+
+
+def plan_schema_migration(contract: Contract, drifts: tuple[Drift, ...], version: int) -> MigrationPlan:
+    """Pure: the contract a migration leads to, the DDL to run and the DDL that undoes it."""
+    table = quote(contract.table)
+    columns = list(contract.columns)
+    statements: list[str] = []
+    inverse: list[str] = []
+    changes: list[str] = []
+    left: list[Drift] = []
+    for drift in drifts:
+        if drift.kind is DriftKind.ADDED and drift.observed is not None:
+            columns.append(ColumnSpec(drift.column, drift.observed, nullable=True))
+            statements.append(
+                f"ALTER TABLE {table} ADD COLUMN {quote(drift.column)} {physical_type(drift.observed)}"
+            )
+            inverse.insert(0, f"ALTER TABLE {table} DROP COLUMN {quote(drift.column)}")
+            changes.append(f"add column {drift.column} {drift.observed}")
+        elif drift.kind is DriftKind.REMOVED:
+            columns = [replace(c, nullable=True) if c.name == drift.column else c for c in columns]
+            changes.append(f"{drift.column} becomes optional (kept, never dropped)")
+        elif (
+            drift.kind is DriftKind.RETYPED
+            and (drift.expected, drift.observed) in LOSSLESS_WIDENINGS
+            and drift.observed is not None
+            and drift.expected is not None
+        ):
+            columns = [replace(c, type=drift.observed) if c.name == drift.column else c for c in columns]
+            statements.append(
+                f"ALTER TABLE {table} ALTER COLUMN {quote(drift.column)} "
+                f"TYPE {physical_type(drift.observed)}"
+            )
+            inverse.insert(
+                0,
+                f"ALTER TABLE {table} ALTER COLUMN {quote(drift.column)} "
+                f"TYPE {physical_type(drift.expected)}",
+            )
+            changes.append(f"widen {drift.column} {drift.expected} -> {drift.observed}")
+        else:
+            left.append(drift)
+    new_contract = replace(contract, version=version, columns=tuple(columns))
+    return MigrationPlan(
+        contract.table, new_contract, tuple(statements), tuple(inverse), tuple(changes), tuple(left)
+    )
+
+
+def accepted_rows(ctx: PipelineContext, contract: Contract) -> int:
+    """How many open quarantined rows of the table this contract (and its adapter) accepts."""
+    adapter = store.active_adapter(ctx.engine, contract.table)
+    return loader.trial_replay(ctx.engine, contract, adapter)[0]
+
+
+def post_check(ctx: PipelineContext, contract: Contract, accepted_before: int) -> None:
+    physical = health.physical_columns(ctx.engine, contract.table)
+    missing = [c for c in contract.column_names if c not in physical]
+    if missing:
+        raise FixRejected(f"post-check: columns missing after migration: {', '.join(missing)}")
+    accepted = accepted_rows(ctx, contract)
+    if accepted < accepted_before:
+        raise FixRejected(
+            f"post-check: new contract accepts fewer held rows ({accepted} < {accepted_before})"
+        )
+
+
+def shadow_trial(ctx: PipelineContext, plan: MigrationPlan, drifts: tuple[Drift, ...]) -> str:
+    """Run the migration on an empty shadow copy first, loading the held rows into it."""
+    engine = ctx.engine
+    shadow = f"_pipefix_shadow_{plan.table}"
+    current = store.active_contract(engine, plan.table)
+    engine.execute(
+        f"CREATE OR REPLACE TEMP TABLE {quote(shadow)} AS SELECT * FROM {quote(plan.table)} LIMIT 0"
+    )
+    try:
+        shadow_plan = plan_schema_migration(replace(current, table=shadow), drifts, plan.new_contract.version)
+        for statement in shadow_plan.statements:
+            engine.execute(statement)
+        adapter = store.active_adapter(engine, plan.table)
+        before = loader.trial_replay(engine, current, adapter)[0]
+        loaded = loader.trial_load_into(engine, plan.table, replace(plan.new_contract, table=shadow), adapter)
+    finally:
+        engine.execute(f"DROP TABLE IF EXISTS temp.{quote(shadow)}")
+    if loaded < before:
+        raise FixRejected(f"shadow trial: migrated copy accepted {loaded} held rows, fewer than {before}")
+    return f"shadow trial passed: {len(shadow_plan.statements)} statement(s), {loaded} held rows load"
+
+
+def apply_schema_migration(
+    ctx: PipelineContext, drifts: tuple[Drift, ...], step: int, shadow: bool
+) -> tuple[str, MigrationPlan]:
+    engine = ctx.engine
+    current = store.active_contract(engine, drifts[0].table if drifts else "")
+    plan = plan_schema_migration(current, drifts, store.latest_contract_version(engine, current.table) + 1)
+    if plan.is_empty:
+        raise FixRejected(f"nothing a lossless migration can change on {current.table}")
+    shadow_note = shadow_trial(ctx, plan, drifts) if shadow else ""
+    accepted_before = accepted_rows(ctx, current)
+    with engine.transaction():
+        for statement in plan.statements:
+            engine.execute(statement)
+        store.save_contract(engine, plan.new_contract, step, "; ".join(plan.changes))
+        post_check(ctx, plan.new_contract, accepted_before)
+        store.record_table_state(
+            engine, step, plan.table, sorted(health.physical_columns(engine, plan.table)), "schema_migration"
+        )
+        store.audit(
+            engine, step, "fix",
+            {
+                "fix_type": "schema_migration", "target": plan.table,
+                "from_version": current.version, "to_version": plan.new_contract.version,
+                "statements": list(plan.statements), "inverse": list(plan.inverse),
+                "changes": list(plan.changes), "shadow": shadow_note,
+            },
+        )
+    detail = f"{current.label} -> {plan.new_contract.label}: {'; '.join(plan.changes)}"
+    return (f"{detail} ({shadow_note})" if shadow_note else detail), plan
