@@ -19,6 +19,7 @@ class TableHealth:
     quarantine_open: int = 0
     quarantine_schema_open: int = 0  # rows held back by shape, not by bad values
     contract_version: int = 1
+    original_columns_kept: bool = True  # backward compatibility: v1 readers still work
     drift: tuple[str, ...] = ()
 
     @property
@@ -59,6 +60,7 @@ class StepMetrics:
             signals[f"drifted_rows_open.{table.table}"] = float(table.quarantine_schema_open)
             signals[f"contract_version.{table.table}"] = float(table.contract_version)
             signals[f"schema.{table.table}"] = float(table.checks.get("schema", True))
+            signals[f"original_columns_kept.{table.table}"] = float(table.original_columns_kept)
         return signals
 
     @property

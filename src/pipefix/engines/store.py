@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from pipefix.domain.serde import from_json, to_json
-from pipefix.engines.base import Engine, scalar
+from pipefix.engines.base import Engine, quote, scalar
 from pipefix.pipeline.contracts import Adapter, Contract
 
 SCHEMA = "pipefix"
@@ -211,3 +211,79 @@ def table_state(engine: Engine, table: str, contract_version: int) -> tuple[int 
     if not rows:
         raise LookupError(f"{table} never had contract version {contract_version}")
     return rows[0][0], json.loads(rows[0][1])
+
+
+def save_goal(
+    engine: Engine, version: int, step: int, description: str, goal: str, reason: str,
+    evidence: str,
+) -> None:
+    engine.execute(
+        f"INSERT INTO {SCHEMA}.goals VALUES (?, ?, ?, ?, ?, ?)",
+        (version, step, description, goal, reason, evidence),
+    )
+
+
+def goals(engine: Engine) -> list[tuple[int, int, str, str, str]]:
+    """(version, step, description, reason, evidence JSON) in order."""
+    rows = engine.query(
+        f"SELECT version, step, description, reason, evidence FROM {SCHEMA}.goals "
+        "ORDER BY version"
+    )
+    return [(int(v), int(s), d, r, e) for v, s, d, r, e in rows]
+
+
+def save_step(engine: Engine, step: int, record: str) -> None:
+    engine.execute(f"INSERT INTO {SCHEMA}.steps VALUES (?, ?)", (step, record))
+
+
+def audit_trail(engine: Engine, kinds: tuple[str, ...] = ()) -> list[tuple[int, str, dict[str, Any]]]:
+    where = f"WHERE kind IN ({', '.join('?' for _ in kinds)})" if kinds else ""
+    rows = engine.query(
+        f"SELECT step, kind, payload FROM {SCHEMA}.audit {where} ORDER BY step, rowid", kinds
+    )
+    return [(int(step), kind, json.loads(payload)) for step, kind, payload in rows]
+
+
+def row_accounting(engine: Engine, tables: tuple[str, ...]) -> dict[str, int]:
+    """Rows counted in the database: received, loaded, held, replayed, duplicated."""
+    names = ", ".join("?" for _ in tables)
+    received = scalar(
+        engine,
+        f"SELECT coalesce(sum(received), 0) FROM {SCHEMA}.batches WHERE table_name IN ({names})",
+        tables,
+    )
+    loaded = duplicated = 0
+    for table in tables:
+        counts = engine.query(
+            f"SELECT count(*), count(*) - count(DISTINCT (_pipefix_batch, _pipefix_line)) "
+            f"FROM {quote(table)}"
+        )[0]
+        loaded += int(counts[0])
+        duplicated += int(counts[1])
+    held, replayed = engine.query(
+        f"SELECT count(*) FILTER (WHERE replayed_step IS NULL), "
+        f"count(*) FILTER (WHERE replayed_step IS NOT NULL) FROM {SCHEMA}.quarantine "
+        f"WHERE table_name IN ({names})",
+        tables,
+    )[0]
+    return {
+        "received": int(received),
+        "loaded": loaded,
+        "quarantined": int(held),
+        "replayed": int(replayed),
+        "lost": int(received) - loaded - int(held),
+        "duplicated": duplicated,
+    }
+
+
+def first_drift_step(engine: Engine) -> int | None:
+    value = scalar(engine, f"SELECT min(step) FROM {SCHEMA}.batches WHERE drift <> '[]'")
+    return int(value) if value is not None else None
+
+
+def open_quarantine_reasons(engine: Engine) -> list[tuple[str, str, int]]:
+    rows = engine.query(
+        f"SELECT table_name, reason, count(*) FROM {SCHEMA}.quarantine WHERE replayed_step IS NULL "
+        "GROUP BY table_name, reason ORDER BY table_name, count(*) DESC, reason"
+    )
+    return [(t, r, int(n)) for t, r, n in rows]

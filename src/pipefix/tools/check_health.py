@@ -17,7 +17,9 @@ def _table_health(
     open_rows: dict[tuple[str, str], int],
 ) -> TableHealth:
     contract = store.active_contract(ctx.engine, table)
-    facts = health.table_facts(ctx.engine, contract, health.physical_columns(ctx.engine, table))
+    physical = health.physical_columns(ctx.engine, table)
+    facts = health.table_facts(ctx.engine, contract, physical)
+    first = store.contract_version(ctx.engine, table, 1)
     now = ctx.clock(step).replace(tzinfo=None)
     fresh = True
     if contract.freshness_seconds is not None:
@@ -45,6 +47,7 @@ def _table_health(
         quarantine_open=sum(n for (t, _), n in open_rows.items() if t == table),
         quarantine_schema_open=open_rows.get((table, "schema"), 0),
         contract_version=contract.version,
+        original_columns_kept=first is None or set(first.column_names) <= physical,
         drift=load.drift,
     )
 

@@ -19,6 +19,7 @@ class PipelineContext:
     derived: dict[str, tuple[DerivedMetric, ...]] = field(default_factory=dict)
     max_rejected_rate: float = 0.02
     min_volume_ratio: float = 0.5
+    hash_cache: dict[tuple[str, int, int], str] = field(default_factory=dict)
 
     @property
     def tables(self) -> tuple[str, ...]:

@@ -28,11 +28,22 @@ def setup(ctx: PipelineContext, contracts: dict[str, Contract]) -> None:
 
 
 def pending_files(ctx: PipelineContext, landing: Path, table: str) -> list[Path]:
+    """Batch files whose content was never loaded, oldest name first."""
     folder = landing / table
     if not folder.is_dir():
         return []
     files = sorted(p for p in folder.iterdir() if p.suffix == ".jsonl" and p.is_file())
-    return [p for p in files if not loader.already_loaded(ctx.engine, table, loader.file_sha256(p))]
+    loaded = loader.loaded_hashes(ctx.engine, table)
+    return [p for p in files if _sha256(ctx, p) not in loaded]
+
+
+def _sha256(ctx: PipelineContext, path: Path) -> str:
+    """Content hash, computed again only when the file's size or mtime changes."""
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in ctx.hash_cache:
+        ctx.hash_cache[key] = loader.file_sha256(path)
+    return ctx.hash_cache[key]
 
 
 def ingest_step(ctx: PipelineContext, landing: Path, step: int) -> list[loader.BatchLoad]:

@@ -1,0 +1,1 @@
+"""LangGraph wiring only: the state, the nodes and the graph."""

@@ -1,0 +1,217 @@
+"""The loop perceive -> evaluate -> revise -> [evolve] -> plan -> filter -> act -> transition,
+as a LangGraph StateGraph. Nodes are thin: each calls into tools/ and planners/."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+from pipefix.agent.deps import AgentDeps
+from pipefix.domain.actions import ActionResult, Plan
+from pipefix.domain.constraints import (
+    Constraint,
+    ConstraintChange,
+    FilterResult,
+    PlanContext,
+    filter_plan,
+)
+from pipefix.domain.goals import Evaluation, Goal, evaluate
+from pipefix.domain.records import Revision, StepMetrics, StepRecord
+from pipefix.domain.serde import to_json
+from pipefix.engines import store
+from pipefix.planners.rules import apply_changes
+from pipefix.planners.view import PlanningView
+from pipefix.tools import ingest
+from pipefix.tools.check_health import measure
+from pipefix.tools.registry import execute
+from pipefix.tools.run_diagnostic import latest_diagnosis
+
+
+class AgentState(TypedDict, total=False):
+    step: int
+    max_steps: int
+    goal: Goal
+    constraints: tuple[Constraint, ...]
+    fixes_used: int
+    episode_open: bool
+    history: tuple[StepRecord, ...]
+    metrics: StepMetrics
+    evaluation: Evaluation
+    revision: Revision | None
+    changes: tuple[ConstraintChange, ...]
+    plan: Plan | None
+    filtered: FilterResult | None
+    results: tuple[ActionResult, ...]
+    stop_reason: str
+
+
+def build_graph(deps: AgentDeps) -> Any:
+    ctx = deps.pipeline
+
+    def view(state: AgentState) -> PlanningView:
+        return PlanningView(
+            step=state["step"],
+            goal=state["goal"],
+            evaluation=state["evaluation"],
+            metrics=state["metrics"],
+            constraints=state["constraints"],
+            fixes_used=state["fixes_used"],
+            diagnoses={
+                t: d for t in ctx.tables if (d := latest_diagnosis(ctx, t)) is not None
+            },
+            history=state["history"],
+            backlog_files=sum(len(ingest.pending_files(ctx, deps.landing, t)) for t in ctx.source_tables),
+        )
+
+    def perceive(state: AgentState) -> dict[str, Any]:
+        step = state["step"]
+        deps.before_step(step)
+        ingest.ingest_step(ctx, deps.landing, step)
+        return {
+            "metrics": measure(ctx, step),
+            "revision": None,
+            "changes": (),
+            "plan": None,
+            "filtered": None,
+            "results": (),
+        }
+
+    def evaluate_node(state: AgentState) -> dict[str, Any]:
+        return {"evaluation": evaluate(state["goal"], state["metrics"].as_signals())}
+
+    def revise(state: AgentState) -> dict[str, Any]:
+        if state["episode_open"]:
+            if state["evaluation"].all_met:
+                return {"episode_open": False}
+            return {}
+        revision = deps.reviser.revise(view(state), deps.revise_threshold)
+        if revision is None:
+            return {}
+        with ctx.engine.transaction():
+            _save_goal(deps, revision.to_goal, state["step"], revision.reason, revision.evidence)
+        evaluation = evaluate(revision.to_goal, state["metrics"].as_signals())
+        return {
+            "goal": revision.to_goal,
+            "revision": revision,
+            "episode_open": True,
+            "evaluation": evaluation,
+        }
+
+    def evolve(state: AgentState) -> dict[str, Any]:
+        window = state["history"][-(deps.evolve_every - 1) :] + (_record(state),)
+        changes = deps.evolver.evolve(state["step"], window, state["constraints"])
+        for change in changes:
+            store.audit(
+                ctx.engine, state["step"], f"constraint_{change.change}",
+                {"constraint": change.constraint.name, "description": change.constraint.description,
+                 "reason": change.reason},
+            )
+        return {"changes": changes, "constraints": apply_changes(state["constraints"], changes)}
+
+    def plan(state: AgentState) -> dict[str, Any]:
+        return {"plan": deps.planner.plan(view(state))}
+
+    def filter_node(state: AgentState) -> dict[str, Any]:
+        plan_ = state["plan"]
+        assert plan_ is not None
+        context = PlanContext(state["step"], state["fixes_used"], frozenset(ctx.tables))
+        filtered = filter_plan(plan_, state["constraints"], context)
+        for refusal in filtered.refused:
+            store.audit(
+                ctx.engine, state["step"], "refused",
+                {"action": str(refusal.action), "constraint": refusal.constraint,
+                 "reason": refusal.reason},
+            )
+        return {"filtered": filtered}
+
+    def act(state: AgentState) -> dict[str, Any]:
+        filtered = state["filtered"]
+        assert filtered is not None
+        results = []
+        fixes = state["fixes_used"]
+        for action in filtered.plan.actions:
+            result = execute(ctx, action, state["step"], state["metrics"], state["constraints"])
+            results.append(result)
+            fixes += int(action.is_fix)
+            if action.is_fix and not result.ok:
+                break  # later actions of the plan assumed this one worked
+        return {"results": tuple(results), "fixes_used": fixes}
+
+    def transition(state: AgentState) -> dict[str, Any]:
+        record = _record(state)
+        store.save_step(ctx.engine, record.step, to_json(record))
+        deps.on_step(record)
+        update: dict[str, Any] = {"history": (*state["history"], record), "step": state["step"] + 1}
+        if state["step"] >= state["max_steps"]:
+            update["stop_reason"] = f"completed {state['max_steps']} steps"
+        return update
+
+    def after_revise(state: AgentState) -> str:
+        return "evolve" if state["step"] % deps.evolve_every == 0 else "plan"
+
+    def after_transition(state: AgentState) -> str:
+        return END if state.get("stop_reason") else "perceive"
+
+    graph = StateGraph(AgentState)
+    graph.add_node("perceive", perceive)
+    graph.add_node("evaluate", evaluate_node)
+    graph.add_node("revise", revise)
+    graph.add_node("evolve", evolve)
+    graph.add_node("plan", plan)
+    graph.add_node("filter", filter_node)
+    graph.add_node("act", act)
+    graph.add_node("transition", transition)
+    graph.add_edge(START, "perceive")
+    graph.add_edge("perceive", "evaluate")
+    graph.add_edge("evaluate", "revise")
+    graph.add_conditional_edges("revise", after_revise, ["evolve", "plan"])
+    graph.add_edge("evolve", "plan")
+    graph.add_edge("plan", "filter")
+    graph.add_edge("filter", "act")
+    graph.add_edge("act", "transition")
+    graph.add_conditional_edges("transition", after_transition, ["perceive", END])
+    return graph.compile()
+
+
+def _record(state: AgentState) -> StepRecord:
+    filtered = state.get("filtered")
+    revision = state.get("revision")
+    return StepRecord(
+        step=state["step"],
+        metrics=state["metrics"],
+        evaluation=state["evaluation"],
+        goal_version=state["goal"].version,
+        revision=revision,
+        plan=filtered.plan if filtered else state.get("plan"),
+        refused=filtered.refused if filtered else (),
+        amendments=filtered.amendments if filtered else (),
+        results=state.get("results", ()),
+        constraint_changes=state.get("changes", ()),
+    )
+
+
+def _save_goal(
+    deps: AgentDeps, goal: Goal, step: int, reason: str, evidence: dict[str, list[str]]
+) -> None:
+    store.save_goal(
+        deps.pipeline.engine, goal.version, step, goal.description, to_json(goal), reason,
+        to_json(evidence),
+    )
+
+
+def initial_state(deps: AgentDeps, goal: Goal, constraints: tuple[Constraint, ...], steps: int) -> AgentState:
+    _save_goal(deps, goal, 0, "initial goal", {})
+    for constraint in constraints:
+        store.audit(
+            deps.pipeline.engine, 0, "constraint_initial",
+            {"constraint": constraint.name, "description": constraint.description},
+        )
+    return AgentState(
+        step=1, max_steps=steps, goal=goal, constraints=constraints, fixes_used=0,
+        episode_open=False, history=(),
+    )
+
+
+def recursion_limit(steps: int) -> int:
+    return steps * 9 + 10

@@ -1,0 +1,258 @@
+"""The offline, deterministic planner, goal reviser and constraint evolver.
+
+Each returns the same structured shape an LLM would (a Plan, a revised Goal, constraint
+changes), built only from measured evidence in the view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pipefix.domain.actions import Action, FixType, Plan, Tool
+from pipefix.domain.constraints import Constraint, ConstraintChange, ConstraintKind
+from pipefix.domain.goals import Criterion, Goal
+from pipefix.domain.records import Revision, StepRecord
+from pipefix.pipeline.contracts import LOSSLESS_WIDENINGS
+from pipefix.pipeline.drift import Drift, DriftKind
+from pipefix.planners.view import PlanningView
+
+
+def _migratable(drift: Drift) -> bool:
+    if drift.kind in (DriftKind.ADDED, DriftKind.REMOVED):
+        return True
+    return (drift.expected, drift.observed) in LOSSLESS_WIDENINGS
+
+
+def _adaptable(drift: Drift) -> bool:
+    return drift.kind is DriftKind.RETYPED and drift.hint == "epoch_ms"
+
+
+def tables_needing_repair(view: PlanningView) -> tuple[str, ...]:
+    """Tables whose rows are held back by their shape (new drift, or held from before)."""
+    return tuple(
+        t.table for t in view.metrics.tables if t.drift or t.quarantine_schema_open > 0
+    )
+
+
+def _failed_recently(view: PlanningView, action: Action, steps: int = 2) -> bool:
+    return any(r.action == action and not r.ok for r in view.recent_results(steps))
+
+
+class RulesPlanner:
+    name = "rules"
+
+    def plan(self, view: PlanningView) -> Plan:
+        regressed = _regressed_after_change(view)
+        if regressed is not None:
+            table, version = regressed
+            return Plan(
+                actions=(Action(Tool.ROLLBACK, table, version=version),),
+                reasoning=f"{table} rejects more rows since its contract changed: "
+                f"restore v{version}.0",
+                hypotheses=(f"the last change to {table} was wrong",),
+                expected_outcome=f"{table} accepts at least as many rows as before the change",
+                confidence=0.6,
+            )
+        broken = tables_needing_repair(view)
+        if broken:
+            return self._repair(view, broken)
+        if view.metrics.throughput_ratio < 0.9 and view.backlog_files > 0:
+            return Plan(
+                actions=(Action(Tool.APPLY_FIX, "pipeline", FixType.INCREASE_THROUGHPUT),),
+                reasoning=f"throughput at {view.metrics.throughput_ratio:.0%} of baseline with "
+                f"{view.backlog_files} batch files waiting: raise loader capacity",
+                hypotheses=("the loader is the bottleneck, not the producer",),
+                expected_outcome="the backlog drains and throughput returns above 90%",
+                confidence=0.7,
+            )
+        tables = view.metrics.tables
+        component = tables[(view.step - 1) % len(tables)].table if tables else "pipeline"
+        return Plan(
+            actions=(Action(Tool.CHECK_HEALTH, component),),
+            reasoning="all goal criteria hold; routine health check of the next component",
+            expected_outcome="no change",
+            confidence=0.95,
+        )
+
+    def _repair(self, view: PlanningView, broken: tuple[str, ...]) -> Plan:
+        undiagnosed = [
+            t for t in broken
+            if (d := view.diagnoses.get(t)) is None
+            or d.contract_version != _version(view, t)
+            or d.schema_rows == 0
+        ]
+        if undiagnosed:
+            return Plan(
+                actions=tuple(Action(Tool.RUN_DIAGNOSTIC, t) for t in undiagnosed),
+                reasoning=f"rows of {', '.join(undiagnosed)} are rejected for their shape; "
+                "compare what the producer sends with the contract before changing anything",
+                hypotheses=tuple(f"upstream schema of {t} changed" for t in undiagnosed),
+                expected_outcome="a diagnosis naming each added, removed or retyped column",
+                confidence=0.9,
+            )
+        actions: list[Action] = []
+        hypotheses: list[str] = []
+        for table in broken:
+            drifts = view.diagnoses[table].drifts
+            if any(_migratable(d) for d in drifts):
+                actions.append(Action(Tool.APPLY_FIX, table, FixType.SCHEMA_MIGRATION))
+            if any(_adaptable(d) for d in drifts):
+                actions.append(Action(Tool.APPLY_FIX, table, FixType.ADD_ADAPTER))
+            actions.append(Action(Tool.APPLY_FIX, table, FixType.RETRY_FAILED))
+            hypotheses += [str(d) for d in drifts]
+        actions = [a for a in actions if not _failed_recently(view, a)]
+        if not actions:
+            return Plan(
+                actions=(Action(Tool.RUN_DIAGNOSTIC, broken[0]),),
+                reasoning="the fixes this diagnosis suggests failed recently; look again",
+                confidence=0.4,
+            )
+        return Plan(
+            actions=tuple(actions),
+            reasoning="migrate what can be added losslessly, adapt what changed type, "
+            "then replay the held rows through the new contract",
+            hypotheses=tuple(hypotheses),
+            expected_outcome="new batches load; every held row of these tables is replayed",
+            confidence=0.85,
+        )
+
+
+def _regressed_after_change(view: PlanningView) -> tuple[str, int] | None:
+    """A table whose contract changed last step and which now rejects more rows than before."""
+    if len(view.history) < 2:
+        return None
+    before, after = view.history[-2].metrics, view.history[-1].metrics
+    for now in view.metrics.tables:
+        then, changed = before.table(now.table), after.table(now.table)
+        if then is None or changed is None or now.received == 0 or then.received == 0:
+            continue
+        if (
+            now.contract_version > then.contract_version
+            and now.quarantined / now.received > then.quarantined / then.received
+        ):
+            return now.table, then.contract_version
+    return None
+
+
+def _version(view: PlanningView, table: str) -> int:
+    health = view.metrics.table(table)
+    return health.contract_version if health else 0
+
+
+class RulesReviser:
+    """Revises the goal once per drift episode, when the score falls to the threshold."""
+
+    name = "rules"
+
+    def revise(self, view: PlanningView, threshold: float) -> Revision | None:
+        if view.evaluation.score > threshold:
+            return None
+        focus = tuple(t for t in tables_needing_repair(view) if t not in ("pipeline",))
+        unmet = [str(r.criterion) for r in view.evaluation.unmet]
+        evidence = {
+            "unmet": unmet,
+            "drift": [f"{t.table}: {', '.join(t.drift)}" for t in view.metrics.tables if t.drift],
+            "failing_checks": [
+                f"{t.table}.{c}" for t in view.metrics.tables for c in t.failing
+            ],
+        }
+        base = tuple(c for c in view.goal.criteria if "." not in c.metric)
+        if focus:
+            versions = {t: _version(view, t) + 1 for t in focus}
+            labels = sorted({f"v{v}.0" for v in versions.values()})
+            description = (
+                f"Adapt {' and '.join(focus)} to schema {'/'.join(labels)} with backward "
+                "compatibility, keeping every row"
+            )
+            criteria = base + tuple(
+                criterion
+                for t in focus
+                for criterion in (
+                    Criterion(f"contract_version.{t}", ">=", versions[t], scale=1),
+                    Criterion(f"drifted_rows_open.{t}", "<=", 0, scale=1000),
+                    Criterion(f"original_columns_kept.{t}", ">=", 1, scale=1),
+                )
+            )
+        else:
+            description = "Restore pipeline health: " + ", ".join(evidence["failing_checks"][:4])
+            criteria = base
+        goal = view.goal.revised(description, criteria, focus)
+        reason = f"score {view.evaluation.score:.2f} <= {threshold:.2f}; unmet: {', '.join(unmet)}"
+        return Revision(view.step, reason, view.goal, goal, evidence)
+
+
+class RulesEvolver:
+    """Every few steps, turns the violations actually observed into enforced constraints."""
+
+    name = "rules"
+
+    def evolve(
+        self, step: int, window: tuple[StepRecord, ...], active: tuple[Constraint, ...]
+    ) -> tuple[ConstraintChange, ...]:
+        changes: list[ConstraintChange] = []
+        schema_broken = frozenset(
+            t.table for r in window for t in r.metrics.tables if not t.checks.get("schema", True)
+        )
+        held = frozenset(
+            t.table for r in window for t in r.metrics.tables
+            if not t.checks.get("rejected_rows", True)
+        )
+        failed = frozenset(
+            res.action.target for r in window for res in r.results
+            if not res.ok and res.action.is_fix
+        )
+        changes += _scoped(
+            step, active, ConstraintKind.SHADOW_VALIDATION, schema_broken,
+            "schema changes must be validated on a shadow copy before deployment",
+            "schema validation failed",
+        )
+        changes += _scoped(
+            step, active, ConstraintKind.REPLAY_AFTER_CHANGE, held,
+            "every contract change must be followed by a replay of the held rows",
+            "rows were held in quarantine",
+        )
+        for table in sorted(failed):
+            if not any(c.kind is ConstraintKind.COOLDOWN and table in c.tables for c in active):
+                cooldown = Constraint(
+                    ConstraintKind.COOLDOWN,
+                    f"no new fix on {table} until step {step + 3} after a failed fix",
+                    frozenset({table}), limit=step + 3, origin=f"evolved at step {step}",
+                )
+                changes.append(ConstraintChange(step, "add", cooldown, f"a fix on {table} failed"))
+        for constraint in active:
+            if constraint.kind is ConstraintKind.COOLDOWN and constraint.limit < step:
+                changes.append(
+                    ConstraintChange(step, "remove", constraint, "cooldown elapsed")
+                )
+        return tuple(changes)
+
+
+def _scoped(
+    step: int, active: tuple[Constraint, ...], kind: ConstraintKind, tables: frozenset[str],
+    description: str, observed: str,
+) -> list[ConstraintChange]:
+    if not tables:
+        return []
+    existing = next((c for c in active if c.kind is kind), None)
+    if existing is None:
+        new = Constraint(kind, description, tables, origin=f"evolved at step {step}")
+        return [ConstraintChange(step, "add", new, f"{observed} on {', '.join(sorted(tables))}")]
+    if tables <= existing.tables:
+        return []
+    widened = replace(existing, tables=existing.tables | tables)
+    added = ", ".join(sorted(tables - existing.tables))
+    return [ConstraintChange(step, "modify", widened, f"{observed} on {added} too")]
+
+
+def apply_changes(
+    active: tuple[Constraint, ...], changes: tuple[ConstraintChange, ...]
+) -> tuple[Constraint, ...]:
+    result = list(active)
+    for change in changes:
+        if change.change == "add":
+            result.append(change.constraint)
+        elif change.change == "modify":
+            result = [change.constraint if c.kind is change.constraint.kind else c for c in result]
+        elif change.change == "remove":
+            result = [c for c in result if c != change.constraint]
+    return tuple(result)

@@ -1,0 +1,1 @@
+"""What a run tells people: the JSON summary and the console report."""

@@ -1,0 +1,168 @@
+"""The human report of a run, in the original example's sections, every figure from the run."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from pipefix.domain.constraints import Constraint
+from pipefix.domain.goals import Goal
+from pipefix.domain.records import StepRecord
+from pipefix.engines import store
+from pipefix.tools.context import PipelineContext
+
+
+def make_console(no_color: bool = False) -> Console:
+    # A fixed width keeps piped output (CI logs, files) identical from run to run.
+    return Console(no_color=no_color, highlight=False, width=120, soft_wrap=False)
+
+
+def header(console: Console, db_path: str, landing: str, planner: str) -> None:
+    console.print("[bold]pipefix[/] — Data Pipeline Fixer demo")
+    console.print(f"mode:      {planner}")
+    console.print(f"warehouse: {db_path}")
+    console.print(f"landing:   {landing}")
+
+
+def initial_state(
+    console: Console, goal: Goal, constraints: tuple[Constraint, ...], tables: tuple[str, ...]
+) -> None:
+    console.rule("Initial state")
+    console.print(f"goal v{goal.version}: {goal.description}")
+    for criterion in goal.criteria:
+        console.print(f"  - {criterion}")
+    console.print("constraints:")
+    for constraint in constraints:
+        console.print(f"  - {constraint.name}: {constraint.description}")
+    console.print(f"tables ({len(tables)}): {', '.join(tables)}")
+    console.rule("Steps")
+
+
+def step_line(console: Console, record: StepRecord, verbose: bool = False) -> None:
+    m = record.metrics
+    marks = []
+    if m.drifted_tables:
+        marks.append(f"[yellow]drift: {', '.join(m.drifted_tables)}[/]")
+    if record.revision is not None:
+        marks.append(f"[magenta]goal revised v{record.revision.from_goal.version}"
+                     f"->v{record.revision.to_goal.version}[/]")
+    for change in record.constraint_changes:
+        marks.append(f"[cyan]constraint {change.change}: {change.constraint.name}[/]")
+    actions = [
+        f"{res.action} {'ok' if res.ok else '[red]FAILED[/]'}" for res in record.results
+    ]
+    actions += [f"[red]refused[/] {r.action} ({r.reason})" for r in record.refused]
+    console.print(
+        f"Step {record.step:>2} | score {record.evaluation.score:+.2f} | health {m.health:.2f} | "
+        f"error {m.error_rate:6.2%} | throughput {m.throughput:6.1f} rows/s ({m.throughput_ratio:.0%}) "
+        f"| {'; '.join(actions) or 'no action'}"
+        + (f"\n        {' | '.join(marks)}" if marks else "")
+    )
+    if verbose:
+        for result in record.evaluation.results:
+            value = "n/a" if result.value is None else f"{result.value:g}"
+            console.print(
+                f"        {'✓' if result.met else '✗'} {result.criterion} (measured {value}, "
+                f"score {result.score:+.2f})"
+            )
+        if record.plan is not None:
+            console.print(f"        plan: {record.plan.reasoning} (confidence {record.plan.confidence:.2f})")
+        for result in record.results:
+            console.print(f"        -> {result.action}: {result.detail}")
+        for note in record.amendments:
+            console.print(f"        amended: {note}")
+
+
+def final_report(
+    console: Console,
+    pipeline: PipelineContext,
+    summary: dict[str, Any],
+    constraints: tuple[Constraint, ...],
+    verbose: bool = False,
+) -> None:
+    engine = pipeline.engine
+    final = summary["final"]
+    console.rule("Final state")
+    console.print(
+        f"health {final['health']:.2f} | error rate {final['error_rate']:.2%} | "
+        f"throughput {final['throughput']:.1f} rows/s"
+    )
+    contracts = store.active_contracts(engine)
+    versions = ", ".join(f"{t} {c.label}" for t, c in contracts.items())
+    console.print(f"contracts: {versions}")
+
+    console.rule("Fix history")
+    table = Table("step", "fix", "target", "result", "detail", show_edge=False)
+    for fix in summary["fixes"]:
+        table.add_row(
+            str(fix["step"]), fix["action"], fix["target"], "ok" if fix["ok"] else "FAILED",
+            fix["detail"],
+        )
+    console.print(table if summary["fixes"] else "no fixes were needed")
+
+    console.rule("Drift details")
+    diagnoses = [(k, v) for _, k, v in store.knowledge(engine) if k.startswith("diagnosis.")]
+    if not diagnoses:
+        console.print("no drift observed")
+    seen = set()
+    for key, diagnosis in diagnoses:
+        if key in seen:
+            continue
+        seen.add(key)
+        console.print(
+            f"{diagnosis['table']} (contract v{diagnosis['contract_version']}.0): "
+            f"{diagnosis['schema_rows']} rows held for their shape, first in {diagnosis['first_bad_batch']}"
+        )
+        for drift in diagnosis["drifts"]:
+            console.print(f"  - {drift['kind']}: {drift['column']} "
+                          f"{drift.get('expected') or ''}{' -> ' if drift.get('expected') else ''}"
+                          f"{drift.get('observed') or ''}{' (' + drift['hint'] + ')' if drift.get('hint') else ''}")
+        for sample in diagnosis["samples"][:1]:
+            console.print(f"    sample: {sample[:110]}")
+
+    console.rule("Constraints")
+    initial = [p for _, _, p in store.audit_trail(engine, ("constraint_initial",))]
+    console.print("initial: " + "; ".join(p["constraint"] for p in initial))
+    console.print("final:   " + "; ".join(c.name for c in constraints))
+    evolutions = summary["constraints"]["evolutions"]
+    rounds = sorted({e["step"] for e in evolutions})
+    console.print(f"evolution rounds with changes: {len(rounds)}")
+    for e in evolutions:
+        console.print(f"  step {e['step']}: {e['change']} {e['constraint']} — {e['reason']}")
+
+    console.rule("Goal audit trail")
+    for version, step, description, reason, evidence in store.goals(engine):
+        console.print(f"v{version} (step {step}): {description}")
+        console.print(f"    reason: {reason}")
+        if verbose and evidence and evidence != "{}":
+            for key, values in json.loads(evidence).items():
+                console.print(f"    {key}: {'; '.join(values)}")
+
+    console.rule("Knowledge store")
+    latest: dict[str, Any] = {}
+    for step, key, value in store.knowledge(engine):
+        latest[key] = (step, value)
+    for key, (step, value) in sorted(latest.items()):
+        text = value.get("drifts") if isinstance(value, dict) else value
+        console.print(f"{key} (step {step}): {json.dumps(text, default=str)[:90]}")
+
+    console.rule("Summary")
+    rows = summary["rows"]
+    console.print(
+        f"rows: received {rows['received']:,} | loaded {rows['loaded']:,} | "
+        f"quarantined {rows['quarantined']:,} | replayed {rows['replayed']:,} | "
+        f"lost {rows['lost']:,} | duplicated {rows['duplicated']:,}"
+    )
+    console.print(
+        f"drift at step {summary['drift_step']}; recovered at step {summary['recovered_step']}; "
+        f"{len(summary['fixes'])} fixes; {len(summary['revisions'])} goal revision(s); "
+        f"stop: {summary['stop_reason']}"
+    )
+    reasons = store.open_quarantine_reasons(engine)
+    if reasons:
+        console.print("still held in quarantine (bad values, not drift):")
+        for table_name, reason, count in reasons[:8]:
+            console.print(f"  {table_name}: {count} × {reason}")

@@ -1,0 +1,115 @@
+"""Assemble and run the "Data Pipeline Fixer" demo on a DuckDB file."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipefix.domain.constraints import initial_constraints
+from pipefix.domain.goals import baseline_goal
+from pipefix.domain.records import StepRecord
+from pipefix.engines.derived import DerivedMetric
+from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.engines.store import latest_contract_version, ensure_schema
+from pipefix.scenario.producer import Producer
+from pipefix.scenario.tables import DERIVED_TABLE, SOURCE_TABLES, STEP_SECONDS, logical_now, v1_contracts
+from pipefix.tools import ingest
+from pipefix.tools.context import PipelineContext
+
+ANALYTICS = (
+    DerivedMetric("orders", "orders", "count(*)"),
+    DerivedMetric("units_sold", "orders", "sum(quantity)"),
+    DerivedMetric("events", "events", "count(*)"),
+    DerivedMetric("active_users", "events", "count(DISTINCT user_id)"),
+)
+
+
+class DemoError(RuntimeError):
+    """A demo that cannot start, with a message for the user."""
+
+
+@dataclass
+class DemoOptions:
+    db: Path | None = None
+    steps: int = 25
+    seed: int = 7
+    drift_step: int = 8
+    max_fixes: int = 15
+    revise_threshold: float = -0.3
+    health_target: float = 0.95
+    error_target: float = 0.02
+
+
+@dataclass
+class DemoRun:
+    db_path: Path
+    landing: Path
+    options: DemoOptions
+    pipeline: PipelineContext
+    records: list[StepRecord] = field(default_factory=list)
+    final_state: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare(options: DemoOptions) -> tuple[DemoRun, PipelineContext, Producer]:
+    if options.db is None:
+        db_path = Path(tempfile.mkdtemp(prefix="pipefix-demo-")) / "pipeline.duckdb"
+    else:
+        db_path = options.db.expanduser().resolve()
+        if not db_path.parent.is_dir():
+            raise DemoError(f"folder {db_path.parent} does not exist")
+    landing = db_path.parent / f"{db_path.stem}-landing"
+    engine = DuckDBEngine(db_path)
+    ensure_schema(engine)
+    if latest_contract_version(engine, "orders") > 0:
+        engine.close()
+        raise DemoError(
+            f"{db_path} already holds a pipefix demo; pass another --db path or remove the file"
+        )
+    ctx = PipelineContext(
+        engine=engine,
+        source_tables=SOURCE_TABLES,
+        clock=logical_now,
+        step_seconds=STEP_SECONDS,
+        derived={DERIVED_TABLE: ANALYTICS},
+        max_rejected_rate=options.error_target,
+    )
+    ingest.setup(ctx, v1_contracts())
+    producer = Producer(landing, seed=options.seed, drift_step=options.drift_step)
+    return DemoRun(db_path, landing, options, ctx), ctx, producer
+
+
+def run_demo(
+    options: DemoOptions, on_step: Callable[[StepRecord], None] | None = None
+) -> DemoRun:
+    # LangGraph is imported here, not at module import: `pipefix --help` stays fast.
+    from pipefix.agent.deps import AgentDeps
+    from pipefix.agent.graph import build_graph, initial_state, recursion_limit
+    from pipefix.planners.rules import RulesEvolver, RulesPlanner, RulesReviser
+
+    run, ctx, producer = prepare(options)
+
+    def record(step_record: StepRecord) -> None:
+        run.records.append(step_record)
+        if on_step is not None:
+            on_step(step_record)
+
+    deps = AgentDeps(
+        pipeline=ctx,
+        landing=run.landing,
+        planner=RulesPlanner(),
+        reviser=RulesReviser(),
+        evolver=RulesEvolver(),
+        before_step=lambda step: None if producer.write_step(step) else None,
+        on_step=record,
+        revise_threshold=options.revise_threshold,
+    )
+    goal = baseline_goal(options.health_target, options.error_target)
+    state = initial_state(deps, goal, initial_constraints(options.max_fixes), options.steps)
+    graph = build_graph(deps)
+    run.final_state = dict(
+        graph.invoke(state, config={"recursion_limit": recursion_limit(options.steps)})
+    )
+    return run
