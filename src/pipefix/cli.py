@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
@@ -23,40 +24,61 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="DuckDB file for the run (default: a new temp file, reported at start).")
-@click.option("--steps", type=click.IntRange(1, 500), default=25, show_default=True,
-              help="Monitoring/repair rounds to run.")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="DuckDB file for the run (default: a new temp file, reported at start).",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(1, 500),
+    default=25,
+    show_default=True,
+    help="Monitoring/repair rounds to run.",
+)
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the producer's data.")
-@click.option("--drift-step", type=click.IntRange(1), default=8, show_default=True,
-              help="Step at which the producer moves to schema v2.0.")
+@click.option(
+    "--drift-step",
+    type=click.IntRange(1),
+    default=8,
+    show_default=True,
+    help="Step at which the producer moves to schema v2.0.",
+)
 @click.option("--verbose", is_flag=True, help="Show each step's evaluation and the goal history.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object instead.")
 @click.option("--no-color", is_flag=True, help="Plain text output.")
 def demo(
-    db: Path | None, steps: int, seed: int, drift_step: int, verbose: bool, as_json: bool,
+    db: Path | None,
+    steps: int,
+    seed: int,
+    drift_step: int,
+    verbose: bool,
+    as_json: bool,
     no_color: bool,
 ) -> None:
     """Run the "Data Pipeline Fixer" scenario: 8 tables, schema drift at step 8, repair.
 
     Every number is measured from real rows in a real DuckDB file.
     """
-    from pipefix.domain.constraints import initial_constraints
-    from pipefix.domain.goals import baseline_goal
     from pipefix.report import console as report
     from pipefix.report.summary import build_summary
-    from pipefix.scenario.demo import DemoError, DemoOptions, prepare, run_demo
+    from pipefix.scenario.demo import DemoError, DemoOptions, run_demo
 
     options = DemoOptions(db=db, steps=steps, seed=seed, drift_step=drift_step)
     console = report.make_console(no_color)
     try:
-        run = run_demo(options, on_step=None if as_json else _printer(console, verbose))
+        on_step = None if as_json else partial(report.step_line, console, verbose=verbose)
+        run = run_demo(options, on_step=on_step)
     except DemoError as error:
         raise click.ClickException(str(error)) from error
-    _ = prepare, baseline_goal, initial_constraints
     state = run.final_state
     summary = build_summary(
-        run.pipeline, run.records, state["goal"], state["constraints"], state["stop_reason"],
+        run.pipeline,
+        run.records,
+        state["goal"],
+        state["constraints"],
+        state["stop_reason"],
     )
     summary["warehouse"] = str(run.db_path)
     if as_json:
@@ -65,12 +87,3 @@ def demo(
         report.final_report(console, run.pipeline, summary, state["constraints"], verbose)
     run.pipeline.engine.close()
     sys.exit(0)
-
-
-def _printer(console, verbose):  # type: ignore[no-untyped-def]
-    from pipefix.report import console as report
-
-    def print_step(record):  # type: ignore[no-untyped-def]
-        report.step_line(console, record, verbose)
-
-    return print_step

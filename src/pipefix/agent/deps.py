@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from pipefix.domain.constraints import Constraint, ConstraintChange
 from pipefix.domain.actions import Plan
+from pipefix.domain.constraints import Constraint, ConstraintChange
 from pipefix.domain.records import Revision, StepRecord
 from pipefix.planners.view import PlanningView
 from pipefix.tools.context import PipelineContext
@@ -41,7 +41,7 @@ class AgentDeps:
     planner: Planner
     reviser: Reviser
     evolver: Evolver
-    before_step: Callable[[int], None] = lambda step: None  # the demo's producer writes here
+    before_step: Callable[[int], object] = lambda step: None  # the demo's producer writes here
     on_step: Callable[[StepRecord], None] = lambda record: None  # live output
     revise_threshold: float = -0.3
     evolve_every: int = 3

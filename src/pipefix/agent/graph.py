@@ -57,9 +57,7 @@ def build_graph(deps: AgentDeps) -> Any:
             metrics=state["metrics"],
             constraints=state["constraints"],
             fixes_used=state["fixes_used"],
-            diagnoses={
-                t: d for t in ctx.tables if (d := latest_diagnosis(ctx, t)) is not None
-            },
+            diagnoses={t: d for t in ctx.tables if (d := latest_diagnosis(ctx, t)) is not None},
             history=state["history"],
             backlog_files=sum(len(ingest.pending_files(ctx, deps.landing, t)) for t in ctx.source_tables),
         )
@@ -99,13 +97,18 @@ def build_graph(deps: AgentDeps) -> Any:
         }
 
     def evolve(state: AgentState) -> dict[str, Any]:
-        window = state["history"][-(deps.evolve_every - 1) :] + (_record(state),)
+        window = (*state["history"][-(deps.evolve_every - 1) :], _record(state))
         changes = deps.evolver.evolve(state["step"], window, state["constraints"])
         for change in changes:
             store.audit(
-                ctx.engine, state["step"], f"constraint_{change.change}",
-                {"constraint": change.constraint.name, "description": change.constraint.description,
-                 "reason": change.reason},
+                ctx.engine,
+                state["step"],
+                f"constraint_{change.change}",
+                {
+                    "constraint": change.constraint.name,
+                    "description": change.constraint.description,
+                    "reason": change.reason,
+                },
             )
         return {"changes": changes, "constraints": apply_changes(state["constraints"], changes)}
 
@@ -119,9 +122,14 @@ def build_graph(deps: AgentDeps) -> Any:
         filtered = filter_plan(plan_, state["constraints"], context)
         for refusal in filtered.refused:
             store.audit(
-                ctx.engine, state["step"], "refused",
-                {"action": str(refusal.action), "constraint": refusal.constraint,
-                 "reason": refusal.reason},
+                ctx.engine,
+                state["step"],
+                "refused",
+                {
+                    "action": str(refusal.action),
+                    "constraint": refusal.constraint,
+                    "reason": refusal.reason,
+                },
             )
         return {"filtered": filtered}
 
@@ -191,11 +199,14 @@ def _record(state: AgentState) -> StepRecord:
     )
 
 
-def _save_goal(
-    deps: AgentDeps, goal: Goal, step: int, reason: str, evidence: dict[str, list[str]]
-) -> None:
+def _save_goal(deps: AgentDeps, goal: Goal, step: int, reason: str, evidence: dict[str, list[str]]) -> None:
     store.save_goal(
-        deps.pipeline.engine, goal.version, step, goal.description, to_json(goal), reason,
+        deps.pipeline.engine,
+        goal.version,
+        step,
+        goal.description,
+        to_json(goal),
+        reason,
         to_json(evidence),
     )
 
@@ -204,12 +215,19 @@ def initial_state(deps: AgentDeps, goal: Goal, constraints: tuple[Constraint, ..
     _save_goal(deps, goal, 0, "initial goal", {})
     for constraint in constraints:
         store.audit(
-            deps.pipeline.engine, 0, "constraint_initial",
+            deps.pipeline.engine,
+            0,
+            "constraint_initial",
             {"constraint": constraint.name, "description": constraint.description},
         )
     return AgentState(
-        step=1, max_steps=steps, goal=goal, constraints=constraints, fixes_used=0,
-        episode_open=False, history=(),
+        step=1,
+        max_steps=steps,
+        goal=goal,
+        constraints=constraints,
+        fixes_used=0,
+        episode_open=False,
+        history=(),
     )
 
 

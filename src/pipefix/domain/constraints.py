@@ -43,9 +43,7 @@ class Constraint:
 
 
 def budget(max_fixes: int) -> Constraint:
-    return Constraint(
-        ConstraintKind.BUDGET, f"at most {max_fixes} fix attempts per run", limit=max_fixes
-    )
+    return Constraint(ConstraintKind.BUDGET, f"at most {max_fixes} fix attempts per run", limit=max_fixes)
 
 
 def safety() -> Constraint:
@@ -160,8 +158,7 @@ def _amend_replays(
 
 def requires_shadow(action: Action, constraints: Iterable[Constraint]) -> bool:
     return action.fix_type in CONTRACT_CHANGING_FIXES and any(
-        c.kind is ConstraintKind.SHADOW_VALIDATION and action.target in c.tables
-        for c in constraints
+        c.kind is ConstraintKind.SHADOW_VALIDATION and action.target in c.tables for c in constraints
     )
 
 

@@ -53,9 +53,7 @@ class Goal:
     criteria: tuple[Criterion, ...]
     focus_tables: tuple[str, ...] = ()
 
-    def revised(
-        self, description: str, criteria: tuple[Criterion, ...], focus: tuple[str, ...]
-    ) -> Goal:
+    def revised(self, description: str, criteria: tuple[Criterion, ...], focus: tuple[str, ...]) -> Goal:
         return replace(
             self,
             description=description,
@@ -102,8 +100,7 @@ def evaluate(goal: Goal, metrics: Mapping[str, float]) -> Evaluation:
 
 def baseline_goal(health: float = 0.95, error_rate: float = 0.02) -> Goal:
     return Goal(
-        description="Keep every table healthy: contracts pass, rejected rows stay rare, "
-        "throughput holds",
+        description="Keep every table healthy: contracts pass, rejected rows stay rare, throughput holds",
         version=1,
         criteria=(
             Criterion("health", ">=", health, scale=0.05),

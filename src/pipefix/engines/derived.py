@@ -16,9 +16,7 @@ class DerivedMetric:
     aggregate: str  # an aggregate over that table's rows, e.g. "count(DISTINCT user_id)"
 
 
-def refresh(
-    engine: Engine, table: str, metrics: tuple[DerivedMetric, ...], step: int, now: datetime
-) -> int:
+def refresh(engine: Engine, table: str, metrics: tuple[DerivedMetric, ...], step: int, now: datetime) -> int:
     """Append one row per metric computed over the rows loaded at `step`."""
     selects = [
         f"SELECT {literal(m.metric)} AS metric, coalesce({m.aggregate}, 0)::DOUBLE AS value "

@@ -43,9 +43,7 @@ class DuckDBEngine:
             raise EngineError(f"{error}\n  in: {sql[:300]}") from error
 
     def _require_empty_column(self, dropped: safety.DroppedColumn) -> None:
-        held = self._con.execute(
-            f"SELECT count({dropped.column}) FROM {dropped.table}"
-        ).fetchone()
+        held = self._con.execute(f"SELECT count({dropped.column}) FROM {dropped.table}").fetchone()
         if held is None or held[0] != 0:
             raise safety.DestructiveStatementError(
                 f"refused: dropping {dropped.table}.{dropped.column} would lose "
@@ -75,7 +73,7 @@ class DuckDBEngine:
             "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
             (schema, table),
         )
-        return {name: dtype for name, dtype in rows}
+        return dict(rows)
 
     def table_exists(self, table: str, schema: str = "main") -> bool:
         return bool(self.table_columns(table, schema))

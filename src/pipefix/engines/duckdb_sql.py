@@ -39,9 +39,11 @@ def physical_type(logical: str) -> str:
 
 
 def create_table_sql(contract: Contract) -> str:
-    columns = [
-        f"{quote(c.name)} {physical_type(c.type)}" for c in contract.columns
-    ] + ["_pipefix_batch VARCHAR", "_pipefix_line BIGINT", "_pipefix_loaded_step BIGINT"]
+    columns = [f"{quote(c.name)} {physical_type(c.type)}" for c in contract.columns] + [
+        "_pipefix_batch VARCHAR",
+        "_pipefix_line BIGINT",
+        "_pipefix_loaded_step BIGINT",
+    ]
     return f"CREATE TABLE IF NOT EXISTS {quote(contract.table)} ({', '.join(columns)})"
 
 
@@ -151,9 +153,7 @@ def checked_records_sql(contract: Contract, adapter: Adapter | None, source: str
     typed_rows = f"SELECT *, {', '.join(values)} FROM ({fields})"
     schema_sql = f"concat_ws('; ', {', '.join(schema_reasons)})"
     value_sql = f"concat_ws('; ', {', '.join(value_reasons)})" if value_reasons else "''"
-    judged = (
-        f"SELECT *, {schema_sql} AS schema_reason, {value_sql} AS value_reason FROM ({typed_rows})"
-    )
+    judged = f"SELECT *, {schema_sql} AS schema_reason, {value_sql} AS value_reason FROM ({typed_rows})"
     classified = (
         "SELECT batch_id, line_no, raw, "
         + ", ".join(f"v_{i}" for i in range(len(contract.columns)))

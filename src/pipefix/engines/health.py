@@ -53,8 +53,12 @@ def table_facts(engine: Engine, contract: Contract, physical_columns: set[str]) 
     )
     count, null_violations, duplicate_keys, range_violations, newest_value = rows[0]
     return TableFacts(
-        int(count), int(null_violations), int(duplicate_keys), int(range_violations),
-        newest_value, missing,
+        int(count),
+        int(null_violations),
+        int(duplicate_keys),
+        int(range_violations),
+        newest_value,
+        missing,
     )
 
 
@@ -104,8 +108,7 @@ def open_quarantine(engine: Engine) -> dict[tuple[str, str], int]:
 
 def physical_columns(engine: Engine, table: str) -> set[str]:
     rows = engine.query(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = 'main' AND table_name = ?",
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ?",
         (table,),
     )
     return {r[0] for r in rows}

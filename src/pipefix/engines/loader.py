@@ -51,9 +51,7 @@ def already_loaded(engine: DuckDBEngine, table: str, sha256: str) -> bool:
 
 
 def loaded_hashes(engine: DuckDBEngine, table: str) -> set[str]:
-    rows = engine.query(
-        f"SELECT DISTINCT sha256 FROM {store.SCHEMA}.batches WHERE table_name = ?", (table,)
-    )
+    rows = engine.query(f"SELECT DISTINCT sha256 FROM {store.SCHEMA}.batches WHERE table_name = ?", (table,))
     return {r[0] for r in rows}
 
 
@@ -117,7 +115,14 @@ def load_batch(
         engine.execute(
             f"INSERT INTO {store.SCHEMA}.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                batch_id, table, step, str(path), sha256, received, loaded, quarantined,
+                batch_id,
+                table,
+                step,
+                str(path),
+                sha256,
+                received,
+                loaded,
+                quarantined,
                 json.dumps([to_plain(d) for d in drift]),
             ),
         )
@@ -198,9 +203,7 @@ def profile_open_quarantine(
     return _valid_objects(engine, STAGE), observed_fields(engine, STAGE)
 
 
-def trial_load_into(
-    engine: DuckDBEngine, table: str, contract: Contract, adapter: Adapter | None
-) -> int:
+def trial_load_into(engine: DuckDBEngine, table: str, contract: Contract, adapter: Adapter | None) -> int:
     """Load the open quarantine of `table` into the (shadow) table `contract.table`; count rows.
 
     The quarantine itself is not touched: this only proves the contract and DDL would work.

@@ -54,7 +54,7 @@ def inspect(sql: str, dialect: str) -> list[DroppedColumn]:
     try:
         statements = sqlglot.parse(sql, read=dialect)
     except sqlglot.errors.ParseError as error:
-        raise DestructiveStatementError(f"refused: statement could not be verified ({error})")
+        raise DestructiveStatementError(f"refused: statement could not be verified ({error})") from error
     drops: list[DroppedColumn] = []
     for statement in statements:
         if statement is None:
@@ -64,13 +64,9 @@ def inspect(sql: str, dialect: str) -> list[DroppedColumn]:
             raise DestructiveStatementError(f"refused: TRUNCATE of {table.sql() if table else '?'}")
         if isinstance(statement, exp.Delete) and not _is_scratch(table):
             raise DestructiveStatementError(f"refused: DELETE from {table.sql() if table else '?'}")
-        if isinstance(statement, exp.Drop) and not _is_scratch(
-            table, bool(statement.args.get("temporary"))
-        ):
+        if isinstance(statement, exp.Drop) and not _is_scratch(table, bool(statement.args.get("temporary"))):
             kind = statement.args.get("kind") or "object"
-            raise DestructiveStatementError(
-                f"refused: DROP {kind} {table.sql() if table else '?'}"
-            )
+            raise DestructiveStatementError(f"refused: DROP {kind} {table.sql() if table else '?'}")
         if (
             isinstance(statement, exp.Create)
             and statement.args.get("replace")

@@ -59,9 +59,7 @@ def save_contract(engine: Engine, contract: Contract, step: int, note: str) -> N
 def _set_active(engine: Engine, table: str, name: str, version: int | None) -> None:
     exists = scalar(engine, f"SELECT count(*) FROM {SCHEMA}.{table} WHERE table_name = ?", (name,))
     if exists:
-        engine.execute(
-            f"UPDATE {SCHEMA}.{table} SET version = ? WHERE table_name = ?", (version, name)
-        )
+        engine.execute(f"UPDATE {SCHEMA}.{table} SET version = ? WHERE table_name = ?", (version, name))
     else:
         engine.execute(f"INSERT INTO {SCHEMA}.{table} VALUES (?, ?)", (name, version))
 
@@ -80,9 +78,7 @@ def contract_version(engine: Engine, table: str, version: int) -> Contract | Non
 
 
 def active_contract(engine: Engine, table: str) -> Contract:
-    version = scalar(
-        engine, f"SELECT version FROM {SCHEMA}.active_contracts WHERE table_name = ?", (table,)
-    )
+    version = scalar(engine, f"SELECT version FROM {SCHEMA}.active_contracts WHERE table_name = ?", (table,))
     contract = contract_version(engine, table, version) if version is not None else None
     if contract is None:
         raise LookupError(f"no contract for table {table!r}")
@@ -159,17 +155,14 @@ def recall(engine: Engine, key: str) -> Any:
     """The latest value stored under `key`, or None."""
     text = scalar(
         engine,
-        f"SELECT value FROM {SCHEMA}.knowledge WHERE key = ? ORDER BY step DESC, rowid DESC "
-        "LIMIT 1",
+        f"SELECT value FROM {SCHEMA}.knowledge WHERE key = ? ORDER BY step DESC, rowid DESC LIMIT 1",
         (key,),
     )
     return json.loads(text) if text is not None else None
 
 
 def knowledge(engine: Engine) -> list[tuple[int, str, Any]]:
-    rows = engine.query(
-        f"SELECT step, key, value FROM {SCHEMA}.knowledge ORDER BY step, key, rowid"
-    )
+    rows = engine.query(f"SELECT step, key, value FROM {SCHEMA}.knowledge ORDER BY step, key, rowid")
     return [(int(step), key, json.loads(value)) for step, key, value in rows]
 
 
@@ -187,16 +180,19 @@ def put_setting(engine: Engine, key: str, value: str) -> None:
 
 # --- table states: what rollback restores ---------------------------------------------------
 
-def record_table_state(
-    engine: Engine, step: int, table: str, columns: list[str], cause: str
-) -> None:
+
+def record_table_state(engine: Engine, step: int, table: str, columns: list[str], cause: str) -> None:
     contract = active_contract(engine, table)
     adapter = active_adapter(engine, table)
     engine.execute(
         f"INSERT INTO {SCHEMA}.table_states VALUES (?, ?, ?, ?, ?, ?)",
         (
-            step, table, contract.version, adapter.version if adapter else None,
-            json.dumps(columns), cause,
+            step,
+            table,
+            contract.version,
+            adapter.version if adapter else None,
+            json.dumps(columns),
+            cause,
         ),
     )
 
@@ -214,7 +210,12 @@ def table_state(engine: Engine, table: str, contract_version: int) -> tuple[int 
 
 
 def save_goal(
-    engine: Engine, version: int, step: int, description: str, goal: str, reason: str,
+    engine: Engine,
+    version: int,
+    step: int,
+    description: str,
+    goal: str,
+    reason: str,
     evidence: str,
 ) -> None:
     engine.execute(
@@ -226,8 +227,7 @@ def save_goal(
 def goals(engine: Engine) -> list[tuple[int, int, str, str, str]]:
     """(version, step, description, reason, evidence JSON) in order."""
     rows = engine.query(
-        f"SELECT version, step, description, reason, evidence FROM {SCHEMA}.goals "
-        "ORDER BY version"
+        f"SELECT version, step, description, reason, evidence FROM {SCHEMA}.goals ORDER BY version"
     )
     return [(int(v), int(s), d, r, e) for v, s, d, r, e in rows]
 
@@ -238,9 +238,7 @@ def save_step(engine: Engine, step: int, record: str) -> None:
 
 def audit_trail(engine: Engine, kinds: tuple[str, ...] = ()) -> list[tuple[int, str, dict[str, Any]]]:
     where = f"WHERE kind IN ({', '.join('?' for _ in kinds)})" if kinds else ""
-    rows = engine.query(
-        f"SELECT step, kind, payload FROM {SCHEMA}.audit {where} ORDER BY step, rowid", kinds
-    )
+    rows = engine.query(f"SELECT step, kind, payload FROM {SCHEMA}.audit {where} ORDER BY step, rowid", kinds)
     return [(int(step), kind, json.loads(payload)) for step, kind, payload in rows]
 
 
@@ -255,8 +253,7 @@ def row_accounting(engine: Engine, tables: tuple[str, ...]) -> dict[str, int]:
     loaded = duplicated = 0
     for table in tables:
         counts = engine.query(
-            f"SELECT count(*), count(*) - count(DISTINCT (_pipefix_batch, _pipefix_line)) "
-            f"FROM {quote(table)}"
+            f"SELECT count(*), count(*) - count(DISTINCT (_pipefix_batch, _pipefix_line)) FROM {quote(table)}"
         )[0]
         loaded += int(counts[0])
         duplicated += int(counts[1])

@@ -9,14 +9,10 @@ from enum import StrEnum
 _DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
 
 # Logical column types a contract may use. Engines map them to their dialect.
-SIMPLE_TYPES = frozenset(
-    {"bigint", "integer", "double", "varchar", "boolean", "timestamp", "date", "json"}
-)
+SIMPLE_TYPES = frozenset({"bigint", "integer", "double", "varchar", "boolean", "timestamp", "date", "json"})
 
 # (from, to) pairs an ALTER can apply without changing or losing any value.
-LOSSLESS_WIDENINGS = frozenset(
-    {("integer", "bigint"), ("integer", "double"), ("bigint", "decimal(38,0)")}
-)
+LOSSLESS_WIDENINGS = frozenset({("integer", "bigint"), ("integer", "double"), ("bigint", "decimal(38,0)")})
 
 
 def is_valid_type(logical: str) -> bool:

@@ -134,6 +134,11 @@ def _retyped(table: str, expected: str, seen: ObservedField) -> Drift:
     ):
         hint = "epoch_ms"
     return Drift(
-        DriftKind.RETYPED, table, seen.name, expected=expected, observed=observed,
-        rows=seen.rows, hint=hint,
+        DriftKind.RETYPED,
+        table,
+        seen.name,
+        expected=expected,
+        observed=observed,
+        rows=seen.rows,
+        hint=hint,
     )

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from pipefix.domain.actions import Action, FixType, Plan, Tool
 from pipefix.domain.constraints import Constraint, ConstraintChange, ConstraintKind
-from pipefix.domain.goals import Criterion, Goal
+from pipefix.domain.goals import Criterion
 from pipefix.domain.records import Revision, StepRecord
 from pipefix.pipeline.contracts import LOSSLESS_WIDENINGS
 from pipefix.pipeline.drift import Drift, DriftKind
@@ -29,9 +29,7 @@ def _adaptable(drift: Drift) -> bool:
 
 def tables_needing_repair(view: PlanningView) -> tuple[str, ...]:
     """Tables whose rows are held back by their shape (new drift, or held from before)."""
-    return tuple(
-        t.table for t in view.metrics.tables if t.drift or t.quarantine_schema_open > 0
-    )
+    return tuple(t.table for t in view.metrics.tables if t.drift or t.quarantine_schema_open > 0)
 
 
 def _failed_recently(view: PlanningView, action: Action, steps: int = 2) -> bool:
@@ -47,8 +45,7 @@ class RulesPlanner:
             table, version = regressed
             return Plan(
                 actions=(Action(Tool.ROLLBACK, table, version=version),),
-                reasoning=f"{table} rejects more rows since its contract changed: "
-                f"restore v{version}.0",
+                reasoning=f"{table} rejects more rows since its contract changed: restore v{version}.0",
                 hypotheses=(f"the last change to {table} was wrong",),
                 expected_outcome=f"{table} accepts at least as many rows as before the change",
                 confidence=0.6,
@@ -76,7 +73,8 @@ class RulesPlanner:
 
     def _repair(self, view: PlanningView, broken: tuple[str, ...]) -> Plan:
         undiagnosed = [
-            t for t in broken
+            t
+            for t in broken
             if (d := view.diagnoses.get(t)) is None
             or d.contract_version != _version(view, t)
             or d.schema_rows == 0
@@ -152,9 +150,7 @@ class RulesReviser:
         evidence = {
             "unmet": unmet,
             "drift": [f"{t.table}: {', '.join(t.drift)}" for t in view.metrics.tables if t.drift],
-            "failing_checks": [
-                f"{t.table}.{c}" for t in view.metrics.tables for c in t.failing
-            ],
+            "failing_checks": [f"{t.table}.{c}" for t in view.metrics.tables for c in t.failing],
         }
         base = tuple(c for c in view.goal.criteria if "." not in c.metric)
         if focus:
@@ -194,20 +190,24 @@ class RulesEvolver:
             t.table for r in window for t in r.metrics.tables if not t.checks.get("schema", True)
         )
         held = frozenset(
-            t.table for r in window for t in r.metrics.tables
-            if not t.checks.get("rejected_rows", True)
+            t.table for r in window for t in r.metrics.tables if not t.checks.get("rejected_rows", True)
         )
         failed = frozenset(
-            res.action.target for r in window for res in r.results
-            if not res.ok and res.action.is_fix
+            res.action.target for r in window for res in r.results if not res.ok and res.action.is_fix
         )
         changes += _scoped(
-            step, active, ConstraintKind.SHADOW_VALIDATION, schema_broken,
+            step,
+            active,
+            ConstraintKind.SHADOW_VALIDATION,
+            schema_broken,
             "schema changes must be validated on a shadow copy before deployment",
             "schema validation failed",
         )
         changes += _scoped(
-            step, active, ConstraintKind.REPLAY_AFTER_CHANGE, held,
+            step,
+            active,
+            ConstraintKind.REPLAY_AFTER_CHANGE,
+            held,
             "every contract change must be followed by a replay of the held rows",
             "rows were held in quarantine",
         )
@@ -216,20 +216,24 @@ class RulesEvolver:
                 cooldown = Constraint(
                     ConstraintKind.COOLDOWN,
                     f"no new fix on {table} until step {step + 3} after a failed fix",
-                    frozenset({table}), limit=step + 3, origin=f"evolved at step {step}",
+                    frozenset({table}),
+                    limit=step + 3,
+                    origin=f"evolved at step {step}",
                 )
                 changes.append(ConstraintChange(step, "add", cooldown, f"a fix on {table} failed"))
         for constraint in active:
             if constraint.kind is ConstraintKind.COOLDOWN and constraint.limit < step:
-                changes.append(
-                    ConstraintChange(step, "remove", constraint, "cooldown elapsed")
-                )
+                changes.append(ConstraintChange(step, "remove", constraint, "cooldown elapsed"))
         return tuple(changes)
 
 
 def _scoped(
-    step: int, active: tuple[Constraint, ...], kind: ConstraintKind, tables: frozenset[str],
-    description: str, observed: str,
+    step: int,
+    active: tuple[Constraint, ...],
+    kind: ConstraintKind,
+    tables: frozenset[str],
+    description: str,
+    observed: str,
 ) -> list[ConstraintChange]:
     if not tables:
         return []

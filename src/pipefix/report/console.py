@@ -41,32 +41,31 @@ def initial_state(
     console.rule("Steps")
 
 
-def step_line(console: Console, record: StepRecord, verbose: bool = False) -> None:
+def step_line(console: Console, record: StepRecord, *, verbose: bool = False) -> None:
     m = record.metrics
     marks = []
     if m.drifted_tables:
         marks.append(f"[yellow]drift: {', '.join(m.drifted_tables)}[/]")
     if record.revision is not None:
-        marks.append(f"[magenta]goal revised v{record.revision.from_goal.version}"
-                     f"->v{record.revision.to_goal.version}[/]")
+        marks.append(
+            f"[magenta]goal revised v{record.revision.from_goal.version}"
+            f"->v{record.revision.to_goal.version}[/]"
+        )
     for change in record.constraint_changes:
         marks.append(f"[cyan]constraint {change.change}: {change.constraint.name}[/]")
-    actions = [
-        f"{res.action} {'ok' if res.ok else '[red]FAILED[/]'}" for res in record.results
-    ]
+    actions = [f"{res.action} {'ok' if res.ok else '[red]FAILED[/]'}" for res in record.results]
     actions += [f"[red]refused[/] {r.action} ({r.reason})" for r in record.refused]
     console.print(
         f"Step {record.step:>2} | score {record.evaluation.score:+.2f} | health {m.health:.2f} | "
         f"error {m.error_rate:6.2%} | throughput {m.throughput:6.1f} rows/s ({m.throughput_ratio:.0%}) "
-        f"| {'; '.join(actions) or 'no action'}"
-        + (f"\n        {' | '.join(marks)}" if marks else "")
+        f"| {'; '.join(actions) or 'no action'}" + (f"\n        {' | '.join(marks)}" if marks else "")
     )
     if verbose:
-        for result in record.evaluation.results:
-            value = "n/a" if result.value is None else f"{result.value:g}"
+        for judged in record.evaluation.results:
+            value = "n/a" if judged.value is None else f"{judged.value:g}"
             console.print(
-                f"        {'✓' if result.met else '✗'} {result.criterion} (measured {value}, "
-                f"score {result.score:+.2f})"
+                f"        {'✓' if judged.met else '✗'} {judged.criterion} (measured {value}, "
+                f"score {judged.score:+.2f})"
             )
         if record.plan is not None:
             console.print(f"        plan: {record.plan.reasoning} (confidence {record.plan.confidence:.2f})")
@@ -98,7 +97,10 @@ def final_report(
     table = Table("step", "fix", "target", "result", "detail", show_edge=False)
     for fix in summary["fixes"]:
         table.add_row(
-            str(fix["step"]), fix["action"], fix["target"], "ok" if fix["ok"] else "FAILED",
+            str(fix["step"]),
+            fix["action"],
+            fix["target"],
+            "ok" if fix["ok"] else "FAILED",
             fix["detail"],
         )
     console.print(table if summary["fixes"] else "no fixes were needed")
@@ -117,9 +119,11 @@ def final_report(
             f"{diagnosis['schema_rows']} rows held for their shape, first in {diagnosis['first_bad_batch']}"
         )
         for drift in diagnosis["drifts"]:
-            console.print(f"  - {drift['kind']}: {drift['column']} "
-                          f"{drift.get('expected') or ''}{' -> ' if drift.get('expected') else ''}"
-                          f"{drift.get('observed') or ''}{' (' + drift['hint'] + ')' if drift.get('hint') else ''}")
+            console.print(
+                f"  - {drift['kind']}: {drift['column']} "
+                f"{drift.get('expected') or ''}{' -> ' if drift.get('expected') else ''}"
+                f"{drift.get('observed') or ''}{' (' + drift['hint'] + ')' if drift.get('hint') else ''}"
+            )
         for sample in diagnosis["samples"][:1]:
             console.print(f"    sample: {sample[:110]}")
 

@@ -13,9 +13,15 @@ from pipefix.domain.goals import baseline_goal
 from pipefix.domain.records import StepRecord
 from pipefix.engines.derived import DerivedMetric
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.store import latest_contract_version, ensure_schema
+from pipefix.engines.store import ensure_schema, latest_contract_version
 from pipefix.scenario.producer import Producer
-from pipefix.scenario.tables import DERIVED_TABLE, SOURCE_TABLES, STEP_SECONDS, logical_now, v1_contracts
+from pipefix.scenario.tables import (
+    DERIVED_TABLE,
+    SOURCE_TABLES,
+    STEP_SECONDS,
+    logical_now,
+    v1_contracts,
+)
 from pipefix.tools import ingest
 from pipefix.tools.context import PipelineContext
 
@@ -65,9 +71,7 @@ def prepare(options: DemoOptions) -> tuple[DemoRun, PipelineContext, Producer]:
     ensure_schema(engine)
     if latest_contract_version(engine, "orders") > 0:
         engine.close()
-        raise DemoError(
-            f"{db_path} already holds a pipefix demo; pass another --db path or remove the file"
-        )
+        raise DemoError(f"{db_path} already holds a pipefix demo; pass another --db path or remove the file")
     ctx = PipelineContext(
         engine=engine,
         source_tables=SOURCE_TABLES,
@@ -81,9 +85,7 @@ def prepare(options: DemoOptions) -> tuple[DemoRun, PipelineContext, Producer]:
     return DemoRun(db_path, landing, options, ctx), ctx, producer
 
 
-def run_demo(
-    options: DemoOptions, on_step: Callable[[StepRecord], None] | None = None
-) -> DemoRun:
+def run_demo(options: DemoOptions, on_step: Callable[[StepRecord], None] | None = None) -> DemoRun:
     # LangGraph is imported here, not at module import: `pipefix --help` stays fast.
     from pipefix.agent.deps import AgentDeps
     from pipefix.agent.graph import build_graph, initial_state, recursion_limit
@@ -102,14 +104,12 @@ def run_demo(
         planner=RulesPlanner(),
         reviser=RulesReviser(),
         evolver=RulesEvolver(),
-        before_step=lambda step: None if producer.write_step(step) else None,
+        before_step=producer.write_step,
         on_step=record,
         revise_threshold=options.revise_threshold,
     )
     goal = baseline_goal(options.health_target, options.error_target)
     state = initial_state(deps, goal, initial_constraints(options.max_fixes), options.steps)
     graph = build_graph(deps)
-    run.final_state = dict(
-        graph.invoke(state, config={"recursion_limit": recursion_limit(options.steps)})
-    )
+    run.final_state = dict(graph.invoke(state, config={"recursion_limit": recursion_limit(options.steps)}))
     return run

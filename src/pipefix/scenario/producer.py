@@ -11,7 +11,7 @@ import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from pipefix.scenario.tables import EVENT_TYPES, ORDER_STATUSES, SOURCE_TABLES, logical_now
@@ -29,7 +29,7 @@ VOLUMES = {
 # Share of rows a real producer gets wrong regardless of schema (negative amount, unknown status):
 # the quarantine's day job, kept well under the 2 % error-rate goal.
 BAD_VALUE_RATE = 0.002
-_OFFSETS = (timezone.utc, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5)))
+_OFFSETS = (UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5)))
 
 
 @dataclass(frozen=True)

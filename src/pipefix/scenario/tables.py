@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 
@@ -29,79 +30,121 @@ def _c(name: str, type_: str, nullable: bool = True, **rules: object) -> ColumnS
 
 
 def v1_contracts() -> dict[str, Contract]:
-    fresh = {"freshness_seconds": FRESHNESS_SECONDS}
+    fresh: dict[str, Any] = {"freshness_seconds": FRESHNESS_SECONDS}
     contracts = [
         Contract(
-            "users", 1,
+            "users",
+            1,
             (
-                _c("user_id", "bigint", False), _c("email", "varchar", False),
-                _c("country", "varchar"), _c("plan", "varchar", values=("free", "pro", "team")),
+                _c("user_id", "bigint", False),
+                _c("email", "varchar", False),
+                _c("country", "varchar"),
+                _c("plan", "varchar", values=("free", "pro", "team")),
                 _c("signup_at", "timestamp", False),
             ),
-            key="user_id", freshness_column="signup_at", **fresh,
+            key="user_id",
+            freshness_column="signup_at",
+            **fresh,
         ),
         Contract(
-            "orders", 1,
+            "orders",
+            1,
             (
-                _c("order_id", "bigint", False), _c("user_id", "bigint", False),
-                _c("product_id", "bigint", False), _c("quantity", "integer", False, min=1, max=100),
-                _c("price_usd", MONEY, False, min=0), _c("status", "varchar", False, values=ORDER_STATUSES),
+                _c("order_id", "bigint", False),
+                _c("user_id", "bigint", False),
+                _c("product_id", "bigint", False),
+                _c("quantity", "integer", False, min=1, max=100),
+                _c("price_usd", MONEY, False, min=0),
+                _c("status", "varchar", False, values=ORDER_STATUSES),
                 _c("created_at", "timestamp", False),
             ),
-            key="order_id", freshness_column="created_at", **fresh,
+            key="order_id",
+            freshness_column="created_at",
+            **fresh,
         ),
         Contract(
-            "products", 1,
+            "products",
+            1,
             (
-                _c("product_id", "bigint", False), _c("sku", "varchar", False),
-                _c("name", "varchar", False), _c("category", "varchar"),
-                _c("unit_price", MONEY, False, min=0), _c("updated_at", "timestamp", False),
+                _c("product_id", "bigint", False),
+                _c("sku", "varchar", False),
+                _c("name", "varchar", False),
+                _c("category", "varchar"),
+                _c("unit_price", MONEY, False, min=0),
+                _c("updated_at", "timestamp", False),
             ),
-            key="product_id", freshness_column="updated_at", **fresh,
+            key="product_id",
+            freshness_column="updated_at",
+            **fresh,
         ),
         Contract(
-            "events", 1,
+            "events",
+            1,
             (
-                _c("event_id", "bigint", False), _c("user_id", "bigint", False),
-                _c("session_id", "varchar", False), _c("event_type", "varchar", False, values=EVENT_TYPES),
-                _c("page", "varchar"), _c("timestamp", "timestamp", False),
+                _c("event_id", "bigint", False),
+                _c("user_id", "bigint", False),
+                _c("session_id", "varchar", False),
+                _c("event_type", "varchar", False, values=EVENT_TYPES),
+                _c("page", "varchar"),
+                _c("timestamp", "timestamp", False),
             ),
-            key="event_id", freshness_column="timestamp", **fresh,
+            key="event_id",
+            freshness_column="timestamp",
+            **fresh,
         ),
         Contract(
-            "sessions", 1,
+            "sessions",
+            1,
             (
-                _c("session_id", "varchar", False), _c("user_id", "bigint", False),
+                _c("session_id", "varchar", False),
+                _c("user_id", "bigint", False),
                 _c("device", "varchar", values=("web", "ios", "android")),
-                _c("duration_s", "integer", min=0), _c("started_at", "timestamp", False),
+                _c("duration_s", "integer", min=0),
+                _c("started_at", "timestamp", False),
             ),
-            key="session_id", freshness_column="started_at", **fresh,
+            key="session_id",
+            freshness_column="started_at",
+            **fresh,
         ),
         Contract(
-            "payments", 1,
+            "payments",
+            1,
             (
-                _c("payment_id", "bigint", False), _c("order_id", "bigint", False),
-                _c("amount", MONEY, False, min=0), _c("method", "varchar", values=("card", "paypal", "bank")),
+                _c("payment_id", "bigint", False),
+                _c("order_id", "bigint", False),
+                _c("amount", MONEY, False, min=0),
+                _c("method", "varchar", values=("card", "paypal", "bank")),
                 _c("paid_at", "timestamp", False),
             ),
-            key="payment_id", freshness_column="paid_at", **fresh,
+            key="payment_id",
+            freshness_column="paid_at",
+            **fresh,
         ),
         Contract(
-            "inventory", 1,
+            "inventory",
+            1,
             (
-                _c("snapshot_id", "bigint", False), _c("sku", "varchar", False),
-                _c("warehouse", "varchar", False), _c("on_hand", "integer", False, min=0),
+                _c("snapshot_id", "bigint", False),
+                _c("sku", "varchar", False),
+                _c("warehouse", "varchar", False),
+                _c("on_hand", "integer", False, min=0),
                 _c("counted_at", "timestamp", False),
             ),
-            key="snapshot_id", freshness_column="counted_at", **fresh,
+            key="snapshot_id",
+            freshness_column="counted_at",
+            **fresh,
         ),
         Contract(
-            "analytics", 1,
+            "analytics",
+            1,
             (
-                _c("step", "bigint", False), _c("metric", "varchar", False),
-                _c("value", "double", False, min=0), _c("computed_at", "timestamp", False),
+                _c("step", "bigint", False),
+                _c("metric", "varchar", False),
+                _c("value", "double", False, min=0),
+                _c("computed_at", "timestamp", False),
             ),
-            freshness_column="computed_at", **fresh,
+            freshness_column="computed_at",
+            **fresh,
         ),
     ]
     return {c.table: c for c in contracts}

@@ -18,9 +18,7 @@ def plan_adapter(
     added = []
     for drift in drifts:
         if drift.kind is DriftKind.RETYPED and drift.hint == "epoch_ms":
-            added.append(
-                ColumnTransform(drift.column, TransformKind.EPOCH_MS_TO_TIMESTAMP, drift.column)
-            )
+            added.append(ColumnTransform(drift.column, TransformKind.EPOCH_MS_TO_TIMESTAMP, drift.column))
     if not added:
         return None
     replaced = {t.column for t in added}
@@ -51,12 +49,17 @@ def apply_adapter(
             engine, step, table, sorted(health.physical_columns(engine, table)), "add_adapter"
         )
         store.audit(
-            engine, step, "fix",
+            engine,
+            step,
+            "fix",
             {
-                "fix_type": "add_adapter", "target": table, "adapter_version": adapter.version,
+                "fix_type": "add_adapter",
+                "target": table,
+                "adapter_version": adapter.version,
                 "transforms": [t.describe() for t in adapter.transforms],
                 "inverse": f"activate adapter {current.version if current else 'none'}",
-                "trial": trial, "shadow": shadow,
+                "trial": trial,
+                "shadow": shadow,
             },
         )
     described = ", ".join(t.describe() for t in adapter.transforms)

@@ -13,7 +13,10 @@ BASELINE_STEPS = 3
 
 
 def _table_health(
-    ctx: PipelineContext, table: str, step: int, load: health.StepLoad,
+    ctx: PipelineContext,
+    table: str,
+    step: int,
+    load: health.StepLoad,
     open_rows: dict[tuple[str, str], int],
 ) -> TableHealth:
     contract = store.active_contract(ctx.engine, table)
@@ -28,8 +31,7 @@ def _table_health(
         )
     checks = {
         "schema": not load.drift and not facts.missing_columns,
-        "rejected_rows": load.received == 0
-        or load.quarantined / load.received <= ctx.max_rejected_rate,
+        "rejected_rows": load.received == 0 or load.quarantined / load.received <= ctx.max_rejected_rate,
         "not_null": facts.null_violations == 0,
         "unique_key": facts.duplicate_keys == 0,
         "ranges": facts.range_violations == 0,
@@ -71,9 +73,9 @@ def measure(ctx: PipelineContext, step: int) -> StepMetrics:
         error_rate=round(quarantined / received, 4) if received else 0.0,
         throughput=round(throughput, 2),
         throughput_ratio=round(throughput / _baseline(ctx, step, throughput), 4),
-        schema_conformance=round(
-            sum(t.checks["schema"] for t in sources) / len(sources), 4
-        ) if sources else 1.0,
+        schema_conformance=round(sum(t.checks["schema"] for t in sources) / len(sources), 4)
+        if sources
+        else 1.0,
         received=received,
         loaded=loaded,
         quarantined=quarantined,
@@ -99,8 +101,7 @@ def check_health(ctx: PipelineContext, metrics: StepMetrics, action: Action) -> 
     table = metrics.table(action.target)
     if table is None:
         return ActionResult(action, False, f"unknown table {action.target}")
-    detail = (
-        f"{table.passed}/{len(table.checks)} checks pass"
-        + (f"; failing: {', '.join(table.failing)}" if table.failing else "")
+    detail = f"{table.passed}/{len(table.checks)} checks pass" + (
+        f"; failing: {', '.join(table.failing)}" if table.failing else ""
     )
     return ActionResult(action, True, detail, evidence={"checks": table.checks})

@@ -13,7 +13,8 @@ def accounting_gap(ctx: PipelineContext, table: str) -> int:
     """received - loaded - held for one table: 0 unless a row was lost or doubled."""
     engine = ctx.engine
     received = scalar(
-        engine, f"SELECT coalesce(sum(received), 0) FROM {store.SCHEMA}.batches WHERE table_name = ?",
+        engine,
+        f"SELECT coalesce(sum(received), 0) FROM {store.SCHEMA}.batches WHERE table_name = ?",
         (table,),
     )
     loaded = scalar(engine, f"SELECT count(*) FROM {quote(table)}")
@@ -44,11 +45,19 @@ def apply_retry_failed(ctx: PipelineContext, table: str, step: int) -> tuple[str
         if gap != 0 or doubled != 0:
             raise FixRejected(f"post-check: replay would lose {gap} and double {doubled} rows")
         store.audit(
-            engine, step, "fix",
+            engine,
+            step,
+            "fix",
             {
-                "fix_type": "retry_failed", "target": table, "replayed": replayed,
-                "still_held": still_open, "contract_version": contract.version,
+                "fix_type": "retry_failed",
+                "target": table,
+                "replayed": replayed,
+                "still_held": still_open,
+                "contract_version": contract.version,
                 "inverse": "none needed: replayed rows keep their quarantine record",
             },
         )
-    return f"replayed {replayed} held rows into {table} ({contract.label}); {still_open} still held", replayed
+    return (
+        f"replayed {replayed} held rows into {table} ({contract.label}); {still_open} still held",
+        replayed,
+    )

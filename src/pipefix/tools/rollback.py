@@ -22,13 +22,19 @@ class RollbackPlan:
 
 
 def plan_rollback(
-    table: str, to_version: int, adapter_version: int | None,
-    columns_then: list[str], columns_now: set[str], filled: dict[str, int],
+    table: str,
+    to_version: int,
+    adapter_version: int | None,
+    columns_then: list[str],
+    columns_now: set[str],
+    filled: dict[str, int],
 ) -> RollbackPlan:
     """Pure: which added columns can go (empty) and which must stay (they hold values)."""
     added = sorted(columns_now - set(columns_then))
     return RollbackPlan(
-        table, to_version, adapter_version,
+        table,
+        to_version,
+        adapter_version,
         tuple(c for c in added if filled.get(c, 0) == 0),
         tuple(c for c in added if filled.get(c, 0) > 0),
     )
@@ -57,10 +63,16 @@ def apply_rollback(ctx: PipelineContext, table: str, version: int, step: int) ->
             engine, step, table, sorted(health.physical_columns(engine, table)), "rollback"
         )
         store.audit(
-            engine, step, "rollback",
-            {"target": table, "from_version": current.version, "to_version": version,
-             "dropped_empty_columns": list(plan.drop_columns),
-             "kept_columns_with_data": list(plan.keep_columns)},
+            engine,
+            step,
+            "rollback",
+            {
+                "target": table,
+                "from_version": current.version,
+                "to_version": version,
+                "dropped_empty_columns": list(plan.drop_columns),
+                "kept_columns_with_data": list(plan.keep_columns),
+            },
         )
     kept = f"; kept {', '.join(plan.keep_columns)} (hold data)" if plan.keep_columns else ""
     return f"{table} {current.label} -> v{version}.0{kept}"

@@ -70,9 +70,7 @@ def diagnose(ctx: PipelineContext, table: str) -> Diagnosis:
 def run_diagnostic(ctx: PipelineContext, action: Action, step: int) -> ActionResult:
     diagnosis = diagnose(ctx, action.target)
     store.remember(ctx.engine, step, f"diagnosis.{action.target}", to_plain(diagnosis))
-    return ActionResult(
-        action, True, diagnosis.summary(), evidence={"diagnosis": to_plain(diagnosis)}
-    )
+    return ActionResult(action, True, diagnosis.summary(), evidence={"diagnosis": to_plain(diagnosis)})
 
 
 def latest_diagnosis(ctx: PipelineContext, table: str) -> Diagnosis | None:

@@ -55,8 +55,7 @@ def plan_schema_migration(contract: Contract, drifts: tuple[Drift, ...], version
         ):
             columns = [replace(c, type=drift.observed) if c.name == drift.column else c for c in columns]
             statements.append(
-                f"ALTER TABLE {table} ALTER COLUMN {quote(drift.column)} "
-                f"TYPE {physical_type(drift.observed)}"
+                f"ALTER TABLE {table} ALTER COLUMN {quote(drift.column)} TYPE {physical_type(drift.observed)}"
             )
             inverse.insert(
                 0,
@@ -128,15 +127,25 @@ def apply_schema_migration(
         store.save_contract(engine, plan.new_contract, step, "; ".join(plan.changes))
         post_check(ctx, plan.new_contract, accepted_before)
         store.record_table_state(
-            engine, step, plan.table, sorted(health.physical_columns(engine, plan.table)), "schema_migration"
+            engine,
+            step,
+            plan.table,
+            sorted(health.physical_columns(engine, plan.table)),
+            "schema_migration",
         )
         store.audit(
-            engine, step, "fix",
+            engine,
+            step,
+            "fix",
             {
-                "fix_type": "schema_migration", "target": plan.table,
-                "from_version": current.version, "to_version": plan.new_contract.version,
-                "statements": list(plan.statements), "inverse": list(plan.inverse),
-                "changes": list(plan.changes), "shadow": shadow_note,
+                "fix_type": "schema_migration",
+                "target": plan.table,
+                "from_version": current.version,
+                "to_version": plan.new_contract.version,
+                "statements": list(plan.statements),
+                "inverse": list(plan.inverse),
+                "changes": list(plan.changes),
+                "shadow": shadow_note,
             },
         )
     detail = f"{current.label} -> {plan.new_contract.label}: {'; '.join(plan.changes)}"

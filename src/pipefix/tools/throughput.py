@@ -25,8 +25,14 @@ def apply_increase_throughput(ctx: PipelineContext, step: int) -> str:
     with ctx.engine.transaction():
         store.put_setting(ctx.engine, CAPACITY_KEY, str(new))
         store.audit(
-            ctx.engine, step, "fix",
-            {"fix_type": "increase_throughput", "target": "pipeline", "capacity": new,
-             "inverse": f"capacity {previous}"},
+            ctx.engine,
+            step,
+            "fix",
+            {
+                "fix_type": "increase_throughput",
+                "target": "pipeline",
+                "capacity": new,
+                "inverse": f"capacity {previous}",
+            },
         )
     return f"loader capacity {previous} -> {new} files per table per step"

@@ -1,0 +1,105 @@
+"""Shared fixtures: a real DuckDB file per test, a small contract, and a network guard."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipefix.engines import store
+from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.pipeline.contracts import ColumnSpec, Contract
+from pipefix.tools import ingest
+from pipefix.tools.context import PipelineContext
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach the network: any connection off this machine fails loudly."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else address
+        if self.family == socket.AF_UNIX or str(host) in ("127.0.0.1", "::1", "localhost"):
+            return real_connect(self, address)
+        raise RuntimeError(f"test tried to reach the network: {address!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[DuckDBEngine]:
+    warehouse = DuckDBEngine(tmp_path / "warehouse.duckdb")
+    store.ensure_schema(warehouse)
+    yield warehouse
+    warehouse.close()
+
+
+def orders_contract() -> Contract:
+    """A small contract used across tests: orders with a key, money, an enum and a timestamp."""
+    return Contract(
+        "orders",
+        1,
+        (
+            ColumnSpec("order_id", "bigint", nullable=False),
+            ColumnSpec("price_usd", "decimal(12,2)", nullable=False, min=0),
+            ColumnSpec("status", "varchar", nullable=False, values=("new", "paid")),
+            ColumnSpec("created_at", "timestamp", nullable=False),
+        ),
+        key="order_id",
+        freshness_column="created_at",
+        freshness_seconds=600,
+    )
+
+
+def clock(step: int) -> datetime:
+    return T0 + timedelta(seconds=60 * step)
+
+
+@pytest.fixture
+def ctx(engine: DuckDBEngine) -> PipelineContext:
+    """A one-table pipeline (orders, contract v1) on a real DuckDB file."""
+    context = PipelineContext(engine, ("orders",), clock, 60)
+    ingest.setup(context, {"orders": orders_contract()})
+    return context
+
+
+@pytest.fixture
+def write_batch(tmp_path: Path) -> Callable[..., Path]:
+    """Write a JSONL batch under tmp_path/landing/<table>/<name>; rows may be dicts or raw lines."""
+
+    def write(table: str, name: str, rows: list[dict[str, Any] | str]) -> Path:
+        folder = tmp_path / "landing" / table
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / name
+        lines = [r if isinstance(r, str) else json.dumps(r) for r in rows]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    return write
+
+
+def v1_order(order_id: int, price: float = 10.5, status: str = "new") -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "price_usd": price,
+        "status": status,
+        "created_at": "2026-11-01T00:00:30Z",
+    }
+
+
+def v2_order(order_id: int, price: float = 10.5, currency: str = "EUR") -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "price": price,
+        "currency_code": currency,
+        "status": "paid",
+        "created_at": "2026-11-01T00:00:30Z",
+    }
