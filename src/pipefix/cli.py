@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from functools import partial
 from pathlib import Path
 
 import click
 
 from pipefix import __version__
+
+PLANNER_MODE = "offline — deterministic rules planner, reviser and constraint evolver (no LLM)"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,22 +64,22 @@ def demo(
     """
     from pipefix.report import console as report
     from pipefix.report.summary import build_summary
-    from pipefix.scenario.demo import DemoError, DemoOptions, run_demo
+    from pipefix.scenario.demo import DemoError, DemoOptions, execute, prepare
+    from pipefix.scenario.tables import ALL_TABLES
 
     options = DemoOptions(db=db, steps=steps, seed=seed, drift_step=drift_step)
     console = report.make_console(no_color)
     try:
-        on_step = None if as_json else partial(report.step_line, console, verbose=verbose)
-        run = run_demo(options, on_step=on_step)
+        run = prepare(options)
     except DemoError as error:
         raise click.ClickException(str(error)) from error
+    if not as_json:
+        report.header(console, str(run.db_path), str(run.landing), PLANNER_MODE)
+        report.initial_state(console, run.goal, run.constraints, ALL_TABLES)
+    execute(run, on_step=None if as_json else partial(report.step_line, console, verbose=verbose))
     state = run.final_state
     summary = build_summary(
-        run.pipeline,
-        run.records,
-        state["goal"],
-        state["constraints"],
-        state["stop_reason"],
+        run.pipeline, run.records, state["goal"], state["constraints"], state["stop_reason"]
     )
     summary["warehouse"] = str(run.db_path)
     if as_json:
@@ -86,4 +87,3 @@ def demo(
     else:
         report.final_report(console, run.pipeline, summary, state["constraints"], verbose)
     run.pipeline.engine.close()
-    sys.exit(0)

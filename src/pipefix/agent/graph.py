@@ -88,13 +88,9 @@ def build_graph(deps: AgentDeps) -> Any:
             return {}
         with ctx.engine.transaction():
             _save_goal(deps, revision.to_goal, state["step"], revision.reason, revision.evidence)
-        evaluation = evaluate(revision.to_goal, state["metrics"].as_signals())
-        return {
-            "goal": revision.to_goal,
-            "revision": revision,
-            "episode_open": True,
-            "evaluation": evaluation,
-        }
+        # The step keeps the evaluation that triggered the revision; the new goal is judged
+        # from the next step on.
+        return {"goal": revision.to_goal, "revision": revision, "episode_open": True}
 
     def evolve(state: AgentState) -> dict[str, Any]:
         window = (*state["history"][-(deps.evolve_every - 1) :], _record(state))

@@ -15,6 +15,13 @@ SIMPLE_TYPES = frozenset({"bigint", "integer", "double", "varchar", "boolean", "
 LOSSLESS_WIDENINGS = frozenset({("integer", "bigint"), ("integer", "double"), ("bigint", "decimal(38,0)")})
 
 
+def type_family(logical: str) -> str:
+    """numeric, text, time, bool or json: types whose values can stand for one another."""
+    if logical in ("bigint", "integer", "double") or logical.startswith("decimal"):
+        return "numeric"
+    return {"varchar": "text", "timestamp": "time", "date": "time", "boolean": "bool"}.get(logical, "json")
+
+
 def is_valid_type(logical: str) -> bool:
     return logical in SIMPLE_TYPES or _DECIMAL.match(logical) is not None
 

@@ -57,9 +57,11 @@ def step_line(console: Console, record: StepRecord, *, verbose: bool = False) ->
     actions += [f"[red]refused[/] {r.action} ({r.reason})" for r in record.refused]
     console.print(
         f"Step {record.step:>2} | score {record.evaluation.score:+.2f} | health {m.health:.2f} | "
-        f"error {m.error_rate:6.2%} | throughput {m.throughput:6.1f} rows/s ({m.throughput_ratio:.0%}) "
-        f"| {'; '.join(actions) or 'no action'}" + (f"\n        {' | '.join(marks)}" if marks else "")
+        f"error {m.error_rate:6.2%} | throughput {m.throughput:6.1f} rows/s ({m.throughput_ratio:4.0%})"
     )
+    if marks:
+        console.print(f"        {' | '.join(marks)}")
+    console.print(f"        -> {'; '.join(actions) or 'no action'}")
     if verbose:
         for judged in record.evaluation.results:
             value = "n/a" if judged.value is None else f"{judged.value:g}"
@@ -70,7 +72,7 @@ def step_line(console: Console, record: StepRecord, *, verbose: bool = False) ->
         if record.plan is not None:
             console.print(f"        plan: {record.plan.reasoning} (confidence {record.plan.confidence:.2f})")
         for result in record.results:
-            console.print(f"        -> {result.action}: {result.detail}")
+            console.print(f"           {result.action}: {result.detail}")
         for note in record.amendments:
             console.print(f"        amended: {note}")
 

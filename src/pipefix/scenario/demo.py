@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipefix.domain.constraints import initial_constraints
-from pipefix.domain.goals import baseline_goal
+from pipefix.domain.constraints import Constraint, initial_constraints
+from pipefix.domain.goals import Goal, baseline_goal
 from pipefix.domain.records import StepRecord
+from pipefix.engines.base import EngineError
 from pipefix.engines.derived import DerivedMetric
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.store import ensure_schema, latest_contract_version
@@ -55,19 +56,24 @@ class DemoRun:
     landing: Path
     options: DemoOptions
     pipeline: PipelineContext
+    goal: Goal
+    constraints: tuple[Constraint, ...]
     records: list[StepRecord] = field(default_factory=list)
     final_state: dict[str, Any] = field(default_factory=dict)
 
 
-def prepare(options: DemoOptions) -> tuple[DemoRun, PipelineContext, Producer]:
+def prepare(options: DemoOptions) -> DemoRun:
+    """Open the warehouse, create the 8 tables at contract v1.0, and set goal and constraints."""
     if options.db is None:
         db_path = Path(tempfile.mkdtemp(prefix="pipefix-demo-")) / "pipeline.duckdb"
     else:
         db_path = options.db.expanduser().resolve()
         if not db_path.parent.is_dir():
             raise DemoError(f"folder {db_path.parent} does not exist")
-    landing = db_path.parent / f"{db_path.stem}-landing"
-    engine = DuckDBEngine(db_path)
+    try:
+        engine = DuckDBEngine(db_path)
+    except EngineError as error:
+        raise DemoError(str(error)) from error
     ensure_schema(engine)
     if latest_contract_version(engine, "orders") > 0:
         engine.close()
@@ -81,17 +87,25 @@ def prepare(options: DemoOptions) -> tuple[DemoRun, PipelineContext, Producer]:
         max_rejected_rate=options.error_target,
     )
     ingest.setup(ctx, v1_contracts())
-    producer = Producer(landing, seed=options.seed, drift_step=options.drift_step)
-    return DemoRun(db_path, landing, options, ctx), ctx, producer
+    return DemoRun(
+        db_path=db_path,
+        landing=db_path.parent / f"{db_path.stem}-landing",
+        options=options,
+        pipeline=ctx,
+        goal=baseline_goal(options.health_target, options.error_target),
+        constraints=initial_constraints(options.max_fixes),
+    )
 
 
-def run_demo(options: DemoOptions, on_step: Callable[[StepRecord], None] | None = None) -> DemoRun:
+def execute(run: DemoRun, on_step: Callable[[StepRecord], None] | None = None) -> DemoRun:
+    """Run the agent for the configured steps; the producer writes each step's batches first."""
     # LangGraph is imported here, not at module import: `pipefix --help` stays fast.
     from pipefix.agent.deps import AgentDeps
     from pipefix.agent.graph import build_graph, initial_state, recursion_limit
     from pipefix.planners.rules import RulesEvolver, RulesPlanner, RulesReviser
 
-    run, ctx, producer = prepare(options)
+    options = run.options
+    producer = Producer(run.landing, seed=options.seed, drift_step=options.drift_step)
 
     def record(step_record: StepRecord) -> None:
         run.records.append(step_record)
@@ -99,7 +113,7 @@ def run_demo(options: DemoOptions, on_step: Callable[[StepRecord], None] | None 
             on_step(step_record)
 
     deps = AgentDeps(
-        pipeline=ctx,
+        pipeline=run.pipeline,
         landing=run.landing,
         planner=RulesPlanner(),
         reviser=RulesReviser(),
@@ -108,8 +122,11 @@ def run_demo(options: DemoOptions, on_step: Callable[[StepRecord], None] | None 
         on_step=record,
         revise_threshold=options.revise_threshold,
     )
-    goal = baseline_goal(options.health_target, options.error_target)
-    state = initial_state(deps, goal, initial_constraints(options.max_fixes), options.steps)
+    state = initial_state(deps, run.goal, run.constraints, options.steps)
     graph = build_graph(deps)
     run.final_state = dict(graph.invoke(state, config={"recursion_limit": recursion_limit(options.steps)}))
     return run
+
+
+def run_demo(options: DemoOptions, on_step: Callable[[StepRecord], None] | None = None) -> DemoRun:
+    return execute(prepare(options), on_step)

@@ -18,7 +18,7 @@ def logical_now(step: int) -> datetime:
 
 SOURCE_TABLES = ("users", "orders", "products", "events", "sessions", "payments", "inventory")
 DERIVED_TABLE = "analytics"
-ALL_TABLES = (*SOURCE_TABLES[:3], "events", "sessions", "payments", "inventory", DERIVED_TABLE)
+ALL_TABLES = (*SOURCE_TABLES, DERIVED_TABLE)
 
 ORDER_STATUSES = ("new", "paid", "shipped", "cancelled")
 EVENT_TYPES = ("page_view", "click", "search", "add_to_cart", "purchase")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pipefix.engines import health, loader, store
 from pipefix.engines.base import quote
 from pipefix.engines.duckdb_sql import physical_type
-from pipefix.pipeline.contracts import LOSSLESS_WIDENINGS, ColumnSpec, Contract
+from pipefix.pipeline.contracts import LOSSLESS_WIDENINGS, ColumnSpec, Contract, type_family
 from pipefix.pipeline.drift import Drift, DriftKind
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.errors import FixRejected
@@ -38,7 +38,12 @@ def plan_schema_migration(contract: Contract, drifts: tuple[Drift, ...], version
     left: list[Drift] = []
     for drift in drifts:
         if drift.kind is DriftKind.ADDED and drift.observed is not None:
-            columns.append(ColumnSpec(drift.column, drift.observed, nullable=True))
+            added = ColumnSpec(drift.column, drift.observed, nullable=True)
+            predecessor = _replaced_column(contract, drifts, drift)
+            if predecessor is not None:
+                added = replace(added, min=predecessor.min, max=predecessor.max, values=predecessor.values)
+                changes.append(f"{drift.column} keeps the value rules of {predecessor.name}")
+            columns.append(added)
             statements.append(
                 f"ALTER TABLE {table} ADD COLUMN {quote(drift.column)} {physical_type(drift.observed)}"
             )
@@ -69,6 +74,28 @@ def plan_schema_migration(contract: Contract, drifts: tuple[Drift, ...], version
     return MigrationPlan(
         contract.table, new_contract, tuple(statements), tuple(inverse), tuple(changes), tuple(left)
     )
+
+
+def _replaced_column(contract: Contract, drifts: tuple[Drift, ...], added: Drift) -> ColumnSpec | None:
+    """The one removed column of the same kind an added column most likely replaces.
+
+    Its rules (min, max, allowed values) carry over: a stricter new column holds bad rows in
+    quarantine, where a rule-less one would load them silently.
+    """
+    if added.observed is None:
+        return None
+    family = type_family(added.observed)
+    removed = [
+        spec
+        for d in drifts
+        if d.kind is DriftKind.REMOVED and (spec := contract.column(d.column)) is not None
+        if type_family(spec.type) == family
+    ]
+    candidates = [
+        d for d in drifts if d.kind is DriftKind.ADDED and d.observed and type_family(d.observed) == family
+    ]
+    has_rules = len(removed) == 1 and (removed[0].min, removed[0].max, removed[0].values) != (None,) * 3
+    return removed[0] if has_rules and len(candidates) == 1 else None
 
 
 def accepted_rows(ctx: PipelineContext, contract: Contract) -> int:
