@@ -61,7 +61,8 @@ def step_line(console: Console, record: StepRecord, *, verbose: bool = False) ->
     )
     if marks:
         console.print(f"        {' | '.join(marks)}")
-    console.print(f"        -> {'; '.join(actions) or 'no action'}")
+    for action in actions or ["no action"]:
+        console.print(f"        -> {action}")
     if verbose:
         for judged in record.evaluation.results:
             value = "n/a" if judged.value is None else f"{judged.value:g}"
