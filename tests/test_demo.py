@@ -169,3 +169,24 @@ def test_analytics_is_derived_every_step(demo: DemoRun) -> None:
         "SELECT value FROM analytics WHERE step = 8 AND metric = 'orders'"
     )[0][0]
     assert orders_at_drift == 0  # measured: no order loaded while its batch was held
+
+
+def test_a_spent_budget_blocks_fixes_but_monitoring_goes_on(tmp_path: Path) -> None:
+    run = run_demo(DemoOptions(db=tmp_path / "w.duckdb", steps=11, max_fixes=0))
+    state = run.final_state
+    summary = build_summary(
+        run.pipeline, run.records, state["goal"], state["constraints"], state["stop_reason"]
+    )
+    assert summary["steps"] == 11
+    assert summary["fixes"] == []
+    assert summary["budget"]["used"] == 0
+    assert summary["budget"]["refused"] > 0
+    assert summary["budget"]["exhausted_at_step"] == 9
+    assert summary["recovered_step"] is None
+    # The reviser is consulted once per drift episode, however long the episode lasts.
+    assert len(summary["revisions"]) == 1
+    # Held, not lost: the drifted rows wait in quarantine for a fix.
+    assert summary["rows"]["lost"] == 0
+    assert summary["rows"]["quarantined"] > 4 * 1000
+    refusals = [r for record in run.records for r in record.refused]
+    assert all("fix budget exhausted (0/0 used)" in r.reason for r in refusals)

@@ -46,6 +46,20 @@ def main() -> None:
     show_default=True,
     help="Step at which the producer moves to schema v2.0.",
 )
+@click.option(
+    "--max-fixes",
+    type=click.IntRange(0),
+    default=15,
+    show_default=True,
+    help="Fix budget: fix attempts allowed in the run; monitoring goes on once spent.",
+)
+@click.option(
+    "--revise-threshold",
+    type=click.FloatRange(-1, 1),
+    default=-0.3,
+    show_default=True,
+    help="Revise the goal when the evaluation score falls to this value or below.",
+)
 @click.option("--verbose", is_flag=True, help="Show each step's evaluation and the goal history.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object instead.")
 @click.option("--no-color", is_flag=True, help="Plain text output.")
@@ -54,6 +68,8 @@ def demo(
     steps: int,
     seed: int,
     drift_step: int,
+    max_fixes: int,
+    revise_threshold: float,
     verbose: bool,
     as_json: bool,
     no_color: bool,
@@ -67,7 +83,14 @@ def demo(
     from pipefix.scenario.demo import DemoError, DemoOptions, execute, prepare
     from pipefix.scenario.tables import ALL_TABLES
 
-    options = DemoOptions(db=db, steps=steps, seed=seed, drift_step=drift_step)
+    options = DemoOptions(
+        db=db,
+        steps=steps,
+        seed=seed,
+        drift_step=drift_step,
+        max_fixes=max_fixes,
+        revise_threshold=revise_threshold,
+    )
     console = report.make_console(no_color)
     try:
         run = prepare(options)

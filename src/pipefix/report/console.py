@@ -168,6 +168,14 @@ def final_report(
         f"{len(summary['fixes'])} fixes; {len(summary['revisions'])} goal revision(s); "
         f"stop: {summary['stop_reason']}"
     )
+    spent = summary["budget"]
+    exhausted = ""
+    if spent["exhausted_at_step"] is not None:
+        exhausted = (
+            f"; exhausted at step {spent['exhausted_at_step']}: {spent['refused']} fix(es) refused, "
+            "monitoring went on"
+        )
+    console.print(f"fix budget: {spent['used']} of {spent['max_fixes']} attempts used{exhausted}")
     reasons = store.open_quarantine_reasons(engine)
     if reasons:
         console.print("still held in quarantine (bad values, not drift):")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pipefix.domain.constraints import Constraint
+from pipefix.domain.constraints import Constraint, ConstraintKind
 from pipefix.domain.goals import Goal
 from pipefix.domain.records import StepRecord
 from pipefix.engines import store
@@ -46,6 +46,18 @@ def fixes(records: Sequence[StepRecord]) -> list[dict[str, Any]]:
     ]
 
 
+def budget(records: Sequence[StepRecord], constraints: tuple[Constraint, ...]) -> dict[str, Any]:
+    """Fix attempts used against the budget, and how many fixes it refused (and from when)."""
+    limit = next((c.limit for c in constraints if c.kind is ConstraintKind.BUDGET), None)
+    refused = [(r.step, refusal) for r in records for refusal in r.refused if refusal.constraint == "budget"]
+    return {
+        "max_fixes": limit,
+        "used": sum(1 for r in records for result in r.results if result.action.is_fix),
+        "refused": len(refused),
+        "exhausted_at_step": refused[0][0] if refused else None,
+    }
+
+
 def build_summary(
     pipeline: PipelineContext,
     records: Sequence[StepRecord],
@@ -75,6 +87,7 @@ def build_summary(
         },
         "rows": store.row_accounting(engine, pipeline.source_tables),
         "fixes": fixes(records),
+        "budget": budget(records, constraints),
         "revisions": [
             {
                 "step": r.step,

@@ -18,9 +18,9 @@ from pipefix.scenario.tables import EVENT_TYPES, ORDER_STATUSES, SOURCE_TABLES, 
 
 # Rows per step for each source table (each varies by a few percent from step to step).
 VOLUMES = {
-    "users": 150,
+    "users": 300,
     "orders": 1200,
-    "products": 60,
+    "products": 200,
     "events": 3000,
     "sessions": 600,
     "payments": 1000,
