@@ -23,7 +23,10 @@ def type_family(logical: str) -> str:
 
 
 def is_valid_type(logical: str) -> bool:
-    return logical in SIMPLE_TYPES or _DECIMAL.match(logical) is not None
+    if logical in SIMPLE_TYPES:
+        return True
+    scale = decimal_scale(logical)
+    return scale is not None and 1 <= scale[0] <= 38 and scale[1] <= scale[0]
 
 
 def decimal_scale(logical: str) -> tuple[int, int] | None:

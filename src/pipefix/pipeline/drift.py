@@ -106,12 +106,11 @@ def diff(
         transform = adapter.transform_for(column.name) if adapter else None
         source = transform.source if transform else column.name
         seen = by_name.get(source)
-        if seen is None or seen.rows < total_rows:
-            absent = total_rows - (seen.rows if seen else 0)
-            if not column.nullable:
-                drifts.append(Drift(DriftKind.REMOVED, contract.table, column.name, rows=absent))
-            continue
-        if transform is None and not fits(column.type, seen.json_types):
+        absent = total_rows - (seen.rows if seen else 0)
+        if absent > 0 and not column.nullable:
+            drifts.append(Drift(DriftKind.REMOVED, contract.table, column.name, rows=absent))
+        # A field sent in only some records is still judged on the records that carry it.
+        if seen is not None and transform is None and not fits(column.type, seen.json_types):
             drifts.append(_retyped(contract.table, column.type, seen))
     for name, seen in by_name.items():
         if contract.column(name) is None and name not in consumed:

@@ -117,12 +117,13 @@ class RulesPlanner:
 
 def _regressed_after_change(view: PlanningView) -> tuple[str, int] | None:
     """A table whose contract changed last step and which now rejects more rows than before."""
-    if len(view.history) < 2:
+    if not view.history:
         return None
-    before, after = view.history[-2].metrics, view.history[-1].metrics
+    # The last step's record was measured before its own fixes ran: it is the "before".
+    before = view.history[-1].metrics
     for now in view.metrics.tables:
-        then, changed = before.table(now.table), after.table(now.table)
-        if then is None or changed is None or now.received == 0 or then.received == 0:
+        then = before.table(now.table)
+        if then is None or now.received == 0 or then.received == 0:
             continue
         if (
             now.contract_version > then.contract_version
@@ -212,7 +213,9 @@ class RulesEvolver:
             "rows were held in quarantine",
         )
         for table in sorted(failed):
-            if not any(c.kind is ConstraintKind.COOLDOWN and table in c.tables for c in active):
+            if not any(
+                c.kind is ConstraintKind.COOLDOWN and table in c.tables and c.limit >= step for c in active
+            ):
                 cooldown = Constraint(
                     ConstraintKind.COOLDOWN,
                     f"no new fix on {table} until step {step + 3} after a failed fix",
