@@ -85,7 +85,7 @@ class DuckDBEngine:
             "SELECT ? AS batch_id, line_no::BIGINT AS line_no, rtrim(line, chr(13)) AS raw FROM ("
             "SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS line FROM ("
             "SELECT string_split(content, chr(10)) AS lines FROM read_text(?))) "
-            "WHERE trim(line) <> ''",
+            "WHERE trim(rtrim(line, chr(13))) <> ''",
             (batch_id, str(path)),
         )
         rows = self.query(f"SELECT count(*) FROM {quote(stage)}")

@@ -16,6 +16,10 @@ from pipefix.pipeline.contracts import (
     decimal_scale,
 )
 
+# DuckDB evaluates both sides of AND, and json_type() raises on malformed JSON: only a CASE
+# guards it. Every test of "is this record a JSON object" goes through this expression.
+IS_OBJECT = "(CASE WHEN json_valid(raw) THEN json_type(raw) = 'OBJECT' ELSE false END)"
+
 LINEAGE_COLUMNS = ("_pipefix_batch", "_pipefix_line", "_pipefix_loaded_step")
 
 _NUMERIC_JSON = "('BIGINT', 'UBIGINT', 'DOUBLE')"
@@ -137,23 +141,14 @@ def checked_records_sql(contract: Contract, adapter: Adapter | None, source: str
         schema, bad_values = _reasons(column, f"t_{i}", f"s_{i}", f"v_{i}")
         schema_reasons += schema
         value_reasons += bad_values
-    if contract.key is not None:
-        key = f"v_{contract.column_names.index(contract.key)}"
-        existing = (
-            f"SELECT {quote(contract.key)} FROM {quote(contract.table)} "
-            f"WHERE {quote(contract.key)} IS NOT NULL"
-        )
-        value_reasons.append(
-            f"CASE WHEN {key} IS NOT NULL AND (row_number() OVER (PARTITION BY {key} "
-            f"ORDER BY batch_id, line_no) > 1 OR {key} IN ({existing})) "
-            f"THEN {literal(contract.key + ': duplicate key')} END"
-        )
-    objects = f"SELECT * FROM {source} WHERE json_valid(raw) AND json_type(raw) = 'OBJECT'"
+    objects = f"SELECT * FROM {source} WHERE {IS_OBJECT}"
     fields = f"SELECT batch_id, line_no, raw, {', '.join(extracted)} FROM ({objects})"
     typed_rows = f"SELECT *, {', '.join(values)} FROM ({fields})"
     schema_sql = f"concat_ws('; ', {', '.join(schema_reasons)})"
     value_sql = f"concat_ws('; ', {', '.join(value_reasons)})" if value_reasons else "''"
     judged = f"SELECT *, {schema_sql} AS schema_reason, {value_sql} AS value_reason FROM ({typed_rows})"
+    if contract.key is not None:
+        judged = _with_duplicate_keys(contract, judged)
     classified = (
         "SELECT batch_id, line_no, raw, "
         + ", ".join(f"v_{i}" for i in range(len(contract.columns)))
@@ -166,9 +161,27 @@ def checked_records_sql(contract: Contract, adapter: Adapter | None, source: str
         f"SELECT batch_id, line_no, raw, {nulls}, 'malformed' AS kind, "
         "CASE WHEN NOT json_valid(raw) THEN 'malformed JSON record' "
         "ELSE 'record is not a JSON object' END AS reason "
-        f"FROM {source} WHERE NOT (json_valid(raw) AND json_type(raw) = 'OBJECT')"
+        f"FROM {source} WHERE NOT {IS_OBJECT}"
     )
     return f"{classified} UNION ALL {malformed}"
+
+
+def _with_duplicate_keys(contract: Contract, judged: str) -> str:
+    """Add 'duplicate key' to the value reasons of an otherwise good record whose key is already
+    in the table or on an earlier good record. Records rejected for other reasons never count:
+    they are not loaded, so they cannot make a later record a duplicate."""
+    assert contract.key is not None
+    key = f"v_{contract.column_names.index(contract.key)}"
+    good = "(schema_reason = '' AND value_reason = '')"
+    existing = (
+        f"SELECT {quote(contract.key)} FROM {quote(contract.table)} WHERE {quote(contract.key)} IS NOT NULL"
+    )
+    duplicate = (
+        f"CASE WHEN {good} AND {key} IS NOT NULL AND (row_number() OVER (PARTITION BY {key}, {good} "
+        f"ORDER BY batch_id, line_no) > 1 OR {key} IN ({existing})) "
+        f"THEN {literal(contract.key + ': duplicate key')} ELSE value_reason END"
+    )
+    return f"SELECT * REPLACE ({duplicate} AS value_reason) FROM ({judged})"
 
 
 def insert_conforming_sql(contract: Contract, checked: str, step: int) -> str:
@@ -192,5 +205,5 @@ def observed_fields_sql(source: str) -> str:
         f"THEN length(split_part(raw ->> ({path}), '.', 2)) END), 0), "
         f"list(left(raw ->> ({path}), 60) ORDER BY batch_id, line_no)[1:3] AS samples "
         f"FROM {source}, unnest(json_keys(raw)) AS u(k) "
-        "WHERE json_valid(raw) AND json_type(raw) = 'OBJECT' GROUP BY k ORDER BY k"
+        f"WHERE {IS_OBJECT} GROUP BY k ORDER BY k"
     )

@@ -75,7 +75,7 @@ def _valid_objects(engine: DuckDBEngine, source: str) -> int:
     return int(
         scalar(
             engine,
-            f"SELECT count(*) FROM {source} WHERE json_valid(raw) AND json_type(raw) = 'OBJECT'",
+            f"SELECT count(*) FROM {source} WHERE {duckdb_sql.IS_OBJECT}",
         )
     )
 

@@ -1,7 +1,8 @@
 """The engine's own safety rule: no statement may destroy user data, whoever asks.
 
 This is the second line of defence after the planner's safety constraint: every statement an
-engine runs is parsed here first, so a bug or a model elsewhere cannot slip a DROP through.
+engine runs is checked here first, so a bug or a model elsewhere cannot slip a DROP through.
+A statement that cannot be verified (unparseable, or parsed only as an opaque command) is refused.
 """
 
 from __future__ import annotations
@@ -12,17 +13,15 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-# A statement without any of these words cannot destroy anything; only the rest are parsed.
-_RISKY_WORDS = re.compile(r"\b(drop|truncate|delete|alter)\b|\bor\s+replace\b", re.IGNORECASE)
-# pipefix's own scratch tables are rebuilt every batch; parsing those large statements costs more
+# Words without which a statement cannot destroy anything. Comments are checked for too, since
+# `CREATE OR /* */ REPLACE` would otherwise slip past a word match.
+_RISKY = re.compile(r"\b(drop|truncate|delete|alter|replace)\b|--|/\*", re.IGNORECASE)
+# pipefix's own temp tables are rebuilt every batch; parsing those large statements costs more
 # than the load itself, and a temp table holds no user data.
-_SCRATCH_REBUILD = re.compile(
-    r"^\s*CREATE\s+OR\s+REPLACE\s+TEMP\s+TABLE\s+\"?_pipefix_\w+\"?\s+AS\s+SELECT\s",
-    re.IGNORECASE,
+_TEMP_REBUILD = re.compile(
+    r"^\s*CREATE\s+OR\s+REPLACE\s+TEMP\s+TABLE\s+\"?_pipefix_\w+\"?\s+AS\s+SELECT\s", re.I
 )
-
-# Scratch objects pipefix itself creates and may drop: staging and shadow tables.
-SCRATCH_PREFIX = "_pipefix_"
+_OTHER_RISKS = re.compile(r"\b(drop|truncate|delete|alter)\b|--|/\*|\bor\s+replace\b", re.IGNORECASE)
 
 
 class DestructiveStatementError(RuntimeError):
@@ -37,19 +36,32 @@ class DroppedColumn:
     column: str
 
 
-def _is_scratch(table: exp.Table | None, temporary: bool = False) -> bool:
-    if table is None:
+def _needs_parsing(sql: str) -> bool:
+    if not _RISKY.search(sql):
         return False
-    return temporary or table.db.lower() == "temp" or table.name.startswith(SCRATCH_PREFIX)
+    if _TEMP_REBUILD.match(sql):
+        rest = sql[_TEMP_REBUILD.match(sql).end() :]  # type: ignore[union-attr]
+        return _OTHER_RISKS.search(rest) is not None
+    return True
+
+
+def _is_temporary(statement: exp.Expr, table: exp.Table | None) -> bool:
+    """Only temp tables count as scratch: a name alone proves nothing."""
+    if table is not None and table.db.lower() == "temp":
+        return True
+    properties = statement.args.get("properties")
+    return properties is not None and any(
+        isinstance(p, exp.TemporaryProperty) for p in properties.expressions
+    )
+
+
+def _name(table: exp.Table | None) -> str:
+    return table.sql() if table is not None else "?"
 
 
 def inspect(sql: str, dialect: str) -> list[DroppedColumn]:
     """Raise on any destructive statement; return column drops the engine must verify empty."""
-    if not _RISKY_WORDS.search(sql) or (
-        _SCRATCH_REBUILD.match(sql)
-        and len(re.findall(r"\bor\s+replace\b", sql, re.IGNORECASE)) == 1
-        and not re.search(r"\b(drop|truncate|delete|alter)\b", sql, re.IGNORECASE)
-    ):
+    if not _needs_parsing(sql):
         return []
     try:
         statements = sqlglot.parse(sql, read=dialect)
@@ -59,32 +71,39 @@ def inspect(sql: str, dialect: str) -> list[DroppedColumn]:
     for statement in statements:
         if statement is None:
             continue
-        table = statement.find(exp.Table)
+        if isinstance(statement, exp.Command) or statement.find(exp.Command) is not None:
+            raise DestructiveStatementError(f"refused: statement could not be verified: {sql[:80]}")
+        table = statement.this if isinstance(statement.this, exp.Table) else statement.find(exp.Table)
+        temporary = _is_temporary(statement, table)
         if isinstance(statement, exp.TruncateTable):
-            raise DestructiveStatementError(f"refused: TRUNCATE of {table.sql() if table else '?'}")
-        if isinstance(statement, exp.Delete) and not _is_scratch(table):
-            raise DestructiveStatementError(f"refused: DELETE from {table.sql() if table else '?'}")
-        if isinstance(statement, exp.Drop) and not _is_scratch(table, bool(statement.args.get("temporary"))):
+            raise DestructiveStatementError(f"refused: TRUNCATE of {_name(table)}")
+        if isinstance(statement, exp.Delete) and not temporary:
+            raise DestructiveStatementError(f"refused: DELETE from {_name(table)}")
+        if isinstance(statement, exp.Drop) and not temporary:
             kind = statement.args.get("kind") or "object"
-            raise DestructiveStatementError(f"refused: DROP {kind} {table.sql() if table else '?'}")
+            raise DestructiveStatementError(f"refused: DROP {kind} {_name(table)}")
         if (
             isinstance(statement, exp.Create)
             and statement.args.get("replace")
-            and not _is_scratch(table, _is_temporary(statement))
             and str(statement.args.get("kind", "")).upper() == "TABLE"
+            and not temporary
         ):
-            raise DestructiveStatementError(
-                f"refused: CREATE OR REPLACE TABLE {table.sql() if table else '?'}"
-            )
-        if isinstance(statement, exp.Alter) and table is not None:
-            for action in statement.args.get("actions") or []:
-                if isinstance(action, exp.Drop):
-                    drops.append(DroppedColumn(table.sql(dialect=dialect), action.this.sql()))
+            raise DestructiveStatementError(f"refused: CREATE OR REPLACE TABLE {_name(table)}")
+        if isinstance(statement, exp.Alter) and not temporary:
+            drops += _alter_drops(statement, table, dialect)
     return drops
 
 
-def _is_temporary(statement: exp.Create) -> bool:
-    properties = statement.args.get("properties")
-    return properties is not None and any(
-        isinstance(p, exp.TemporaryProperty) for p in properties.expressions
-    )
+def _alter_drops(statement: exp.Alter, table: exp.Table | None, dialect: str) -> list[DroppedColumn]:
+    drops = []
+    for action in statement.args.get("actions") or []:
+        if isinstance(action, exp.AlterRename):
+            raise DestructiveStatementError(f"refused: renaming table {_name(table)}")
+        if isinstance(action, exp.Drop):
+            if str(action.args.get("kind", "")).upper() != "COLUMN" or table is None:
+                raise DestructiveStatementError(f"refused: ALTER TABLE {_name(table)} DROP {action.sql()}")
+            columns = action.args.get("tables") or ([action.this] if action.this is not None else [])
+            if not columns:
+                raise DestructiveStatementError(f"refused: unverifiable DROP on {_name(table)}")
+            drops += [DroppedColumn(table.sql(dialect=dialect), c.sql(dialect=dialect)) for c in columns]
+    return drops

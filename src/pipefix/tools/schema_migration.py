@@ -142,7 +142,9 @@ def apply_schema_migration(
     ctx: PipelineContext, drifts: tuple[Drift, ...], step: int, shadow: bool
 ) -> tuple[str, MigrationPlan]:
     engine = ctx.engine
-    current = store.active_contract(engine, drifts[0].table if drifts else "")
+    if not drifts:
+        raise FixRejected("no drift to migrate: run a diagnostic first")
+    current = store.active_contract(engine, drifts[0].table)
     plan = plan_schema_migration(current, drifts, store.latest_contract_version(engine, current.table) + 1)
     if plan.is_empty:
         raise FixRejected(f"nothing a lossless migration can change on {current.table}")

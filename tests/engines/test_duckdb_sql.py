@@ -1,0 +1,122 @@
+"""The pure SQL builders: exact text, then run on a real DuckDB file to check what it does."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipefix.engines import duckdb_sql, loader
+from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.pipeline.contracts import ColumnSpec, Contract
+from pipefix.pipeline.drift import ObservedField
+from tests.conftest import orders_contract
+
+ODD = Contract(
+    "odd table",
+    1,
+    (
+        ColumnSpec("order id", "bigint", nullable=False),
+        ColumnSpec("select", "varchar"),
+        ColumnSpec('we"ird', "double"),
+    ),
+    key="order id",
+)
+
+
+@pytest.mark.parametrize(
+    ("logical", "physical"),
+    [
+        ("bigint", "BIGINT"),
+        ("integer", "INTEGER"),
+        ("double", "DOUBLE"),
+        ("varchar", "VARCHAR"),
+        ("boolean", "BOOLEAN"),
+        ("timestamp", "TIMESTAMP"),
+        ("date", "DATE"),
+        ("json", "JSON"),
+        ("decimal(12,2)", "DECIMAL(12,2)"),
+        ("decimal(38, 0)", "DECIMAL(38,0)"),
+    ],
+)
+def test_physical_type(logical: str, physical: str) -> None:
+    assert duckdb_sql.physical_type(logical) == physical
+
+
+def test_create_table_sql_is_exact_and_creates_the_table(engine: DuckDBEngine) -> None:
+    sql = duckdb_sql.create_table_sql(orders_contract())
+    assert sql == (
+        'CREATE TABLE IF NOT EXISTS "orders" ("order_id" BIGINT, "price_usd" DECIMAL(12,2), '
+        '"status" VARCHAR, "created_at" TIMESTAMP, _pipefix_batch VARCHAR, _pipefix_line BIGINT, '
+        "_pipefix_loaded_step BIGINT)"
+    )
+    engine.execute(sql)
+    engine.execute(sql)  # IF NOT EXISTS: a second run is harmless
+    assert engine.table_columns("orders") == {
+        "order_id": "BIGINT",
+        "price_usd": "DECIMAL(12,2)",
+        "status": "VARCHAR",
+        "created_at": "TIMESTAMP",
+        "_pipefix_batch": "VARCHAR",
+        "_pipefix_line": "BIGINT",
+        "_pipefix_loaded_step": "BIGINT",
+    }
+
+
+def test_create_table_sql_quotes_odd_names(engine: DuckDBEngine) -> None:
+    sql = duckdb_sql.create_table_sql(ODD)
+    assert sql == (
+        'CREATE TABLE IF NOT EXISTS "odd table" ("order id" BIGINT, "select" VARCHAR, "we""ird" DOUBLE, '
+        "_pipefix_batch VARCHAR, _pipefix_line BIGINT, _pipefix_loaded_step BIGINT)"
+    )
+    engine.execute(sql)
+    assert list(engine.table_columns("odd table"))[:3] == ["order id", "select", 'we"ird']
+
+
+def test_insert_conforming_sql_is_exact_and_lands_a_record_once(engine: DuckDBEngine) -> None:
+    sql = duckdb_sql.insert_conforming_sql(ODD, "_pipefix_checked", 7)
+    assert sql == (
+        'INSERT INTO "odd table" ("order id", "select", "we""ird", _pipefix_batch, _pipefix_line, '
+        "_pipefix_loaded_step) SELECT v_0, v_1, v_2, batch_id, line_no, 7 FROM _pipefix_checked AS c "
+        "WHERE reason = '' AND NOT EXISTS (SELECT 1 FROM \"odd table\" AS t "
+        "WHERE t._pipefix_batch = c.batch_id AND t._pipefix_line = c.line_no)"
+    )
+    engine.execute(duckdb_sql.create_table_sql(ODD))
+    engine.execute(
+        "CREATE TEMP TABLE _pipefix_checked AS SELECT * FROM (VALUES "
+        "('b', 1, 1::BIGINT, 'x', 1.5::DOUBLE, ''), ('b', 2, 2::BIGINT, 'y', NULL, 'select: bad')) "
+        "AS t(batch_id, line_no, v_0, v_1, v_2, reason)"
+    )
+    engine.execute(sql)
+    engine.execute(sql)  # the lineage anti-join keeps a record from landing twice
+    assert engine.query('SELECT * FROM "odd table"') == [(1, "x", 1.5, "b", 1, 7)]
+
+
+def test_checked_records_sql_judges_odd_names(engine: DuckDBEngine) -> None:
+    engine.execute(duckdb_sql.create_table_sql(ODD))
+    engine.execute(
+        "CREATE TEMP TABLE _pipefix_stage AS SELECT * FROM (VALUES "
+        """('b', 1, '{"order id": 1, "select": "x", "we\\"ird": 2.5}'), """
+        """('b', 2, '{"order id": 1, "select": "y"}'), """
+        """('b', 3, '{"select": 3}')) AS t(batch_id, line_no, raw)"""
+    )
+    checked = duckdb_sql.checked_records_sql(ODD, None, "_pipefix_stage")
+    rows = engine.query(f"SELECT line_no, v_0, v_1, v_2, kind, reason FROM ({checked}) ORDER BY line_no")
+    assert rows == [
+        (1, 1, "x", 2.5, "", ""),
+        (2, 1, "y", None, "value", "order id: duplicate key"),
+        (3, None, None, None, "schema", "order id: missing; select: expected varchar, got UBIGINT 3"),
+    ]
+
+
+def test_observed_fields_profile_a_batch(engine: DuckDBEngine) -> None:
+    engine.execute(
+        "CREATE TEMP TABLE _pipefix_stage AS SELECT * FROM (VALUES "
+        """('b', 1, '{"n": 1700000000000, "p": 1.25, "s": "a"}'), """
+        """('b', 2, '{"n": 1800000000000, "p": 3, "s": null}'), """
+        """('b', 3, '[1]')) AS t(batch_id, line_no, raw)"""
+    )
+    fields = loader.observed_fields(engine, "_pipefix_stage")
+    assert fields == (
+        ObservedField("n", frozenset({"UBIGINT"}), 2, 1.7e12, 1.8e12, 0, ("1700000000000", "1800000000000")),
+        ObservedField("p", frozenset({"DOUBLE", "UBIGINT"}), 2, 1.25, 3.0, 2, ("1.25", "3")),
+        ObservedField("s", frozenset({"VARCHAR", "NULL"}), 2, None, None, 0, ("a",)),
+    )

@@ -1,0 +1,272 @@
+"""loader.load_batch and replay_quarantine on a real DuckDB file: every record lands exactly once,
+in the table or in the quarantine with its raw text and reasons."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipefix.engines import loader, store
+from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.pipeline.contracts import ColumnSpec
+from pipefix.pipeline.drift import Drift, DriftKind
+from pipefix.tools.context import PipelineContext
+from tests.conftest import v1_order, v2_order
+
+WriteBatch = Callable[..., Path]
+
+
+def without(row: dict[str, Any], field: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != field}
+
+
+def quarantine(engine: DuckDBEngine) -> dict[int, tuple[Any, ...]]:
+    """line_no -> (batch_id, raw, reason, kind, contract_version, quarantined_step, replayed_step)."""
+    rows = engine.query(
+        "SELECT line_no, batch_id, raw, reason, kind, contract_version, quarantined_step, replayed_step "
+        "FROM pipefix.quarantine ORDER BY batch_id, line_no"
+    )
+    return {int(r[0]): tuple(r[1:]) for r in rows}
+
+
+# line number -> (the raw line or record, expected reason, expected kind)
+BAD_LINES: dict[int, tuple[dict[str, Any] | str, str, str]] = {
+    2: ("[1,2]", "record is not a JSON object", "malformed"),
+    3: (without(v1_order(12), "status"), "status: missing", "schema"),
+    4: (
+        {**v1_order(13), "price_usd": "10.5"},
+        "price_usd: expected decimal(12,2), got VARCHAR 10.5",
+        "schema",
+    ),
+    5: ({**v1_order(14), "extra": 1}, "unexpected column(s): extra", "schema"),
+    6: (v1_order(15, price=-1), "price_usd: below minimum 0", "value"),
+    7: (v1_order(16, status="shipped"), "status: value not allowed: shipped", "value"),
+    9: (v1_order(17), "order_id: duplicate key", "value"),  # same key as line 8
+    10: (v1_order(1), "order_id: duplicate key", "value"),  # key already loaded by batch a
+    11: (v1_order(18, price=19.999), "price_usd: value not exact at this scale", "value"),
+    12: ({**v1_order(19), "order_id": None}, "order_id: missing", "schema"),
+}
+
+
+def mixed_batch() -> list[dict[str, Any] | str]:
+    good = {1: v1_order(10), 8: v1_order(17), 13: v1_order(20, price=19.99, status="paid")}
+    lines: list[dict[str, Any] | str] = []
+    for line_no in range(1, 14):
+        lines.append(good[line_no] if line_no in good else BAD_LINES[line_no][0])
+    return [*lines, "", v1_order(21)]  # a blank line is skipped but still counted as line 14
+
+
+def test_a_mixed_batch_splits_into_table_and_quarantine(
+    ctx: PipelineContext, write_batch: WriteBatch
+) -> None:
+    engine = ctx.engine
+    first = loader.load_batch(engine, write_batch("orders", "a.jsonl", [v1_order(1)]), "orders", step=1)
+    assert first is not None
+    assert first.loaded == 1
+    result = loader.load_batch(engine, write_batch("orders", "b.jsonl", mixed_batch()), "orders", step=2)
+    assert result is not None
+    assert result.batch_id == "orders/b.jsonl"
+    assert (result.received, result.loaded, result.quarantined) == (14, 4, 10)
+    assert result.received == result.loaded + result.quarantined
+
+    loaded = engine.query(
+        "SELECT order_id, price_usd::VARCHAR, status, _pipefix_line, _pipefix_loaded_step FROM orders "
+        "WHERE _pipefix_batch = 'orders/b.jsonl' ORDER BY _pipefix_line"
+    )
+    assert loaded == [
+        (10, "10.50", "new", 1, 2),
+        (17, "10.50", "new", 8, 2),
+        (20, "19.99", "paid", 13, 2),
+        (21, "10.50", "new", 15, 2),
+    ]
+
+    held = quarantine(engine)
+    assert sorted(held) == sorted(BAD_LINES)
+    raw_lines = mixed_batch()  # the lines as written
+    for line_no, (_, reason, kind) in BAD_LINES.items():
+        batch_id, raw, got_reason, got_kind, version, step, replayed = held[line_no]
+        sent = raw_lines[line_no - 1]
+        assert raw == (sent if isinstance(sent, str) else json.dumps(sent)), line_no
+        assert (got_reason, got_kind) == (reason, kind), line_no
+        assert (batch_id, version, step, replayed) == ("orders/b.jsonl", 1, 2, None), line_no
+
+    batch = engine.query(
+        "SELECT received, loaded, quarantined FROM pipefix.batches WHERE batch_id = 'orders/b.jsonl'"
+    )
+    assert batch == [(14, 4, 10)]
+    assert store.row_accounting(engine, ("orders",))["lost"] == 0
+
+
+def test_a_malformed_json_line_is_quarantined_not_fatal(
+    ctx: PipelineContext, write_batch: WriteBatch
+) -> None:
+    path = write_batch("orders", "m.jsonl", [v1_order(1), '{"order_id": 2, "price_usd": ', v1_order(3)])
+    result = loader.load_batch(ctx.engine, path, "orders", step=1)
+    assert result is not None
+    assert (result.received, result.loaded, result.quarantined) == (3, 2, 1)
+    held = quarantine(ctx.engine)
+    assert held[2][1:4] == ('{"order_id": 2, "price_usd": ', "malformed JSON record", "malformed")
+
+
+def test_a_key_repeated_after_a_rejected_row_still_loads(
+    ctx: PipelineContext, write_batch: WriteBatch
+) -> None:
+    path = write_batch("orders", "d.jsonl", [v1_order(30, status="shipped"), v1_order(30)])
+    result = loader.load_batch(ctx.engine, path, "orders", step=1)
+    assert result is not None
+    assert ctx.engine.query("SELECT order_id, _pipefix_line FROM orders") == [(30, 2)]
+
+
+def test_windows_line_endings_are_stripped(ctx: PipelineContext, tmp_path: Path) -> None:
+    path = tmp_path / "crlf.jsonl"
+    path.write_bytes(("\r\n".join(json.dumps(v1_order(i)) for i in (1, 2)) + "\r\n").encode())
+    result = loader.load_batch(ctx.engine, path, "orders", step=1)
+    assert result is not None
+    assert (result.received, result.loaded) == (2, 2)
+    assert ctx.engine.query("SELECT order_id, _pipefix_line FROM orders ORDER BY 1") == [(1, 1), (2, 2)]
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("2026-11-01T10:00:00+02:00", datetime(2026, 11, 1, 8, 0)),
+        ("2026-11-01T10:00:00-05:30", datetime(2026, 11, 1, 15, 30)),
+        ("2026-11-01T01:00:00+02:00", datetime(2026, 10, 31, 23, 0)),
+        ("2026-11-01T10:00:00Z", datetime(2026, 11, 1, 10, 0)),
+        ("2026-11-01T10:00:00", datetime(2026, 11, 1, 10, 0)),
+        ("2026-11-01 10:00:00.250+00:00", datetime(2026, 11, 1, 10, 0, 0, 250000)),
+    ],
+)
+def test_timestamps_are_stored_as_utc(
+    ctx: PipelineContext, write_batch: WriteBatch, sent: str, stored: datetime
+) -> None:
+    path = write_batch("orders", "t.jsonl", [{**v1_order(1), "created_at": sent}])
+    result = loader.load_batch(ctx.engine, path, "orders", step=1)
+    assert result is not None
+    assert result.loaded == 1
+    assert ctx.engine.query("SELECT created_at FROM orders") == [(stored,)]
+
+
+def test_the_same_content_is_loaded_once(ctx: PipelineContext, write_batch: WriteBatch) -> None:
+    rows: list[dict[str, Any] | str] = [v1_order(1), v1_order(2, status="bad")]
+    path = write_batch("orders", "a.jsonl", rows)
+    assert loader.load_batch(ctx.engine, path, "orders", step=1) is not None
+    snapshot = [
+        ctx.engine.query(f"SELECT count(*) FROM {t}")
+        for t in ("orders", "pipefix.quarantine", "pipefix.batches")
+    ]
+    assert snapshot == [[(1,)], [(1,)], [(1,)]]
+    copy = write_batch("orders", "renamed.jsonl", rows)
+    assert loader.load_batch(ctx.engine, path, "orders", step=2) is None
+    assert loader.load_batch(ctx.engine, copy, "orders", step=3) is None
+    after = [
+        ctx.engine.query(f"SELECT count(*) FROM {t}")
+        for t in ("orders", "pipefix.quarantine", "pipefix.batches")
+    ]
+    assert after == snapshot
+
+
+def test_a_v2_batch_reports_drift(ctx: PipelineContext, write_batch: WriteBatch) -> None:
+    path = write_batch("orders", "v2.jsonl", [v2_order(100), v2_order(101, price=7.25)])
+    result = loader.load_batch(ctx.engine, path, "orders", step=1)
+    assert result is not None
+    assert (result.received, result.loaded, result.quarantined) == (2, 0, 2)
+    assert result.drift == (
+        Drift(DriftKind.REMOVED, "orders", "price_usd", rows=2),
+        Drift(DriftKind.ADDED, "orders", "currency_code", observed="varchar", rows=2),
+        Drift(DriftKind.ADDED, "orders", "price", observed="decimal(18,2)", rows=2),
+    )
+    stored = json.loads(ctx.engine.query("SELECT drift FROM pipefix.batches")[0][0])
+    assert [(d["kind"], d["column"]) for d in stored] == [
+        ("column_removed", "price_usd"),
+        ("column_added", "currency_code"),
+        ("column_added", "price"),
+    ]
+    reasons = {r for (r,) in ctx.engine.query("SELECT reason FROM pipefix.quarantine")}
+    assert reasons == {"unexpected column(s): currency_code, price; price_usd: missing"}
+
+
+def test_a_conforming_batch_reports_no_drift(ctx: PipelineContext, write_batch: WriteBatch) -> None:
+    path = write_batch("orders", "v1.jsonl", [v1_order(1), v1_order(2, status="bad")])
+    result = loader.load_batch(ctx.engine, path, "orders", step=1)
+    assert result is not None
+    assert result.drift == ()
+    assert ctx.engine.query("SELECT drift FROM pipefix.batches") == [("[]",)]
+
+
+def migrate_to_v2(engine: DuckDBEngine) -> None:
+    """A hand-made v2 contract: price_usd optional, price and currency_code added."""
+    v1 = store.active_contract(engine, "orders")
+    columns = tuple(replace(c, nullable=True) if c.name == "price_usd" else c for c in v1.columns)
+    v2 = v1.next_version(
+        (*columns, ColumnSpec("price", "decimal(12,2)"), ColumnSpec("currency_code", "varchar"))
+    )
+    engine.execute('ALTER TABLE orders ADD COLUMN "price" DECIMAL(12,2)')
+    engine.execute('ALTER TABLE orders ADD COLUMN "currency_code" VARCHAR')
+    store.save_contract(engine, v2, 2, "test migration")
+
+
+def test_replay_after_a_contract_change_loads_each_row_once(
+    ctx: PipelineContext, write_batch: WriteBatch
+) -> None:
+    engine = ctx.engine
+    rows: list[dict[str, Any] | str] = [
+        v2_order(100),
+        {**v2_order(101), "currency_code": 5},
+        v2_order(102, 3.5),
+    ]
+    loader.load_batch(engine, write_batch("orders", "v2.jsonl", rows), "orders", step=1)
+    assert loader.trial_replay(engine, store.active_contract(engine, "orders"), None)[:2] == (0, 3)
+    migrate_to_v2(engine)
+    contract = store.active_contract(engine, "orders")
+    assert contract.version == 2
+
+    with engine.transaction():
+        assert loader.replay_quarantine(engine, contract, None, step=3) == (2, 1)
+    with engine.transaction():
+        assert loader.replay_quarantine(engine, contract, None, step=4) == (0, 1)
+
+    assert engine.query(
+        "SELECT order_id, price::VARCHAR, currency_code, price_usd, _pipefix_line, _pipefix_loaded_step "
+        "FROM orders ORDER BY order_id"
+    ) == [(100, "10.50", "EUR", None, 1, 3), (102, "3.50", "EUR", None, 3, 3)]
+    doubled = engine.query("SELECT count(*) - count(DISTINCT (_pipefix_batch, _pipefix_line)) FROM orders")[
+        0
+    ][0]
+    assert doubled == 0
+    held = quarantine(engine)
+    assert held[1][5:] == (1, 3)  # (quarantined_step, replayed_step)
+    assert held[3][5:] == (1, 3)
+    assert engine.query(
+        "SELECT line_no, replayed_version FROM pipefix.quarantine WHERE replayed_step IS NOT NULL ORDER BY 1"
+    ) == [(1, 2), (3, 2)]
+    # the row that still fails stays open, its reason judged again under v2
+    assert held[2][2:4] == ("currency_code: expected varchar, got UBIGINT 5", "schema")
+    assert held[2][6] is None
+    accounting = store.row_accounting(engine, ("orders",))
+    assert (accounting["received"], accounting["loaded"], accounting["quarantined"]) == (3, 2, 1)
+    assert (accounting["lost"], accounting["duplicated"]) == (0, 0)
+
+
+def test_replay_with_nothing_held_does_nothing(ctx: PipelineContext, write_batch: WriteBatch) -> None:
+    loader.load_batch(ctx.engine, write_batch("orders", "a.jsonl", [v1_order(1)]), "orders", step=1)
+    contract = store.active_contract(ctx.engine, "orders")
+    with ctx.engine.transaction():
+        assert loader.replay_quarantine(ctx.engine, contract, None, step=2) == (0, 0)
+    assert ctx.engine.query("SELECT order_id, _pipefix_loaded_step FROM orders") == [(1, 1)]
+
+
+def test_trial_replay_loads_nothing(ctx: PipelineContext, write_batch: WriteBatch) -> None:
+    engine = ctx.engine
+    loader.load_batch(engine, write_batch("orders", "v2.jsonl", [v2_order(100), v2_order(101)]), "orders", 1)
+    migrate_to_v2(engine)
+    ok, bad, reasons = loader.trial_replay(engine, store.active_contract(engine, "orders"), None)
+    assert (ok, bad, reasons) == (2, 0, [])
+    assert engine.query("SELECT count(*) FROM orders") == [(0,)]
+    assert engine.query("SELECT count(*) FROM pipefix.quarantine WHERE replayed_step IS NULL") == [(2,)]
