@@ -7,12 +7,13 @@ from pipefix.domain.constraints import (
     Constraint,
     ConstraintKind,
     PlanContext,
+    apply_changes,
     filter_plan,
     initial_constraints,
     requires_shadow,
 )
 from pipefix.domain.records import StepRecord
-from pipefix.planners.rules import RulesEvolver, apply_changes
+from pipefix.planners.rules import RulesEvolver
 from tests.planners.helpers import fix, metrics, record, result, table
 
 EVOLVER = RulesEvolver()

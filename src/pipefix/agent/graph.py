@@ -14,13 +14,13 @@ from pipefix.domain.constraints import (
     ConstraintChange,
     FilterResult,
     PlanContext,
+    apply_changes,
     filter_plan,
 )
 from pipefix.domain.goals import Evaluation, Goal, evaluate
 from pipefix.domain.records import Revision, StepMetrics, StepRecord
 from pipefix.domain.serde import to_json
 from pipefix.engines import store
-from pipefix.planners.rules import apply_changes
 from pipefix.planners.view import PlanningView
 from pipefix.tools import ingest
 from pipefix.tools.check_health import measure

@@ -168,3 +168,17 @@ class ConstraintChange:
     change: str  # "add" | "modify" | "remove"
     constraint: Constraint
     reason: str
+
+
+def apply_changes(
+    active: tuple[Constraint, ...], changes: tuple[ConstraintChange, ...]
+) -> tuple[Constraint, ...]:
+    result = list(active)
+    for change in changes:
+        if change.change == "add":
+            result.append(change.constraint)
+        elif change.change == "modify":
+            result = [change.constraint if c.kind is change.constraint.kind else c for c in result]
+        elif change.change == "remove":
+            result = [c for c in result if c != change.constraint]
+    return tuple(result)

@@ -93,14 +93,13 @@ def active_contracts(engine: Engine) -> dict[str, Contract]:
     return {name: from_json(Contract, spec) for name, spec in rows}
 
 
+def _latest_version(engine: Engine, history: str, table: str) -> int:
+    query = f"SELECT coalesce(max(version), 0) FROM {SCHEMA}.{history} WHERE table_name = ?"
+    return int(scalar(engine, query, (table,)))
+
+
 def latest_contract_version(engine: Engine, table: str) -> int:
-    return int(
-        scalar(
-            engine,
-            f"SELECT coalesce(max(version), 0) FROM {SCHEMA}.contracts WHERE table_name = ?",
-            (table,),
-        )
-    )
+    return _latest_version(engine, "contracts", table)
 
 
 def save_adapter(engine: Engine, adapter: Adapter, step: int, note: str) -> None:
@@ -125,13 +124,7 @@ def active_adapter(engine: Engine, table: str) -> Adapter | None:
 
 
 def latest_adapter_version(engine: Engine, table: str) -> int:
-    return int(
-        scalar(
-            engine,
-            f"SELECT coalesce(max(version), 0) FROM {SCHEMA}.adapters WHERE table_name = ?",
-            (table,),
-        )
-    )
+    return _latest_version(engine, "adapters", table)
 
 
 # --- audit, knowledge, goals, steps, settings ----------------------------------------------
