@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -20,6 +20,9 @@ class EngineError(RuntimeError):
 
 
 class Engine(Protocol):
+    """A warehouse. SQL uses `?` placeholders whatever the dialect; every statement passes the
+    safety guard (engines/safety.py) before it runs, and is appended to `statement_log`."""
+
     capabilities: Capabilities
     statement_log: list[str]
 
@@ -27,7 +30,14 @@ class Engine(Protocol):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
-    def transaction(self) -> AbstractContextManager[None]: ...
+    def transaction(self) -> AbstractContextManager[None]:
+        """Commit on success, roll back on any exception; nested use joins the outer one."""
+        ...
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        """Bulk-append Python rows (Decimal, datetime, str, int, None ...) to `table` (which may be
+        schema-qualified, e.g. `pipefix.quarantine`); returns the number of rows written."""
+        ...
 
     def close(self) -> None: ...
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,20 @@ class DuckDBEngine:
         finally:
             self._in_transaction = False
 
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+        batch = [list(row) for row in rows]
+        if not batch:
+            return 0
+        names = ", ".join(quote(c) for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        statement = f"INSERT INTO {_qualified(table)} ({names}) VALUES ({marks})"
+        self.statement_log.append(statement)
+        try:
+            self._con.executemany(statement, batch)
+        except duckdb.Error as error:
+            raise EngineError(f"{error}\n  in: {statement[:300]}") from error
+        return len(batch)
+
     def table_columns(self, table: str, schema: str = "main") -> dict[str, str]:
         rows = self.query(
             "SELECT column_name, data_type FROM information_schema.columns "
@@ -93,3 +107,7 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self._con.close()
+
+
+def _qualified(table: str) -> str:
+    return ".".join(quote(part) for part in table.split("."))

@@ -8,6 +8,7 @@ replays share this SQL, so a record is judged the same way whichever path it tak
 from __future__ import annotations
 
 from pipefix.engines.base import literal, quote
+from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import (
     Adapter,
     ColumnSpec,
@@ -24,22 +25,6 @@ LINEAGE_COLUMNS = ("_pipefix_batch", "_pipefix_line", "_pipefix_loaded_step")
 
 _NUMERIC_JSON = "('BIGINT', 'UBIGINT', 'DOUBLE')"
 _INTEGER_JSON = "('BIGINT', 'UBIGINT')"
-
-
-def physical_type(logical: str) -> str:
-    scale = decimal_scale(logical)
-    if scale is not None:
-        return f"DECIMAL({scale[0]},{scale[1]})"
-    return {
-        "bigint": "BIGINT",
-        "integer": "INTEGER",
-        "double": "DOUBLE",
-        "varchar": "VARCHAR",
-        "boolean": "BOOLEAN",
-        "timestamp": "TIMESTAMP",
-        "date": "DATE",
-        "json": "JSON",
-    }[logical]
 
 
 def create_table_sql(contract: Contract) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from pipefix.engines import health, loader, store
 from pipefix.engines.base import quote
-from pipefix.engines.duckdb_sql import physical_type
+from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import LOSSLESS_WIDENINGS, ColumnSpec, Contract, type_family
 from pipefix.pipeline.drift import Drift, DriftKind
 from pipefix.tools.context import PipelineContext

@@ -1,0 +1,35 @@
+"""Logical contract types -> each dialect's physical column types."""
+
+from __future__ import annotations
+
+from pipefix.pipeline.contracts import decimal_scale
+
+_PHYSICAL: dict[str, dict[str, str]] = {
+    "duckdb": {
+        "bigint": "BIGINT",
+        "integer": "INTEGER",
+        "double": "DOUBLE",
+        "varchar": "VARCHAR",
+        "boolean": "BOOLEAN",
+        "timestamp": "TIMESTAMP",
+        "date": "DATE",
+        "json": "JSON",
+    },
+    "postgres": {
+        "bigint": "BIGINT",
+        "integer": "INTEGER",
+        "double": "DOUBLE PRECISION",
+        "varchar": "VARCHAR",
+        "boolean": "BOOLEAN",
+        "timestamp": "TIMESTAMP",
+        "date": "DATE",
+        "json": "JSONB",
+    },
+}
+
+
+def physical_type(logical: str, dialect: str = "duckdb") -> str:
+    scale = decimal_scale(logical)
+    if scale is not None:
+        return f"DECIMAL({scale[0]},{scale[1]})"
+    return _PHYSICAL[dialect][logical]
