@@ -6,6 +6,7 @@ import pytest
 
 from pipefix.engines import duckdb_sql, loader
 from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.pipeline.drift import ObservedField
 from tests.conftest import orders_contract
@@ -38,7 +39,7 @@ ODD = Contract(
     ],
 )
 def test_physical_type(logical: str, physical: str) -> None:
-    assert duckdb_sql.physical_type(logical) == physical
+    assert physical_type(logical, "duckdb") == physical
 
 
 def test_create_table_sql_is_exact_and_creates_the_table(engine: DuckDBEngine) -> None:
