@@ -17,6 +17,8 @@ from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.tools import ingest
 from pipefix.tools.context import PipelineContext
 
+pytest_plugins = ["tests.pg_server"]
+
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 

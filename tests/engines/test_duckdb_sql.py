@@ -94,7 +94,7 @@ def test_insert_conforming_sql_is_exact_and_lands_a_record_once(engine: DuckDBEn
 def test_checked_records_sql_judges_odd_names(engine: DuckDBEngine) -> None:
     engine.execute(duckdb_sql.create_table_sql(ODD))
     engine.execute(
-        "CREATE TEMP TABLE _pipefix_stage AS SELECT * FROM (VALUES "
+        "CREATE TEMP TABLE _pipefix_stage AS SELECT *, NULL::VARCHAR AS stage_error FROM (VALUES "
         """('b', 1, '{"order id": 1, "select": "x", "we\\"ird": 2.5}'), """
         """('b', 2, '{"order id": 1, "select": "y"}'), """
         """('b', 3, '{"select": 3}')) AS t(batch_id, line_no, raw)"""
@@ -110,7 +110,7 @@ def test_checked_records_sql_judges_odd_names(engine: DuckDBEngine) -> None:
 
 def test_observed_fields_profile_a_batch(engine: DuckDBEngine) -> None:
     engine.execute(
-        "CREATE TEMP TABLE _pipefix_stage AS SELECT * FROM (VALUES "
+        "CREATE TEMP TABLE _pipefix_stage AS SELECT *, NULL::VARCHAR AS stage_error FROM (VALUES "
         """('b', 1, '{"n": 1700000000000, "p": 1.25, "s": "a"}'), """
         """('b', 2, '{"n": 1800000000000, "p": 3, "s": null}'), """
         """('b', 3, '[1]')) AS t(batch_id, line_no, raw)"""

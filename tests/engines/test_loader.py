@@ -71,13 +71,13 @@ def test_a_mixed_batch_splits_into_table_and_quarantine(
     assert first.loaded == 1
     result = loader.load_batch(engine, write_batch("orders", "b.jsonl", mixed_batch()), "orders", step=2)
     assert result is not None
-    assert result.batch_id == "orders/b.jsonl"
+    assert result.batch_id.startswith("orders/b.jsonl@")
     assert (result.received, result.loaded, result.quarantined) == (14, 4, 10)
     assert result.received == result.loaded + result.quarantined
 
     loaded = engine.query(
         "SELECT order_id, price_usd::VARCHAR, status, _pipefix_line, _pipefix_loaded_step FROM orders "
-        "WHERE _pipefix_batch = 'orders/b.jsonl' ORDER BY _pipefix_line"
+        "WHERE _pipefix_batch LIKE 'orders/b.jsonl@%' ORDER BY _pipefix_line"
     )
     assert loaded == [
         (10, "10.50", "new", 1, 2),
@@ -94,10 +94,10 @@ def test_a_mixed_batch_splits_into_table_and_quarantine(
         sent = raw_lines[line_no - 1]
         assert raw == (sent if isinstance(sent, str) else json.dumps(sent)), line_no
         assert (got_reason, got_kind) == (reason, kind), line_no
-        assert (batch_id, version, step, replayed) == ("orders/b.jsonl", 1, 2, None), line_no
+        assert (batch_id, version, step, replayed) == (result.batch_id, 1, 2, None), line_no
 
     batch = engine.query(
-        "SELECT received, loaded, quarantined FROM pipefix.batches WHERE batch_id = 'orders/b.jsonl'"
+        "SELECT received, loaded, quarantined FROM pipefix.batches WHERE batch_id LIKE 'orders/b.jsonl@%'"
     )
     assert batch == [(14, 4, 10)]
     assert store.row_accounting(engine, ("orders",))["lost"] == 0
@@ -270,3 +270,20 @@ def test_trial_replay_loads_nothing(ctx: PipelineContext, write_batch: WriteBatc
     assert (ok, bad, reasons) == (2, 0, [])
     assert engine.query("SELECT count(*) FROM orders") == [(0,)]
     assert engine.query("SELECT count(*) FROM pipefix.quarantine WHERE replayed_step IS NULL") == [(2,)]
+
+
+def test_a_file_resent_under_the_same_name_with_new_content_is_a_new_batch(
+    ctx: PipelineContext, write_batch: Callable[..., Path]
+) -> None:
+    engine = ctx.engine
+    first = loader.load_batch(
+        engine, write_batch("orders", "daily.jsonl", [v1_order(1), v1_order(2)]), "orders", 1
+    )
+    again = loader.load_batch(
+        engine, write_batch("orders", "daily.jsonl", [v1_order(3), v1_order(4)]), "orders", 2
+    )
+    assert first is not None
+    assert again is not None
+    assert first.batch_id != again.batch_id
+    assert (again.received, again.loaded) == (2, 2)
+    assert engine.query("SELECT order_id FROM orders ORDER BY 1") == [(1,), (2,), (3,), (4,)]

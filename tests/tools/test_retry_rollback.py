@@ -63,8 +63,9 @@ def test_retry_replays_each_held_row_exactly_once(ctx: PipelineContext, write_ba
 
     assert (accounting_gap(ctx, "orders"), duplicate_lineage(ctx, "orders")) == (0, 0)
     assert engine.query(
-        "SELECT order_id, price::VARCHAR, currency_code, _pipefix_batch, _pipefix_line, _pipefix_loaded_step "
-        "FROM orders WHERE _pipefix_batch = 'orders/v2.jsonl' ORDER BY order_id"
+        "SELECT order_id, price::VARCHAR, currency_code, split_part(_pipefix_batch, '@', 1), _pipefix_line, "
+        "_pipefix_loaded_step "
+        "FROM orders WHERE _pipefix_batch LIKE 'orders/v2.jsonl@%' ORDER BY order_id"
     ) == [(100, "10.50", "EUR", "orders/v2.jsonl", 1, 4), (102, "10.50", "EUR", "orders/v2.jsonl", 3, 4)]
     assert open_rows(engine) == [(2, "currency_code: expected varchar, got UBIGINT 5")]
     retries = [p for _, _, p in store.audit_trail(engine, ("fix",)) if p["fix_type"] == "retry_failed"]

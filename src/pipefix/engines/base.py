@@ -13,6 +13,7 @@ class Capabilities:
     dialect: str
     transactional_ddl: bool
     alter_drop_not_null: bool
+    temp_schema: str = "temp"  # where this engine keeps temp tables (PostgreSQL: pg_temp)
 
 
 class EngineError(RuntimeError):

@@ -19,7 +19,8 @@ class DerivedMetric:
 def refresh(engine: Engine, table: str, metrics: tuple[DerivedMetric, ...], step: int, now: datetime) -> int:
     """Append one row per metric computed over the rows loaded at `step`."""
     selects = [
-        f"SELECT {literal(m.metric)} AS metric, coalesce({m.aggregate}, 0)::DOUBLE AS value "
+        f"SELECT {literal(m.metric)} AS metric, "
+        f"CAST(coalesce({m.aggregate}, 0) AS DOUBLE PRECISION) AS value "
         f"FROM {quote(m.source)} WHERE _pipefix_loaded_step = {int(step)}"
         for m in metrics
     ]

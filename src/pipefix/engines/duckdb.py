@@ -96,7 +96,8 @@ class DuckDBEngine:
         """Read a JSONL file as raw lines (every line accounted for, even broken ones)."""
         self.execute(
             f"CREATE OR REPLACE TEMP TABLE {quote(stage)} AS "
-            "SELECT ? AS batch_id, line_no::BIGINT AS line_no, rtrim(line, chr(13)) AS raw FROM ("
+            "SELECT ? AS batch_id, line_no::BIGINT AS line_no, rtrim(line, chr(13)) AS raw, "
+            "NULL::VARCHAR AS stage_error FROM ("
             "SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS line FROM ("
             "SELECT string_split(content, chr(10)) AS lines FROM read_text(?))) "
             "WHERE trim(rtrim(line, chr(13))) <> ''",

@@ -19,7 +19,10 @@ from pipefix.pipeline.contracts import (
 
 # DuckDB evaluates both sides of AND, and json_type() raises on malformed JSON: only a CASE
 # guards it. Every test of "is this record a JSON object" goes through this expression.
-IS_OBJECT = "(CASE WHEN json_valid(raw) THEN json_type(raw) = 'OBJECT' ELSE false END)"
+IS_OBJECT = (
+    "(CASE WHEN stage_error IS NOT NULL THEN false "
+    "WHEN json_valid(raw) THEN json_type(raw) = 'OBJECT' ELSE false END)"
+)
 
 LINEAGE_COLUMNS = ("_pipefix_batch", "_pipefix_line", "_pipefix_loaded_step")
 
@@ -27,8 +30,8 @@ _NUMERIC_JSON = "('BIGINT', 'UBIGINT', 'DOUBLE')"
 _INTEGER_JSON = "('BIGINT', 'UBIGINT')"
 
 
-def create_table_sql(contract: Contract) -> str:
-    columns = [f"{quote(c.name)} {physical_type(c.type)}" for c in contract.columns] + [
+def create_table_sql(contract: Contract, dialect: str = "duckdb") -> str:
+    columns = [f"{quote(c.name)} {physical_type(c.type, dialect)}" for c in contract.columns] + [
         "_pipefix_batch VARCHAR",
         "_pipefix_line BIGINT",
         "_pipefix_loaded_step BIGINT",
@@ -36,7 +39,7 @@ def create_table_sql(contract: Contract) -> str:
     return f"CREATE TABLE IF NOT EXISTS {quote(contract.table)} ({', '.join(columns)})"
 
 
-def _path(field: str) -> str:
+def json_path(field: str) -> str:
     return literal('$."' + field.replace('"', '\\"') + '"')
 
 
@@ -98,7 +101,9 @@ def _reasons(column: ColumnSpec, jt: str, text: str, value: str) -> tuple[list[s
     return schema, values
 
 
-def checked_records_sql(contract: Contract, adapter: Adapter | None, source: str) -> str:
+def checked_records_sql(
+    contract: Contract, adapter: Adapter | None, source: str, existing_keys: str | None = None
+) -> str:
     """SELECT over `source` giving each record's typed values (`v_<i>`), its `reason` ('' = ok)
     and the `kind` of problem: malformed, schema (wrong shape) or value (bad content).
 
@@ -119,7 +124,7 @@ def checked_records_sql(contract: Contract, adapter: Adapter | None, source: str
     value_reasons = []
     for i, column in enumerate(contract.columns):
         transform = adapter.transform_for(column.name) if adapter else None
-        path = _path(transform.source if transform else column.name)
+        path = json_path(transform.source if transform else column.name)
         extracted.append(f"json_type(raw, {path}) AS t_{i}, raw ->> {path} AS s_{i}")
         typed = _typed_value(column.type, path, f"t_{i}", f"s_{i}", transform.kind if transform else None)
         values.append(f"{typed} AS v_{i}")
@@ -133,7 +138,7 @@ def checked_records_sql(contract: Contract, adapter: Adapter | None, source: str
     value_sql = f"concat_ws('; ', {', '.join(value_reasons)})" if value_reasons else "''"
     judged = f"SELECT *, {schema_sql} AS schema_reason, {value_sql} AS value_reason FROM ({typed_rows})"
     if contract.key is not None:
-        judged = _with_duplicate_keys(contract, judged)
+        judged = _with_duplicate_keys(contract, judged, existing_keys)
     classified = (
         "SELECT batch_id, line_no, raw, "
         + ", ".join(f"v_{i}" for i in range(len(contract.columns)))
@@ -144,26 +149,26 @@ def checked_records_sql(contract: Contract, adapter: Adapter | None, source: str
     nulls = ", ".join("NULL" for _ in contract.columns)
     malformed = (
         f"SELECT batch_id, line_no, raw, {nulls}, 'malformed' AS kind, "
-        "CASE WHEN NOT json_valid(raw) THEN 'malformed JSON record' "
+        "CASE WHEN stage_error IS NOT NULL THEN stage_error "
+        "WHEN NOT json_valid(raw) THEN 'malformed JSON record' "
         "ELSE 'record is not a JSON object' END AS reason "
         f"FROM {source} WHERE NOT {IS_OBJECT}"
     )
     return f"{classified} UNION ALL {malformed}"
 
 
-def _with_duplicate_keys(contract: Contract, judged: str) -> str:
+def _with_duplicate_keys(contract: Contract, judged: str, existing_keys: str | None) -> str:
     """Add 'duplicate key' to the value reasons of an otherwise good record whose key is already
     in the table or on an earlier good record. Records rejected for other reasons never count:
     they are not loaded, so they cannot make a later record a duplicate."""
     assert contract.key is not None
     key = f"v_{contract.column_names.index(contract.key)}"
     good = "(schema_reason = '' AND value_reason = '')"
-    existing = (
-        f"SELECT {quote(contract.key)} FROM {quote(contract.table)} WHERE {quote(contract.key)} IS NOT NULL"
-    )
+    existing = existing_keys or f"SELECT {quote(contract.key)} AS k FROM {quote(contract.table)}"
     duplicate = (
         f"CASE WHEN {good} AND {key} IS NOT NULL AND (row_number() OVER (PARTITION BY {key}, {good} "
-        f"ORDER BY batch_id, line_no) > 1 OR {key} IN ({existing})) "
+        f"ORDER BY batch_id, line_no) > 1 OR CAST({key} AS VARCHAR) IN "
+        f"(SELECT CAST(k AS VARCHAR) FROM ({existing}) WHERE k IS NOT NULL)) "
         f"THEN {literal(contract.key + ': duplicate key')} ELSE value_reason END"
     )
     return f"SELECT * REPLACE ({duplicate} AS value_reason) FROM ({judged})"

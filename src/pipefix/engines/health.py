@@ -72,16 +72,19 @@ class StepLoad:
 
 def step_loads(engine: Engine, step: int) -> dict[str, StepLoad]:
     rows = engine.query(
-        f"SELECT table_name, sum(received), sum(loaded), sum(quarantined), list(drift) "
-        f"FROM {store.SCHEMA}.batches WHERE step = ? GROUP BY table_name",
+        f"SELECT table_name, received, loaded, quarantined, drift FROM {store.SCHEMA}.batches "
+        "WHERE step = ? ORDER BY table_name, batch_id",
         (step,),
     )
-    loads = {}
-    for table, received, loaded, quarantined, drifts in rows:
-        described: list[str] = []
-        for text in drifts:
-            described += [_describe(d) for d in json.loads(text)]
-        loads[table] = StepLoad(int(received), int(loaded), int(quarantined), tuple(described))
+    loads: dict[str, StepLoad] = {}
+    for table, received, loaded, quarantined, drift in rows:
+        before = loads.get(table, StepLoad())
+        loads[table] = StepLoad(
+            before.received + int(received),
+            before.loaded + int(loaded),
+            before.quarantined + int(quarantined),
+            before.drift + tuple(_describe(d) for d in json.loads(drift)),
+        )
     return loads
 
 

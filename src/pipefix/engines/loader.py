@@ -13,13 +13,11 @@ from pathlib import Path
 
 from pipefix.domain.serde import to_plain
 from pipefix.engines import duckdb_sql, store
-from pipefix.engines.base import quote, scalar
+from pipefix.engines.base import Engine, EngineError, scalar
 from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.engines.judge import CHECKED, STAGE, judge_for
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.drift import Drift, ObservedField, diff
-
-STAGE = "_pipefix_stage"
-CHECKED = "_pipefix_checked"
 
 
 @dataclass(frozen=True)
@@ -40,23 +38,17 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def already_loaded(engine: DuckDBEngine, table: str, sha256: str) -> bool:
-    return bool(
-        scalar(
-            engine,
-            f"SELECT count(*) FROM {store.SCHEMA}.batches WHERE table_name = ? AND sha256 = ?",
-            (table, sha256),
-        )
-    )
+def already_loaded(engine: Engine, table: str, sha256: str) -> bool:
+    return sha256 in loaded_hashes(engine, table)
 
 
-def loaded_hashes(engine: DuckDBEngine, table: str) -> set[str]:
+def loaded_hashes(engine: Engine, table: str) -> set[str]:
     rows = engine.query(f"SELECT DISTINCT sha256 FROM {store.SCHEMA}.batches WHERE table_name = ?", (table,))
     return {r[0] for r in rows}
 
 
-def observed_fields(engine: DuckDBEngine, source: str) -> tuple[ObservedField, ...]:
-    rows = engine.query(duckdb_sql.observed_fields_sql(source))
+def observed_fields(duck: DuckDBEngine, source: str) -> tuple[ObservedField, ...]:
+    rows = duck.query(duckdb_sql.observed_fields_sql(source))
     return tuple(
         ObservedField(
             name=name,
@@ -71,47 +63,36 @@ def observed_fields(engine: DuckDBEngine, source: str) -> tuple[ObservedField, .
     )
 
 
-def _valid_objects(engine: DuckDBEngine, source: str) -> int:
-    return int(
-        scalar(
-            engine,
-            f"SELECT count(*) FROM {source} WHERE {duckdb_sql.IS_OBJECT}",
-        )
-    )
-
-
-def _check(engine: DuckDBEngine, contract: Contract, adapter: Adapter | None, source: str) -> None:
-    engine.execute(
-        f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS "
-        + duckdb_sql.checked_records_sql(contract, adapter, source)
-    )
+def _valid_objects(duck: DuckDBEngine) -> int:
+    return int(scalar(duck, f"SELECT count(*) FROM {STAGE} WHERE {duckdb_sql.IS_OBJECT}"))
 
 
 def load_batch(
-    engine: DuckDBEngine, path: Path, table: str, step: int, batch_id: str | None = None
+    engine: Engine, path: Path, table: str, step: int, batch_id: str | None = None
 ) -> BatchLoad | None:
-    """Load one JSONL batch file; None if a file with the same content was loaded before."""
+    """Load one batch file (JSONL, CSV or Parquet); None if this content was loaded before."""
     sha256 = file_sha256(path)
     if already_loaded(engine, table, sha256):
         return None
-    batch_id = batch_id or f"{table}/{path.name}"
+    # The content hash is part of the id: a file re-sent with new content is a new batch.
+    batch_id = batch_id or f"{table}/{path.name}@{sha256[:12]}"
     contract = store.active_contract(engine, table)
     adapter = store.active_adapter(engine, table)
+    judge = judge_for(engine)
     with engine.transaction():
-        received = engine.stage_jsonl(path, batch_id, STAGE)
-        _check(engine, contract, adapter, STAGE)
+        received = judge.stage_file(path, batch_id, contract)
+        judge.check(contract, adapter)
         drift: tuple[Drift, ...] = ()
         # Only a batch with rows of the wrong shape can show drift; profiling costs a scan.
-        if scalar(engine, f"SELECT count(*) FROM {CHECKED} WHERE kind = 'schema'"):
-            drift = diff(contract, observed_fields(engine, STAGE), _valid_objects(engine, STAGE), adapter)
-        engine.execute(duckdb_sql.insert_conforming_sql(contract, CHECKED, step))
-        loaded = int(scalar(engine, f"SELECT count(*) FROM {CHECKED} WHERE reason = ''"))
-        engine.execute(
-            f"INSERT INTO {store.SCHEMA}.quarantine SELECT ?, batch_id, line_no, raw, reason, kind, ?, ?, "
-            f"NULL, NULL FROM {CHECKED} WHERE reason <> ''",
-            (table, contract.version, step),
-        )
-        quarantined = received - loaded
+        if judge.count("kind = 'schema'"):
+            drift = diff(contract, observed_fields(judge.duck, STAGE), _valid_objects(judge.duck), adapter)
+        loaded = judge.insert_conforming(contract, step)
+        quarantined = judge.quarantine_rejected(table, contract.version, step)
+        if loaded + quarantined != received:
+            raise EngineError(
+                f"batch {batch_id}: {received} records in, {loaded} loaded + {quarantined} held; "
+                "refusing to commit an unbalanced load"
+            )
         engine.execute(
             f"INSERT INTO {store.SCHEMA}.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -129,86 +110,57 @@ def load_batch(
     return BatchLoad(batch_id, table, received, loaded, quarantined, drift)
 
 
-def _stage_open_quarantine(engine: DuckDBEngine, table: str) -> int:
-    engine.execute(
-        f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT batch_id, line_no, raw "
-        f"FROM {store.SCHEMA}.quarantine WHERE table_name = ? AND replayed_step IS NULL",
-        (table,),
-    )
-    return int(scalar(engine, f"SELECT count(*) FROM {STAGE}"))
-
-
 def replay_quarantine(
-    engine: DuckDBEngine, contract: Contract, adapter: Adapter | None, step: int
+    engine: Engine, contract: Contract, adapter: Adapter | None, step: int
 ) -> tuple[int, int]:
     """Run a table's open quarantine through its current contract. Returns (replayed, still open).
 
     The caller holds the transaction, so the replay and its audit record commit together.
+    Malformed records are not replayed: no contract can read them.
     """
-    table = contract.table
-    if _stage_open_quarantine(engine, table) == 0:
+    judge = judge_for(engine)
+    if judge.stage_open_quarantine(contract.table) == 0:
         return 0, 0
-    _check(engine, contract, adapter, STAGE)
-    engine.execute(duckdb_sql.insert_conforming_sql(contract, CHECKED, step))
-    quarantine = f"{store.SCHEMA}.quarantine"
-    engine.execute(
-        f"UPDATE {quarantine} AS q SET replayed_step = ?, replayed_version = ? FROM {CHECKED} AS c "
-        "WHERE q.table_name = ? AND q.replayed_step IS NULL AND q.batch_id = c.batch_id "
-        "AND q.line_no = c.line_no AND c.reason = ''",
-        (step, contract.version, table),
-    )
-    engine.execute(
-        f"UPDATE {quarantine} AS q SET reason = c.reason, kind = c.kind FROM {CHECKED} AS c "
-        "WHERE q.table_name = ? AND q.replayed_step IS NULL AND q.batch_id = c.batch_id "
-        "AND q.line_no = c.line_no AND c.reason <> ''",
-        (table,),
-    )
-    replayed = int(scalar(engine, f"SELECT count(*) FROM {CHECKED} WHERE reason = ''"))
-    still_open = int(scalar(engine, f"SELECT count(*) FROM {CHECKED} WHERE reason <> ''"))
-    return replayed, still_open
+    judge.check(contract, adapter)
+    judge.insert_conforming(contract, step)
+    judge.mark_replayed(contract.table, step, contract.version)
+    return judge.count("reason = ''"), judge.count("reason <> ''")
 
 
-def trial_replay(
-    engine: DuckDBEngine, contract: Contract, adapter: Adapter | None
-) -> tuple[int, int, list[str]]:
+def trial_replay(engine: Engine, contract: Contract, adapter: Adapter | None) -> tuple[int, int, list[str]]:
     """How many open quarantined rows a contract would accept, without loading any.
 
     Returns (would load, would stay, the most common remaining reasons).
     """
-    if _stage_open_quarantine(engine, contract.table) == 0:
+    judge = judge_for(engine)
+    if judge.stage_open_quarantine(contract.table) == 0:
         return 0, 0, []
-    _check(engine, contract, adapter, STAGE)
-    ok = int(scalar(engine, f"SELECT count(*) FROM {CHECKED} WHERE reason = ''"))
-    bad = int(scalar(engine, f"SELECT count(*) FROM {CHECKED} WHERE reason <> ''"))
+    judge.check(contract, adapter)
     reasons = [
         r[0]
-        for r in engine.query(
-            f"SELECT reason FROM {CHECKED} WHERE reason <> '' GROUP BY reason "
-            "ORDER BY count(*) DESC, reason LIMIT 3"
+        for r in judge.duck.query(
+            f"SELECT reason FROM {CHECKED} WHERE reason <> '' "
+            "GROUP BY reason ORDER BY count(*) DESC, reason LIMIT 3"
         )
     ]
-    return ok, bad, reasons
+    return judge.count("reason = ''"), judge.count("reason <> ''"), reasons
 
 
-def profile_open_quarantine(
-    engine: DuckDBEngine, table: str, kind: str = "schema"
-) -> tuple[int, tuple[ObservedField, ...]]:
-    """The open quarantined records of one kind, profiled like a batch: (rows, fields)."""
-    engine.execute(
-        f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT batch_id, line_no, raw "
-        f"FROM {store.SCHEMA}.quarantine WHERE table_name = ? AND kind = ? "
-        "AND replayed_step IS NULL",
-        (table, kind),
-    )
-    return _valid_objects(engine, STAGE), observed_fields(engine, STAGE)
-
-
-def trial_load_into(engine: DuckDBEngine, table: str, contract: Contract, adapter: Adapter | None) -> int:
-    """Load the open quarantine of `table` into the (shadow) table `contract.table`; count rows.
+def trial_load_into(engine: Engine, table: str, shadow: Contract, adapter: Adapter | None) -> int:
+    """Load the open quarantine of `table` into the shadow table `shadow.table`; count its rows.
 
     The quarantine itself is not touched: this only proves the contract and DDL would work.
     """
-    _stage_open_quarantine(engine, table)
-    _check(engine, contract, adapter, STAGE)
-    engine.execute(duckdb_sql.insert_conforming_sql(contract, CHECKED, 0))
-    return int(scalar(engine, f"SELECT count(*) FROM {quote(contract.table)}"))
+    judge = judge_for(engine)
+    judge.stage_open_quarantine(table)
+    judge.check(shadow, adapter)
+    return judge.insert_conforming(shadow, 0)
+
+
+def profile_open_quarantine(
+    engine: Engine, table: str, kind: str = "schema"
+) -> tuple[int, tuple[ObservedField, ...]]:
+    """The open quarantined records of one kind, profiled like a batch: (rows, fields)."""
+    judge = judge_for(engine)
+    judge.stage_open_quarantine(table, (kind,))
+    return _valid_objects(judge.duck), observed_fields(judge.duck, STAGE)

@@ -47,7 +47,7 @@ def _needs_parsing(sql: str) -> bool:
 
 def _is_temporary(statement: exp.Expr, table: exp.Table | None) -> bool:
     """Only temp tables count as scratch: a name alone proves nothing."""
-    if table is not None and table.db.lower() == "temp":
+    if table is not None and table.db.lower() in ("temp", "pg_temp"):
         return True
     properties = statement.args.get("properties")
     return properties is not None and any(

@@ -31,13 +31,18 @@ _DDL = [
     "quarantined_step BIGINT, replayed_step BIGINT, replayed_version INTEGER)",
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}.goals (version INTEGER, step BIGINT, "
     "description VARCHAR, goal VARCHAR, reason VARCHAR, evidence VARCHAR)",
-    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.audit (step BIGINT, kind VARCHAR, payload VARCHAR)",
-    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.knowledge (step BIGINT, key VARCHAR, value VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.audit (seq BIGINT, step BIGINT, kind VARCHAR, payload VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.knowledge (seq BIGINT, step BIGINT, key VARCHAR, value VARCHAR)",
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}.steps (step BIGINT, record VARCHAR)",
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}.settings (key VARCHAR, value VARCHAR)",
-    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.table_states (step BIGINT, table_name VARCHAR, "
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.table_states (seq BIGINT, step BIGINT, table_name VARCHAR, "
     "contract_version INTEGER, adapter_version INTEGER, columns VARCHAR, cause VARCHAR)",
 ]
+
+
+def _next_seq(table: str) -> str:
+    """Insertion order, kept explicitly so that every warehouse orders history the same way."""
+    return f"(SELECT coalesce(max(seq), 0) + 1 FROM {SCHEMA}.{table})"
 
 
 def ensure_schema(engine: Engine) -> None:
@@ -132,14 +137,14 @@ def latest_adapter_version(engine: Engine, table: str) -> int:
 
 def audit(engine: Engine, step: int, kind: str, payload: dict[str, Any]) -> None:
     engine.execute(
-        f"INSERT INTO {SCHEMA}.audit VALUES (?, ?, ?)",
+        f"INSERT INTO {SCHEMA}.audit VALUES ({_next_seq('audit')}, ?, ?, ?)",
         (step, kind, json.dumps(payload, sort_keys=True, default=str)),
     )
 
 
 def remember(engine: Engine, step: int, key: str, value: object) -> None:
     engine.execute(
-        f"INSERT INTO {SCHEMA}.knowledge VALUES (?, ?, ?)",
+        f"INSERT INTO {SCHEMA}.knowledge VALUES ({_next_seq('knowledge')}, ?, ?, ?)",
         (step, key, json.dumps(value, sort_keys=True, default=str)),
     )
 
@@ -148,14 +153,14 @@ def recall(engine: Engine, key: str) -> Any:
     """The latest value stored under `key`, or None."""
     text = scalar(
         engine,
-        f"SELECT value FROM {SCHEMA}.knowledge WHERE key = ? ORDER BY step DESC, rowid DESC LIMIT 1",
+        f"SELECT value FROM {SCHEMA}.knowledge WHERE key = ? ORDER BY seq DESC LIMIT 1",
         (key,),
     )
     return json.loads(text) if text is not None else None
 
 
 def knowledge(engine: Engine) -> list[tuple[int, str, Any]]:
-    rows = engine.query(f"SELECT step, key, value FROM {SCHEMA}.knowledge ORDER BY step, key, rowid")
+    rows = engine.query(f"SELECT step, key, value FROM {SCHEMA}.knowledge ORDER BY step, key, seq")
     return [(int(step), key, json.loads(value)) for step, key, value in rows]
 
 
@@ -178,7 +183,7 @@ def record_table_state(engine: Engine, step: int, table: str, columns: list[str]
     contract = active_contract(engine, table)
     adapter = active_adapter(engine, table)
     engine.execute(
-        f"INSERT INTO {SCHEMA}.table_states VALUES (?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {SCHEMA}.table_states VALUES ({_next_seq('table_states')}, ?, ?, ?, ?, ?, ?)",
         (
             step,
             table,
@@ -194,7 +199,7 @@ def table_state(engine: Engine, table: str, contract_version: int) -> tuple[int 
     """The adapter version and physical columns the table last had under a contract version."""
     rows = engine.query(
         f"SELECT adapter_version, columns FROM {SCHEMA}.table_states WHERE table_name = ? "
-        "AND contract_version = ? ORDER BY step DESC, rowid DESC LIMIT 1",
+        "AND contract_version = ? ORDER BY seq DESC LIMIT 1",
         (table, contract_version),
     )
     if not rows:
@@ -231,7 +236,7 @@ def save_step(engine: Engine, step: int, record: str) -> None:
 
 def audit_trail(engine: Engine, kinds: tuple[str, ...] = ()) -> list[tuple[int, str, dict[str, Any]]]:
     where = f"WHERE kind IN ({', '.join('?' for _ in kinds)})" if kinds else ""
-    rows = engine.query(f"SELECT step, kind, payload FROM {SCHEMA}.audit {where} ORDER BY step, rowid", kinds)
+    rows = engine.query(f"SELECT step, kind, payload FROM {SCHEMA}.audit {where} ORDER BY seq", kinds)
     return [(int(step), kind, json.loads(payload)) for step, kind, payload in rows]
 
 

@@ -20,7 +20,7 @@ def setup(ctx: PipelineContext, contracts: dict[str, Contract]) -> None:
         if store.latest_contract_version(engine, table) > 0:
             continue
         with engine.transaction():
-            engine.execute(create_table_sql(contract))
+            engine.execute(create_table_sql(contract, engine.capabilities.dialect))
             store.save_contract(engine, contract, 0, "initial contract")
             store.record_table_state(
                 engine, 0, table, sorted(health.physical_columns(engine, table)), "setup"

@@ -28,7 +28,9 @@ class MigrationPlan:
         return not self.changes
 
 
-def plan_schema_migration(contract: Contract, drifts: tuple[Drift, ...], version: int) -> MigrationPlan:
+def plan_schema_migration(
+    contract: Contract, drifts: tuple[Drift, ...], version: int, dialect: str = "duckdb"
+) -> MigrationPlan:
     """Pure: the contract a migration leads to, the DDL to run and the DDL that undoes it."""
     table = quote(contract.table)
     columns = list(contract.columns)
@@ -45,7 +47,8 @@ def plan_schema_migration(contract: Contract, drifts: tuple[Drift, ...], version
                 changes.append(f"{drift.column} keeps the value rules of {predecessor.name}")
             columns.append(added)
             statements.append(
-                f"ALTER TABLE {table} ADD COLUMN {quote(drift.column)} {physical_type(drift.observed)}"
+                f"ALTER TABLE {table} ADD COLUMN {quote(drift.column)} "
+                f"{physical_type(drift.observed, dialect)}"
             )
             inverse.insert(0, f"ALTER TABLE {table} DROP COLUMN {quote(drift.column)}")
             changes.append(f"add column {drift.column} {drift.observed}")
@@ -60,12 +63,13 @@ def plan_schema_migration(contract: Contract, drifts: tuple[Drift, ...], version
         ):
             columns = [replace(c, type=drift.observed) if c.name == drift.column else c for c in columns]
             statements.append(
-                f"ALTER TABLE {table} ALTER COLUMN {quote(drift.column)} TYPE {physical_type(drift.observed)}"
+                f"ALTER TABLE {table} ALTER COLUMN {quote(drift.column)} "
+                f"TYPE {physical_type(drift.observed, dialect)}"
             )
             inverse.insert(
                 0,
                 f"ALTER TABLE {table} ALTER COLUMN {quote(drift.column)} "
-                f"TYPE {physical_type(drift.expected)}",
+                f"TYPE {physical_type(drift.expected, dialect)}",
             )
             changes.append(f"widen {drift.column} {drift.expected} -> {drift.observed}")
         else:
@@ -121,18 +125,20 @@ def shadow_trial(ctx: PipelineContext, plan: MigrationPlan, drifts: tuple[Drift,
     engine = ctx.engine
     shadow = f"_pipefix_shadow_{plan.table}"
     current = store.active_contract(engine, plan.table)
-    engine.execute(
-        f"CREATE OR REPLACE TEMP TABLE {quote(shadow)} AS SELECT * FROM {quote(plan.table)} LIMIT 0"
-    )
+    temp = f"{engine.capabilities.temp_schema}.{quote(shadow)}"
+    engine.execute(f"DROP TABLE IF EXISTS {temp}")
+    engine.execute(f"CREATE TEMP TABLE {quote(shadow)} AS SELECT * FROM {quote(plan.table)} LIMIT 0")
     try:
-        shadow_plan = plan_schema_migration(replace(current, table=shadow), drifts, plan.new_contract.version)
+        shadow_plan = plan_schema_migration(
+            replace(current, table=shadow), drifts, plan.new_contract.version, engine.capabilities.dialect
+        )
         for statement in shadow_plan.statements:
             engine.execute(statement)
         adapter = store.active_adapter(engine, plan.table)
         before = loader.trial_replay(engine, current, adapter)[0]
         loaded = loader.trial_load_into(engine, plan.table, replace(plan.new_contract, table=shadow), adapter)
     finally:
-        engine.execute(f"DROP TABLE IF EXISTS temp.{quote(shadow)}")
+        engine.execute(f"DROP TABLE IF EXISTS {temp}")
     if loaded < before:
         raise FixRejected(f"shadow trial: migrated copy accepted {loaded} held rows, fewer than {before}")
     return f"shadow trial passed: {len(shadow_plan.statements)} statement(s), {loaded} held rows load"
@@ -145,7 +151,8 @@ def apply_schema_migration(
     if not drifts:
         raise FixRejected("no drift to migrate: run a diagnostic first")
     current = store.active_contract(engine, drifts[0].table)
-    plan = plan_schema_migration(current, drifts, store.latest_contract_version(engine, current.table) + 1)
+    version = store.latest_contract_version(engine, current.table) + 1
+    plan = plan_schema_migration(current, drifts, version, engine.capabilities.dialect)
     if plan.is_empty:
         raise FixRejected(f"nothing a lossless migration can change on {current.table}")
     shadow_note = shadow_trial(ctx, plan, drifts) if shadow else ""

@@ -1,0 +1,229 @@
+"""Where batch records are read and judged against a contract: always DuckDB.
+
+For a DuckDB warehouse the judge is the warehouse itself, so verdicts move by INSERT ... SELECT.
+For any other warehouse it is a private in-memory DuckDB: the keys and lineage a verdict depends
+on are fetched from the warehouse first, and the verdicts are copied back (COPY) afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import weakref
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pipefix.engines import duckdb_sql, readers, store
+from pipefix.engines.base import Engine, EngineError, quote, scalar
+from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.pipeline.contracts import Adapter, Contract
+
+STAGE = "_pipefix_stage"
+CHECKED = "_pipefix_checked"
+KEYS = "_pipefix_keys"
+LINEAGE = "_pipefix_lineage"
+STAGE_COLUMNS = "batch_id VARCHAR, line_no BIGINT, raw VARCHAR, stage_error VARCHAR"
+
+
+class Judge:
+    def __init__(self, warehouse: Engine) -> None:
+        self.warehouse = warehouse
+        self.duck = warehouse if isinstance(warehouse, DuckDBEngine) else DuckDBEngine(":memory:")
+
+    @property
+    def shares_warehouse(self) -> bool:
+        return self.duck is self.warehouse
+
+    # --- staging: every source becomes (batch_id, line_no, raw, stage_error) ----------------
+
+    def stage_file(self, path: Path, batch_id: str, contract: Contract) -> int:
+        kind = readers.batch_format(path)
+        try:
+            if kind == "csv":
+                records = readers.read_csv(path, contract)
+                return self.stage_records((batch_id, r.line_no, r.raw, r.error) for r in records)
+            if kind == "parquet":
+                self.duck.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT ? AS batch_id, "
+                    "(row_number() OVER ())::BIGINT AS line_no, to_json(t)::VARCHAR AS raw, "
+                    "NULL::VARCHAR AS stage_error FROM read_parquet(?) AS t",
+                    (batch_id, str(path)),
+                )
+            else:
+                self.duck.stage_jsonl(path, batch_id, STAGE)
+        except (EngineError, UnicodeError, OSError) as error:
+            # Unreadable as a whole (not Parquet, not UTF-8 ...): the file becomes one held record.
+            reason = f"unreadable {kind or 'batch'} file {path.name}: {str(error).splitlines()[0][:200]}"
+            return self.stage_records([(batch_id, 0, "", reason)])
+        return int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
+
+    def stage_records(self, rows: Iterable[tuple[str, int, str, str | None]]) -> int:
+        """Stage Python records (batch_id, line_no, raw, error) through a temp JSONL file, which
+        DuckDB reads in one scan (row-by-row inserts would cost far more)."""
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            spool = Path(handle.name)
+        try:
+            self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} ({STAGE_COLUMNS})")
+            self.duck.execute(
+                f"INSERT INTO {STAGE} SELECT j->>'$[0]', (j->>'$[1]')::BIGINT, j->>'$[2]', j->>'$[3]' "
+                "FROM (SELECT unnest(string_split(rtrim(content, chr(10)), chr(10)))::JSON AS j "
+                "FROM read_text(?) WHERE content <> '')",
+                (str(spool),),
+            )
+        finally:
+            spool.unlink(missing_ok=True)
+        return int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
+
+    def stage_open_quarantine(self, table: str, kinds: Sequence[str] = ("schema", "value")) -> int:
+        marks = ", ".join("?" for _ in kinds)
+        query = (
+            f"SELECT batch_id, line_no, raw FROM {store.SCHEMA}.quarantine WHERE table_name = ? "
+            f"AND replayed_step IS NULL AND kind IN ({marks}) ORDER BY batch_id, line_no"
+        )
+        if self.shares_warehouse:
+            self.duck.execute(
+                f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT batch_id, line_no, raw, "
+                f"NULL::VARCHAR AS stage_error FROM ({query})",
+                (table, *kinds),
+            )
+            return int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
+        rows = self.warehouse.query(query, (table, *kinds))
+        return self.stage_records((batch, int(line), raw, None) for batch, line, raw in rows)
+
+    # --- judging -----------------------------------------------------------------------------
+
+    def check(self, contract: Contract, adapter: Adapter | None) -> None:
+        """Judge the staged records into CHECKED (typed values, reason, kind)."""
+        keys, lineage = self._context(contract)
+        self.duck.execute(
+            f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS "
+            + duckdb_sql.checked_records_sql(contract, adapter, STAGE, keys)
+        )
+        self._lineage = lineage
+
+    def _context(self, contract: Contract) -> tuple[str, str]:
+        """SQL relations of the keys and lineage already in the table: `(k)` and `(b, l)`."""
+        table = quote(contract.table)
+        key = quote(contract.key) if contract.key else None
+        if self.shares_warehouse:
+            keys = f"SELECT {key} AS k FROM {table}" if key else "SELECT NULL AS k WHERE false"
+            return keys, f"SELECT _pipefix_batch AS b, _pipefix_line AS l FROM {table}"
+        self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {KEYS} (k VARCHAR)")
+        self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {LINEAGE} (b VARCHAR, l BIGINT)")
+        batches = [r[0] for r in self.duck.query(f"SELECT DISTINCT batch_id FROM {STAGE}")]
+        if batches:
+            marks = ", ".join("?" for _ in batches)
+            rows = self.warehouse.query(
+                f"SELECT _pipefix_batch, _pipefix_line FROM {table} WHERE _pipefix_batch IN ({marks})",
+                batches,
+            )
+            self.duck.copy_rows(f"temp.{LINEAGE}", ("b", "l"), rows)
+        if key is not None and contract.key is not None:
+            path = duckdb_sql.json_path(contract.key)
+            candidates = [
+                r[0]
+                for r in self.duck.query(
+                    f"SELECT DISTINCT raw ->> {path} FROM {STAGE} WHERE {duckdb_sql.IS_OBJECT} "
+                    f"AND raw ->> {path} IS NOT NULL"
+                )
+            ]
+            for start in range(0, len(candidates), 5000):
+                chunk = candidates[start : start + 5000]
+                marks = ", ".join("?" for _ in chunk)
+                rows = self.warehouse.query(
+                    f"SELECT CAST({key} AS VARCHAR) FROM {table} WHERE CAST({key} AS VARCHAR) IN ({marks})",
+                    chunk,
+                )
+                self.duck.copy_rows(f"temp.{KEYS}", ("k",), rows)
+        return (
+            f"SELECT k FROM {KEYS}",
+            f"SELECT b, l FROM {LINEAGE}",
+        )
+
+    def count(self, where: str) -> int:
+        return int(scalar(self.duck, f"SELECT count(*) FROM {CHECKED} WHERE {where}"))
+
+    # --- writing verdicts to the warehouse ------------------------------------------------------
+
+    def insert_conforming(self, contract: Contract, step: int) -> int:
+        new = (
+            f"reason = '' AND NOT EXISTS (SELECT 1 FROM ({self._lineage}) AS x "
+            "WHERE x.b = c.batch_id AND x.l = c.line_no)"
+        )
+        columns = [*contract.column_names, *duckdb_sql.LINEAGE_COLUMNS]
+        values = ", ".join(f"v_{i}" for i in range(len(contract.columns)))
+        if self.shares_warehouse:
+            self.duck.execute(
+                f"INSERT INTO {quote(contract.table)} ({', '.join(quote(c) for c in columns)}) "
+                f"SELECT {values}, batch_id, line_no, {int(step)} FROM {CHECKED} AS c WHERE {new}"
+            )
+            return self.count("reason = ''")
+        rows = self.duck.query(
+            f"SELECT {values}, batch_id, line_no, {int(step)} FROM {CHECKED} AS c WHERE {new}"
+        )
+        return self.warehouse.copy_rows(contract.table, columns, rows)
+
+    def quarantine_rejected(self, table: str, contract_version: int, step: int) -> int:
+        select = (
+            f"SELECT ? AS table_name, batch_id, line_no, raw, reason, kind, ? AS contract_version, "
+            f"? AS quarantined_step, NULL::BIGINT AS replayed_step, NULL::INTEGER AS replayed_version "
+            f"FROM {CHECKED} WHERE reason <> '' ORDER BY batch_id, line_no"
+        )
+        params = (table, contract_version, step)
+        if self.shares_warehouse:
+            self.duck.execute(f"INSERT INTO {store.SCHEMA}.quarantine {select}", params)
+            return self.count("reason <> ''")
+        rows = self.duck.query(select, params)
+        return self.warehouse.copy_rows(f"{store.SCHEMA}.quarantine", QUARANTINE_COLUMNS, rows)
+
+    def mark_replayed(self, table: str, step: int, version: int) -> None:
+        """Close the quarantine records now loaded; refresh the reasons of those still held."""
+        quarantine = f"{store.SCHEMA}.quarantine"
+        if self.shares_warehouse:
+            source = CHECKED
+        else:
+            source = "pg_temp._pipefix_verdicts"
+            self.warehouse.execute(f"DROP TABLE IF EXISTS {source}")
+            self.warehouse.execute(
+                "CREATE TEMP TABLE _pipefix_verdicts "
+                "(batch_id VARCHAR, line_no BIGINT, reason VARCHAR, kind VARCHAR)"
+            )
+            rows = self.duck.query(f"SELECT batch_id, line_no, reason, kind FROM {CHECKED}")
+            self.warehouse.copy_rows(source, ("batch_id", "line_no", "reason", "kind"), rows)
+        self.warehouse.execute(
+            f"UPDATE {quarantine} AS q SET replayed_step = ?, replayed_version = ? FROM {source} AS c "
+            "WHERE q.table_name = ? AND q.replayed_step IS NULL AND q.batch_id = c.batch_id "
+            "AND q.line_no = c.line_no AND c.reason = ''",
+            (step, version, table),
+        )
+        self.warehouse.execute(
+            f"UPDATE {quarantine} AS q SET reason = c.reason, kind = c.kind FROM {source} AS c "
+            "WHERE q.table_name = ? AND q.replayed_step IS NULL AND q.batch_id = c.batch_id "
+            "AND q.line_no = c.line_no AND c.reason <> ''",
+            (table,),
+        )
+
+
+QUARANTINE_COLUMNS = (
+    "table_name",
+    "batch_id",
+    "line_no",
+    "raw",
+    "reason",
+    "kind",
+    "contract_version",
+    "quarantined_step",
+    "replayed_step",
+    "replayed_version",
+)
+
+_JUDGES: weakref.WeakKeyDictionary[Any, Judge] = weakref.WeakKeyDictionary()
+
+
+def judge_for(warehouse: Engine) -> Judge:
+    if warehouse not in _JUDGES:
+        _JUDGES[warehouse] = Judge(warehouse)
+    return _JUDGES[warehouse]
