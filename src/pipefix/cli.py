@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -110,3 +113,139 @@ def demo(
     else:
         report.final_report(console, run.pipeline, summary, state["constraints"], verbose)
     run.pipeline.engine.close()
+
+
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("pipefix.yaml"),
+    show_default=True,
+    help="The pipeline's configuration file.",
+)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    raise SystemExit(code)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Bad config, unreachable warehouse, nothing to check yet: a message and exit 2, never a traceback."""
+    from pipefix.api import PipelineNotReady
+    from pipefix.config import ConfigError
+    from pipefix.engines.base import EngineError
+
+    try:
+        yield
+    except (ConfigError, EngineError, PipelineNotReady) as error:
+        _fail(str(error))
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
+def init(directory: Path) -> None:
+    """Start a pipeline in DIRECTORY: a commented pipefix.yaml, landing/<table>/ folders and one
+    example batch per table, so that `pipefix run` works right after."""
+    from pipefix.project import init_project
+
+    with _user_errors():
+        written = init_project(directory)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: cd {directory} && pipefix run")
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option("--steps", type=click.IntRange(1), default=None, help="Agent steps to run (default 1).")
+@click.option("--watch", is_flag=True, help="Keep running: one step every --interval seconds until Ctrl-C.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.1),
+    default=60.0,
+    show_default=True,
+    help="Seconds between steps with --watch.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the cumulative summary as one JSON object.")
+@click.option("--verbose", is_flag=True, help="Show each step's evaluation, plan and tool output.")
+@click.option("--no-color", is_flag=True, help="Plain text output.")
+def run(
+    config_path: Path,
+    steps: int | None,
+    watch: bool,
+    interval: float,
+    as_json: bool,
+    verbose: bool,
+    no_color: bool,
+) -> None:
+    """Load every batch file not loaded before, then let the agent check and repair, for N steps.
+
+    State lives in the warehouse: a second `pipefix run` continues where the first stopped, and a
+    batch file is loaded exactly once (by content hash), whichever run sees it.
+    """
+    import time
+
+    from pipefix.api import Pipeline
+    from pipefix.report import console as report
+
+    if watch and steps is not None:
+        _fail("--steps and --watch exclude each other")
+    console = report.make_console(no_color)
+    on_step = None if as_json else partial(report.step_line, console, verbose=verbose)
+    with _user_errors(), Pipeline.open(config_path) as pipeline:
+        if not as_json:
+            console.print(f"pipefix run — {pipeline.config.path}")
+            console.print(f"warehouse: {pipeline.config.redacted_warehouse()}")
+            console.print(f"landing:   {pipeline.config.landing_dir()}")
+        if watch:
+            try:
+                while True:
+                    summary = pipeline.run(1, on_step=on_step)
+                    time.sleep(interval)
+            except KeyboardInterrupt:
+                summary = pipeline.summary("stopped by the user")
+        else:
+            summary = pipeline.run(steps or 1, on_step=on_step)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        report.run_summary(console, summary)
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def check(config_path: Path, as_json: bool) -> None:
+    """Health now, read-only: nothing is loaded or repaired.
+
+    Exit 0 healthy, 1 unhealthy, 2 bad usage or config.
+    """
+    from pipefix.api import Pipeline
+    from pipefix.report import console as report
+
+    with _user_errors(), Pipeline.open(config_path, read_only=True) as pipeline:
+        result = pipeline.check()
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2, default=str))
+    else:
+        report.check_report(report.make_console(), result.healthy, result.metrics, result.evaluation)
+    raise SystemExit(0 if result.healthy else 1)
+
+
+@main.command()
+@CONFIG_OPTION
+def history(config_path: Path) -> None:
+    """The audit trail: goal versions and why they changed, every fix attempt and refusal,
+    constraint changes — each with its step and evidence."""
+    from pipefix.api import Pipeline
+
+    with _user_errors(), Pipeline.open(config_path, read_only=True) as pipeline:
+        entries = pipeline.history()
+    if not entries:
+        click.echo("no history yet: run `pipefix run` first")
+    for entry in entries:
+        click.echo(f"step {entry['step']:>4}  {entry['kind']:<10} {entry['text']}")
+        if entry.get("reason"):
+            click.echo(f"{'':17}reason: {entry['reason']}")

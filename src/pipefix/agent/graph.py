@@ -3,6 +3,7 @@ as a LangGraph StateGraph. Nodes are thin: each calls into tools/ and planners/.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -12,6 +13,7 @@ from pipefix.domain.actions import ActionResult, Plan
 from pipefix.domain.constraints import (
     Constraint,
     ConstraintChange,
+    ConstraintKind,
     FilterResult,
     PlanContext,
     apply_changes,
@@ -144,9 +146,12 @@ def build_graph(deps: AgentDeps) -> Any:
 
     def transition(state: AgentState) -> dict[str, Any]:
         record = _record(state)
-        store.save_step(ctx.engine, record.step, to_json(record))
+        with ctx.engine.transaction():
+            store.save_step(ctx.engine, record.step, to_json(record))
+            store.save_agent_state(ctx.engine, state["constraints"], state["episode_open"])
         deps.on_step(record)
-        update: dict[str, Any] = {"history": (*state["history"], record), "step": state["step"] + 1}
+        # The planner and the evolver look a few steps back, no further.
+        update: dict[str, Any] = {"history": (*state["history"][-5:], record), "step": state["step"] + 1}
         if state["step"] >= state["max_steps"]:
             update["stop_reason"] = f"completed {state['max_steps']} steps"
         return update
@@ -208,6 +213,7 @@ def _save_goal(deps: AgentDeps, goal: Goal, step: int, reason: str, evidence: di
 
 
 def initial_state(deps: AgentDeps, goal: Goal, constraints: tuple[Constraint, ...], steps: int) -> AgentState:
+    """A new pipeline's first run: record the initial goal and constraints."""
     _save_goal(deps, goal, 0, "initial goal", {})
     for constraint in constraints:
         store.audit(
@@ -224,6 +230,32 @@ def initial_state(deps: AgentDeps, goal: Goal, constraints: tuple[Constraint, ..
         fixes_used=0,
         episode_open=False,
         history=(),
+    )
+
+
+def resumed_state(deps: AgentDeps, steps: int, max_fixes: int) -> AgentState | None:
+    """Where an earlier run of this pipeline stopped: its goal, evolved constraints, episode and
+    recent steps. None for a pipeline that never ran."""
+    engine = deps.pipeline.engine
+    goal = store.latest_goal(engine)
+    saved = store.load_agent_state(engine)
+    if goal is None or saved is None:
+        return None
+    constraints, episode_open = saved
+    # The budget is per run, and the config may have changed it since.
+    constraints = tuple(
+        replace(c, limit=max_fixes) if c.kind is ConstraintKind.BUDGET else c for c in constraints
+    )
+    history = store.recent_steps(engine, 5)
+    first = history[-1].step + 1 if history else 1
+    return AgentState(
+        step=first,
+        max_steps=first + steps - 1,
+        goal=goal,
+        constraints=constraints,
+        fixes_used=0,
+        episode_open=episode_open,
+        history=history,
     )
 
 

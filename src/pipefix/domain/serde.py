@@ -24,6 +24,15 @@ def to_json(value: object) -> str:
     return json.dumps(data, sort_keys=True)
 
 
+def dump_as(kind: Any, value: object) -> str:
+    """JSON for a value of a generic type (e.g. `tuple[Constraint, ...]`)."""
+    return json.dumps(_adapter(kind).dump_python(value, mode="json"), sort_keys=True)
+
+
+def load_as(kind: Any, text: str) -> Any:
+    return _adapter(kind).validate_json(text)
+
+
 def to_plain(value: object) -> Any:
     return _adapter(type(value)).dump_python(value, mode="json")
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipefix.domain.serde import from_json, to_json
+from pipefix.domain.constraints import Constraint
+from pipefix.domain.goals import Goal
+from pipefix.domain.records import StepRecord
+from pipefix.domain.serde import dump_as, from_json, load_as, to_json
 from pipefix.engines.base import Engine, quote, scalar
 from pipefix.pipeline.contracts import Adapter, Contract
 
@@ -282,3 +285,86 @@ def open_quarantine_reasons(engine: Engine) -> list[tuple[str, str, int]]:
         "GROUP BY table_name, reason ORDER BY table_name, count(*) DESC, reason"
     )
     return [(t, r, int(n)) for t, r, n in rows]
+
+
+def latest_goal(engine: Engine) -> Goal | None:
+    text = scalar(engine, f"SELECT goal FROM {SCHEMA}.goals ORDER BY version DESC LIMIT 1")
+    return from_json(Goal, text) if text else None
+
+
+def recent_steps(engine: Engine, count: int) -> tuple[StepRecord, ...]:
+    rows = engine.query(f"SELECT record FROM {SCHEMA}.steps ORDER BY step DESC LIMIT ?", (count,))
+    return tuple(from_json(StepRecord, r[0]) for r in reversed(rows))
+
+
+def all_steps(engine: Engine) -> list[StepRecord]:
+    return [
+        from_json(StepRecord, r[0]) for r in engine.query(f"SELECT record FROM {SCHEMA}.steps ORDER BY step")
+    ]
+
+
+def save_agent_state(engine: Engine, constraints: tuple[Constraint, ...], episode_open: bool) -> None:
+    put_setting(engine, "agent.constraints", dump_as(tuple[Constraint, ...], constraints))
+    put_setting(engine, "agent.episode_open", "true" if episode_open else "false")
+
+
+def load_agent_state(engine: Engine) -> tuple[tuple[Constraint, ...], bool] | None:
+    text = get_setting(engine, "agent.constraints", "")
+    if not text:
+        return None
+    constraints: tuple[Constraint, ...] = load_as(tuple[Constraint, ...], text)
+    return constraints, get_setting(engine, "agent.episode_open", "false") == "true"
+
+
+def has_schema(engine: Engine) -> bool:
+    return bool(
+        scalar(
+            engine,
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            (SCHEMA, "steps"),
+        )
+    )
+
+
+def history(engine: Engine) -> list[dict[str, Any]]:
+    """Goal versions, fix attempts, refusals and constraint changes, in step order."""
+    entries: list[dict[str, Any]] = []
+    for version, step, description, reason, evidence in goals(engine):
+        entries.append(
+            {
+                "step": step,
+                "kind": "goal",
+                "text": f"goal v{version}: {description}",
+                "reason": reason,
+                "evidence": json.loads(evidence) if evidence else {},
+            }
+        )
+    for record in all_steps(engine):
+        for result in record.results:
+            if result.action.is_fix:
+                outcome = "ok" if result.ok else "FAILED"
+                entries.append(
+                    {
+                        "step": record.step,
+                        "kind": "fix",
+                        "text": f"{result.action} {outcome}: {result.detail}",
+                    }
+                )
+        for refusal in record.refused:
+            entries.append(
+                {
+                    "step": record.step,
+                    "kind": "refused",
+                    "text": f"{refusal.action} refused by {refusal.constraint}: {refusal.reason}",
+                }
+            )
+        for change in record.constraint_changes:
+            entries.append(
+                {
+                    "step": record.step,
+                    "kind": "constraint",
+                    "text": f"{change.change} {change.constraint.name}: {change.constraint.description}",
+                    "reason": change.reason,
+                }
+            )
+    return sorted(entries, key=lambda e: e["step"])

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from pipefix.domain.constraints import Constraint
-from pipefix.domain.goals import Goal
-from pipefix.domain.records import StepRecord
+from pipefix.domain.goals import Evaluation, Goal
+from pipefix.domain.records import StepMetrics, StepRecord
 from pipefix.engines import store
 from pipefix.tools.context import PipelineContext
 
@@ -181,3 +181,38 @@ def final_report(
         console.print("still held in quarantine (bad values, not drift):")
         for table_name, reason, count in reasons[:8]:
             console.print(f"  {table_name}: {count} × {reason}")
+
+
+def run_summary(console: Console, summary: dict[str, Any]) -> None:
+    """The closing lines of `pipefix run`: rows (cumulative) and health now."""
+    rows = summary["rows"]
+    final = summary["final"]
+    console.rule("Summary")
+    console.print(
+        f"rows: received {rows['received']:,} | loaded {rows['loaded']:,} | "
+        f"quarantined {rows['quarantined']:,} | replayed {rows['replayed']:,} | lost {rows['lost']:,}"
+    )
+    if final["health"] is not None:
+        console.print(f"health {final['health']:.2f} | error rate {final['error_rate']:.2%}")
+    console.print(
+        f"{len(summary['fixes'])} fixes, {len(summary['revisions'])} goal revision(s) "
+        "over the pipeline's life; "
+        f"goal v{summary['goal']['version']}: {summary['goal']['description']}"
+    )
+
+
+def check_report(console: Console, healthy: bool, metrics: StepMetrics, evaluation: Evaluation) -> None:
+    table = Table("table", "contract", "held", "checks", "failing", show_edge=False)
+    for health in metrics.tables:
+        table.add_row(
+            health.table,
+            f"v{health.contract_version}.0",
+            str(health.quarantine_open),
+            f"{health.passed}/{len(health.checks)}",
+            ", ".join(health.failing) or "-",
+        )
+    console.print(table)
+    for result in evaluation.results:
+        value = "n/a" if result.value is None else f"{result.value:g}"
+        console.print(f"{'ok  ' if result.met else 'FAIL'} {result.criterion} (measured {value})")
+    console.print("healthy" if healthy else "UNHEALTHY")

@@ -39,7 +39,10 @@ def _table_health(
     }
     if table in ctx.source_tables:
         history = [n for n in health.loaded_history(ctx.engine, table, step) if n > 0]
-        checks["volume"] = not history or load.loaded >= ctx.min_volume_ratio * mean(history)
+        # Judged on steps that received data: a quiet step is freshness's business, not volume's.
+        checks["volume"] = (
+            load.received == 0 or not history or load.loaded >= ctx.min_volume_ratio * mean(history)
+        )
     return TableHealth(
         table=table,
         checks=checks,
@@ -54,7 +57,7 @@ def _table_health(
     )
 
 
-def measure(ctx: PipelineContext, step: int) -> StepMetrics:
+def measure(ctx: PipelineContext, step: int, *, read_only: bool = False) -> StepMetrics:
     """Every figure the goal is judged on, for this step, counted in the database."""
     loads = health.step_loads(ctx.engine, step)
     open_rows = health.open_quarantine(ctx.engine)
@@ -72,7 +75,10 @@ def measure(ctx: PipelineContext, step: int) -> StepMetrics:
         health=round(sum(t.passed for t in tables) / total_checks, 4) if total_checks else 1.0,
         error_rate=round(quarantined / received, 4) if received else 0.0,
         throughput=round(throughput, 2),
-        throughput_ratio=round(throughput / _baseline(ctx, step, throughput), 4),
+        # Nothing arrived, nothing fell behind: the ratio only means something when data came in.
+        throughput_ratio=round(throughput / _baseline(ctx, step, throughput, read_only), 4)
+        if received
+        else 1.0,
         schema_conformance=round(sum(t.checks["schema"] for t in sources) / len(sources), 4)
         if sources
         else 1.0,
@@ -83,10 +89,10 @@ def measure(ctx: PipelineContext, step: int) -> StepMetrics:
     )
 
 
-def _baseline(ctx: PipelineContext, step: int, throughput: float) -> float:
+def _baseline(ctx: PipelineContext, step: int, throughput: float, read_only: bool) -> float:
     """Mean throughput of the first steps; fixed once they are seen."""
     seen = [float(x) for x in store.recall(ctx.engine, "throughput.first_steps") or []]
-    if len(seen) < BASELINE_STEPS and throughput > 0:
+    if len(seen) < BASELINE_STEPS and throughput > 0 and not read_only:
         seen.append(throughput)
         store.remember(ctx.engine, step, "throughput.first_steps", seen)
     return mean(seen) if seen else max(throughput, 1.0)

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pipefix.engines.base import Engine
 from pipefix.engines.derived import DerivedMetric
-from pipefix.engines.duckdb import DuckDBEngine
 
 
 @dataclass
 class PipelineContext:
-    engine: DuckDBEngine
+    engine: Engine
     source_tables: tuple[str, ...]
     clock: Callable[[int], datetime]
     step_seconds: int

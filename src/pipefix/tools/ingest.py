@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipefix.engines import derived, health, loader, store
+from pipefix.engines import derived, health, loader, readers, store
 from pipefix.engines.duckdb_sql import create_table_sql
 from pipefix.pipeline.contracts import Contract
 from pipefix.tools.context import PipelineContext
@@ -32,7 +32,7 @@ def pending_files(ctx: PipelineContext, landing: Path, table: str) -> list[Path]
     folder = landing / table
     if not folder.is_dir():
         return []
-    files = sorted(p for p in folder.iterdir() if p.suffix == ".jsonl" and p.is_file())
+    files = sorted(p for p in folder.iterdir() if readers.batch_format(p) and p.is_file())
     loaded = loader.loaded_hashes(ctx.engine, table)
     return [p for p in files if _sha256(ctx, p) not in loaded]
 

@@ -1,0 +1,192 @@
+"""pipefix in-process: what `pipefix run`, `check` and `history` do, for an orchestrator task.
+
+from pipefix import Pipeline
+
+with Pipeline.open("pipefix.yaml") as pipeline:
+    summary = pipeline.run(steps=1)
+    assert summary["rows"]["lost"] == 0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pipefix.config import LoadedConfig, load_config
+from pipefix.domain.constraints import initial_constraints
+from pipefix.domain.goals import Evaluation, Goal, baseline_goal, evaluate
+from pipefix.domain.records import StepMetrics, StepRecord
+from pipefix.engines import store
+from pipefix.engines.base import Engine
+from pipefix.engines.connect import open_warehouse
+from pipefix.report.summary import build_summary
+from pipefix.tools import ingest
+from pipefix.tools.check_health import measure
+from pipefix.tools.context import PipelineContext
+
+# Throughput is reported per nominal minute per step: a run's steps have no fixed wall-clock length.
+STEP_SECONDS = 60
+
+
+class PipelineNotReady(RuntimeError):
+    """The warehouse holds no pipefix state yet (a `check` before any `run`)."""
+
+
+def wall_clock(step: int) -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    healthy: bool
+    step: int
+    metrics: StepMetrics
+    evaluation: Evaluation
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "healthy": self.healthy,
+            "step": self.step,
+            "health": self.metrics.health,
+            "error_rate": self.metrics.error_rate,
+            "score": self.evaluation.score,
+            "criteria": [
+                {"criterion": str(r.criterion), "value": r.value, "met": r.met}
+                for r in self.evaluation.results
+            ],
+            "tables": {
+                t.table: {
+                    "checks": t.checks,
+                    "contract_version": t.contract_version,
+                    "quarantine_open": t.quarantine_open,
+                }
+                for t in self.metrics.tables
+            },
+        }
+
+
+class Pipeline:
+    """A configured pipeline: its warehouse, landing folder, contracts and agent state."""
+
+    def __init__(
+        self,
+        config: LoadedConfig,
+        engine: Engine,
+        *,
+        read_only: bool = False,
+        clock: Callable[[int], datetime] = wall_clock,
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self.read_only = read_only
+        self.context = PipelineContext(
+            engine=engine,
+            source_tables=tuple(config.config.tables),
+            clock=clock,
+            step_seconds=STEP_SECONDS,
+            max_rejected_rate=config.config.goal.error_rate,
+        )
+        if not read_only:
+            ingest.setup(self.context, config.contracts())
+
+    @classmethod
+    def open(
+        cls,
+        config: str | Path = "pipefix.yaml",
+        *,
+        read_only: bool = False,
+        clock: Callable[[int], datetime] = wall_clock,
+    ) -> Pipeline:
+        """Load and validate the config (ConfigError on a bad file), open its warehouse
+        (EngineError when unreachable) and, unless read-only, create what is missing."""
+        loaded = load_config(Path(config))
+        target = loaded.warehouse()
+        engine = open_warehouse(target.kind, target.url, target.path, read_only=read_only)
+        try:
+            return cls(loaded, engine, read_only=read_only, clock=clock)
+        except BaseException:
+            engine.close()
+            raise
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.engine.close()
+
+    @property
+    def goal_config(self) -> Goal:
+        goal = self.config.config.goal
+        return baseline_goal(goal.health, goal.error_rate)
+
+    def run(self, steps: int = 1, *, on_step: Callable[[StepRecord], None] | None = None) -> dict[str, Any]:
+        """Run `steps` agent steps; each first loads every batch file not loaded before.
+        Continues where the last run stopped. Returns the pipeline's cumulative summary."""
+        from pipefix.agent.deps import AgentDeps
+        from pipefix.agent.graph import build_graph, initial_state, recursion_limit, resumed_state
+        from pipefix.planners.rules import RulesEvolver, RulesPlanner, RulesReviser
+
+        if self.read_only:
+            raise PipelineNotReady("this pipeline was opened read-only")
+        max_fixes = self.config.config.budget.max_fixes
+        deps = AgentDeps(
+            pipeline=self.context,
+            landing=self.config.landing_dir(),
+            planner=RulesPlanner(),
+            reviser=RulesReviser(),
+            evolver=RulesEvolver(),
+            on_step=on_step or (lambda record: None),
+        )
+        state = resumed_state(deps, steps, max_fixes) or initial_state(
+            deps, self.goal_config, initial_constraints(max_fixes), steps
+        )
+        final = build_graph(deps).invoke(state, config={"recursion_limit": recursion_limit(steps)})
+        return self.summary(final["stop_reason"])
+
+    def summary(self, stop_reason: str = "") -> dict[str, Any]:
+        """The same summary object as `pipefix demo --json`, over the pipeline's whole life."""
+        state = store.load_agent_state(self.engine)
+        goal = store.latest_goal(self.engine) or self.goal_config
+        constraints = state[0] if state else initial_constraints(self.config.config.budget.max_fixes)
+        goal_config = self.config.config.goal
+        summary = build_summary(
+            self.context,
+            store.all_steps(self.engine),
+            goal,
+            constraints,
+            stop_reason,
+            health_target=goal_config.health,
+            error_target=goal_config.error_rate,
+        )
+        summary["warehouse"] = self.config.redacted_warehouse()
+        return summary
+
+    def check(self) -> CheckResult:
+        """Health now, from the warehouse, without loading or repairing anything."""
+        if not self.engine_has_state():
+            raise PipelineNotReady(
+                f"{self.config.redacted_warehouse()} holds no pipefix pipeline yet: run `pipefix run` first"
+            )
+        steps = store.recent_steps(self.engine, 1)
+        step = steps[-1].step if steps else 0
+        metrics = measure(self.context, step, read_only=True)
+        evaluation = evaluate(self.goal_config, metrics.as_signals())
+        return CheckResult(evaluation.all_met, step, metrics, evaluation)
+
+    def engine_has_state(self) -> bool:
+        return store.has_schema(self.engine)
+
+    def history(self) -> list[dict[str, Any]]:
+        """The audit trail: goal versions, fixes and refusals, constraint changes, with evidence."""
+        if not self.engine_has_state():
+            return []
+        return store.history(self.engine)
