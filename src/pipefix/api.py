@@ -126,7 +126,7 @@ class Pipeline:
     @property
     def goal_config(self) -> Goal:
         goal = self.config.config.goal
-        return baseline_goal(goal.health, goal.error_rate)
+        return baseline_goal(goal.health, goal.error_rate, throughput=False)
 
     def run(self, steps: int = 1, *, on_step: Callable[[StepRecord], None] | None = None) -> dict[str, Any]:
         """Run `steps` agent steps; each first loads every batch file not loaded before.

@@ -353,7 +353,9 @@ def _read_text(path: Path, source: str) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{source}: no such file (create one, or point to it with --config)") from None
+        raise ConfigError(
+            f"{source}: no such file (`pipefix init` writes one; or point to yours with --config)"
+        ) from None
     except IsADirectoryError:
         raise ConfigError(f"{source}: is a folder, not a config file") from None
     except OSError as exc:
@@ -391,6 +393,10 @@ def _parse(text: str, source: str) -> tuple[dict[str, Any], dict[Loc, int]]:
         problem = exc.problem or exc.context or "cannot parse"
         if exc.problem and exc.context:
             problem += f" ({exc.context})"
+        lines = text.splitlines()
+        written = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+        if "flow" in problem and "${" in written:
+            problem += "; inside [...] or {...}, put values that use ${NAME} in quotes"
         raise ConfigError(f"{where}: invalid YAML: {problem}") from None
     except ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
