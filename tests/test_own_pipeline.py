@@ -88,7 +88,7 @@ def first_batches(landing: Path) -> None:
     write_parquet(
         landing / "shipments" / "s-001.parquet",
         "SELECT i AS shipment_id, i AS order_id, 'ups' AS carrier, "
-        f"(TIMESTAMP '2026-11-20 11:00:00' - INTERVAL (i) MINUTE)::VARCHAR AS shipped_at FROM range(1, 31) t(i)",
+        "(TIMESTAMP '2026-11-20 11:00:00' - INTERVAL (i) MINUTE)::VARCHAR AS shipped_at FROM range(1, 31) t(i)",
     )
 
 
