@@ -88,7 +88,8 @@ def first_batches(landing: Path) -> None:
     write_parquet(
         landing / "shipments" / "s-001.parquet",
         "SELECT i AS shipment_id, i AS order_id, 'ups' AS carrier, "
-        "(TIMESTAMP '2026-11-20 11:00:00' - INTERVAL (i) MINUTE)::VARCHAR AS shipped_at FROM range(1, 31) t(i)",
+        "(TIMESTAMP '2026-11-20 11:00:00' - INTERVAL (i) MINUTE)::VARCHAR AS shipped_at "
+        "FROM range(1, 31) t(i)",
     )
 
 
@@ -115,7 +116,8 @@ def drifted_batches(landing: Path, start: int) -> None:
     write_parquet(
         landing / "shipments" / f"s-{start:03d}.parquet",
         f"SELECT {start * 100} + i AS shipment_id, i AS order_id, 'dhl' AS carrier, "
-        f"{base_ms} + i * 1000 AS shipped_at, {{'l': i, 'w': 2, 'h': 3}} AS dimensions FROM range(0, 25) t(i)",
+        f"{base_ms} + i * 1000 AS shipped_at, {{'l': i, 'w': 2, 'h': 3}} AS dimensions "
+        "FROM range(0, 25) t(i)",
     )
 
 

@@ -111,7 +111,8 @@ def open_quarantine(engine: Engine) -> dict[tuple[str, str], int]:
 
 def physical_columns(engine: Engine, table: str) -> set[str]:
     rows = engine.query(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?",
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = ?",
         (table,),
     )
     return {r[0] for r in rows}
