@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pipefix.engines import loader, store
-from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.engines.base import Engine
 from pipefix.pipeline.contracts import ColumnSpec
 from pipefix.pipeline.drift import Drift, DriftKind
 from pipefix.tools.context import PipelineContext
@@ -26,7 +26,7 @@ def without(row: dict[str, Any], field: str) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != field}
 
 
-def quarantine(engine: DuckDBEngine) -> dict[int, tuple[Any, ...]]:
+def quarantine(engine: Engine) -> dict[int, tuple[Any, ...]]:
     """line_no -> (batch_id, raw, reason, kind, contract_version, quarantined_step, replayed_step)."""
     rows = engine.query(
         "SELECT line_no, batch_id, raw, reason, kind, contract_version, quarantined_step, replayed_step "
@@ -200,7 +200,7 @@ def test_a_conforming_batch_reports_no_drift(ctx: PipelineContext, write_batch: 
     assert ctx.engine.query("SELECT drift FROM pipefix.batches") == [("[]",)]
 
 
-def migrate_to_v2(engine: DuckDBEngine) -> None:
+def migrate_to_v2(engine: Engine) -> None:
     """A hand-made v2 contract: price_usd optional, price and currency_code added."""
     v1 = store.active_contract(engine, "orders")
     columns = tuple(replace(c, nullable=True) if c.name == "price_usd" else c for c in v1.columns)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pipefix.engines import loader, store
-from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.engines.base import Engine
 from pipefix.pipeline.drift import Drift, DriftKind
 from pipefix.tools.adapter import apply_adapter
 from pipefix.tools.context import PipelineContext
@@ -27,14 +27,14 @@ V2_DRIFTS = (
 )
 
 
-def columns(engine: DuckDBEngine) -> list[tuple[Any, ...]]:
+def columns(engine: Engine) -> list[tuple[Any, ...]]:
     return engine.query(
         "SELECT column_name, data_type, ordinal_position FROM information_schema.columns "
         "WHERE table_schema = 'main' AND table_name = 'orders' ORDER BY ordinal_position"
     )
 
 
-def open_rows(engine: DuckDBEngine) -> list[tuple[Any, ...]]:
+def open_rows(engine: Engine) -> list[tuple[Any, ...]]:
     return engine.query(
         "SELECT line_no, reason FROM pipefix.quarantine WHERE replayed_step IS NULL ORDER BY line_no"
     )

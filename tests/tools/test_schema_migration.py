@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pipefix.engines import loader, store
+from pipefix.engines.base import Engine
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.pipeline.drift import Drift, DriftKind
@@ -35,7 +36,7 @@ EPOCH_DRIFT = Drift(
 )
 
 
-def columns_snapshot(engine: DuckDBEngine, table: str = "orders") -> list[tuple[Any, ...]]:
+def columns_snapshot(engine: Engine, table: str = "orders") -> list[tuple[Any, ...]]:
     return engine.query(
         "SELECT column_name, data_type, is_nullable, ordinal_position FROM information_schema.columns "
         "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",

@@ -40,6 +40,10 @@ class Engine(Protocol):
         schema-qualified, e.g. `pipefix.quarantine`); returns the number of rows written."""
         ...
 
+    def table_columns(self, table: str, schema: str = ...) -> dict[str, str]:
+        """Column name -> the engine's type name, in table order (the default schema if none)."""
+        ...
+
     def close(self) -> None: ...
 
 
