@@ -12,7 +12,9 @@ from tests.planners.helpers import added, diagnosis, epoch, fix, metrics, record
 
 PLANNER = RulesPlanner()
 REVISER = RulesReviser()
-DRIFT = ("currency_code added (varchar, 10 rows)",)
+DRIFT = ("column_added:currency_code",)  # the labels the loader records: kind:column
+EPOCH_DRIFT = ("type_changed:created_at",)
+LOOK = Action(Tool.CHECK_HEALTH, "orders")  # nothing lossless to do: rows stay held for a person
 
 MIGRATE = fix("orders", FixType.SCHEMA_MIGRATION)
 ADAPT = fix("orders", FixType.ADD_ADAPTER)
@@ -43,16 +45,24 @@ def test_drifted_tables_without_a_diagnosis_are_diagnosed_first() -> None:
     assert plan.actions == (Action(Tool.RUN_DIAGNOSTIC, "orders"), Action(Tool.RUN_DIAGNOSTIC, "customers"))
 
 
-@pytest.mark.parametrize(("version", "schema_rows"), [(1, 10), (2, 0)])
-def test_a_stale_or_empty_diagnosis_is_renewed(version: int, schema_rows: int) -> None:
+@pytest.mark.parametrize(("version", "column"), [(1, "currency_code"), (2, "coupon")])
+def test_a_stale_diagnosis_or_one_that_misses_new_drift_is_renewed(version: int, column: str) -> None:
     current = metrics(table("orders", drift=DRIFT, schema_open=10, version=2))
-    stale = {"orders": diagnosis("orders", added("orders"), version=version, schema_rows=schema_rows)}
+    stale = {"orders": diagnosis("orders", added("orders", column), version=version)}
     plan = PLANNER.plan(view(current, diagnoses=stale))
     assert plan.actions == (Action(Tool.RUN_DIAGNOSTIC, "orders"),)
 
 
+def test_rows_held_with_no_lossless_repair_are_left_for_a_person_not_retried() -> None:
+    current = metrics(table("orders", schema_open=10))
+    nothing = {"orders": diagnosis("orders")}
+    plan = PLANNER.plan(view(current, diagnoses=nothing))
+    assert plan.actions == (Action(Tool.CHECK_HEALTH, "orders"),)
+    assert "no lossless repair" in plan.reasoning
+
+
 def test_a_diagnosed_table_is_migrated_adapted_then_replayed() -> None:
-    current = metrics(table("orders", drift=DRIFT, schema_open=10), table("customers", drift=DRIFT))
+    current = metrics(table("orders", drift=DRIFT, schema_open=10), table("customers", drift=EPOCH_DRIFT))
     diagnoses = {
         "orders": diagnosis("orders", added("orders"), epoch("orders")),
         "customers": diagnosis("customers", epoch("customers")),
@@ -73,12 +83,12 @@ def test_a_diagnosed_table_is_migrated_adapted_then_replayed() -> None:
     [
         (Drift(DriftKind.REMOVED, "orders", "status", rows=10), (MIGRATE, RETRY)),
         (Drift(DriftKind.RETYPED, "orders", "qty", "integer", "bigint", 10), (MIGRATE, RETRY)),
-        (Drift(DriftKind.RETYPED, "orders", "order_id", "bigint", "varchar", 10), (RETRY,)),
-        (Drift(DriftKind.RETYPED, "orders", "created_at", "timestamp", "bigint", 10), (RETRY,)),
+        (Drift(DriftKind.RETYPED, "orders", "order_id", "bigint", "varchar", 10), (LOOK,)),
+        (Drift(DriftKind.RETYPED, "orders", "created_at", "timestamp", "bigint", 10), (LOOK,)),
     ],
 )
 def test_only_lossless_changes_are_migrated(drift: Drift, expected: tuple[Action, ...]) -> None:
-    current = metrics(table("orders", drift=DRIFT, schema_open=10))
+    current = metrics(table("orders", drift=(f"{drift.kind}:{drift.column}",), schema_open=10))
     plan = PLANNER.plan(view(current, diagnoses={"orders": diagnosis("orders", drift)}))
     assert plan.actions == expected
 

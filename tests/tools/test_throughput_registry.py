@@ -83,7 +83,11 @@ def test_more_capacity_drains_a_backlog_faster(
 def held_v2(ctx: PipelineContext, write_batch: WriteBatch) -> None:
     loader.load_batch(ctx.engine, write_batch("orders", "v1.jsonl", [v1_order(1)]), "orders", 1)
     loader.load_batch(
-        ctx.engine, write_batch("orders", "v2.jsonl", [v2_order(100), v2_order(101)]), "orders", 2
+        # Prices unlike the v1 row's: equal values would (rightly) read as price_usd renamed to price.
+        ctx.engine,
+        write_batch("orders", "v2.jsonl", [v2_order(100, price=20.25), v2_order(101, price=30.75)]),
+        "orders",
+        2,
     )
 
 

@@ -17,7 +17,7 @@ from pipefix.engines.base import Engine, EngineError, scalar
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.judge import CHECKED, STAGE, judge_for
 from pipefix.pipeline.contracts import Adapter, Contract
-from pipefix.pipeline.drift import Drift, ObservedField, diff
+from pipefix.pipeline.drift import Drift, ObservedField, diff, new_values
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,11 @@ def observed_fields(duck: DuckDBEngine, source: str) -> tuple[ObservedField, ...
     )
 
 
+def value_reasons(duck: DuckDBEngine) -> list[tuple[str, int]]:
+    rows = duck.query(f"SELECT reason, count(*) FROM {CHECKED} WHERE kind = 'value' GROUP BY reason")
+    return [(str(reason), int(count)) for reason, count in rows]
+
+
 def _valid_objects(duck: DuckDBEngine) -> int:
     return int(scalar(duck, f"SELECT count(*) FROM {STAGE} WHERE {duckdb_sql.IS_OBJECT}"))
 
@@ -86,6 +91,8 @@ def load_batch(
         # Only a batch with rows of the wrong shape can show drift; profiling costs a scan.
         if judge.count("kind = 'schema'"):
             drift = diff(contract, observed_fields(judge.duck, STAGE), _valid_objects(judge.duck), adapter)
+        if any(c.values for c in contract.columns) and judge.count("kind = 'value'"):
+            drift += new_values(contract, value_reasons(judge.duck), received)
         loaded = judge.insert_conforming(contract, step)
         quarantined = judge.quarantine_rejected(table, contract.version, step)
         if loaded + quarantined != received:
@@ -164,3 +171,13 @@ def profile_open_quarantine(
     judge = judge_for(engine)
     judge.stage_open_quarantine(table, (kind,))
     return _valid_objects(judge.duck), observed_fields(judge.duck, STAGE)
+
+
+def held_values(engine: Engine, field: str, limit: int = 1000) -> list[str]:
+    """Distinct values of a field among the records last staged by profile_open_quarantine."""
+    path = duckdb_sql.json_path(field)
+    rows = judge_for(engine).duck.query(
+        f"SELECT DISTINCT raw ->> {path} FROM {STAGE} WHERE {duckdb_sql.IS_OBJECT} "
+        f"AND raw ->> {path} IS NOT NULL LIMIT {int(limit)}"
+    )
+    return [str(r[0]) for r in rows]

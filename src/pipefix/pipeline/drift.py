@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pipefix.pipeline.contracts import Adapter, Contract
+from pipefix.pipeline.contracts import Adapter, Contract, type_family
 
 # JSON value types as DuckDB's json_type() names them, grouped by the logical types they fit.
 _JSON_FITS: dict[str, frozenset[str]] = {
@@ -41,7 +42,28 @@ class ObservedField:
 class DriftKind(StrEnum):
     ADDED = "column_added"
     REMOVED = "column_removed"
+    RENAMED = "column_renamed"
     RETYPED = "type_changed"
+    NULLABLE = "nulls_in_required_column"
+    NEW_VALUE = "new_allowed_value"
+
+
+# The config's policy key for each kind of change.
+POLICY_KEYS = {
+    DriftKind.ADDED: "add_column",
+    DriftKind.REMOVED: "remove_column",
+    DriftKind.RENAMED: "rename_column",
+    DriftKind.RETYPED: "type_change",
+    DriftKind.NULLABLE: "type_change",
+    DriftKind.NEW_VALUE: "type_change",
+}
+# A value outside a column's allowed list is a producer change, not noise, once it is this
+# common in a batch: below it, it stays a bad value, held in quarantine.
+NEW_VALUE_SHARE = 0.05
+NEW_VALUE_MIN_ROWS = 10
+# Value overlap from which an added column is taken to be a removed one renamed. High, because
+# continuous values (prices) overlap by chance as a table grows; a person can still approve.
+RENAME_CONFIDENCE = 0.8
 
 
 @dataclass(frozen=True)
@@ -53,12 +75,22 @@ class Drift:
     observed: str | None = None
     rows: int = 0
     hint: str | None = None  # e.g. "epoch_ms": how an adapter can map it losslessly
+    confidence: float | None = None  # renames: the measured value overlap
 
     def __str__(self) -> str:
         if self.kind is DriftKind.ADDED:
             return f"{self.table}.{self.column} added ({self.observed}, {self.rows} rows)"
         if self.kind is DriftKind.REMOVED:
             return f"{self.table}.{self.column} removed (absent from {self.rows} rows)"
+        if self.kind is DriftKind.RENAMED:
+            return (
+                f"{self.table}.{self.column} renamed to {self.observed} "
+                f"({self.rows} rows, value overlap {self.confidence or 0:.0%})"
+            )
+        if self.kind is DriftKind.NULLABLE:
+            return f"{self.table}.{self.column} now sent as null ({self.rows} rows)"
+        if self.kind is DriftKind.NEW_VALUE:
+            return f"{self.table}.{self.column} has a new value {self.observed!r} ({self.rows} rows)"
         hint = f", looks like {self.hint}" if self.hint else ""
         return (
             f"{self.table}.{self.column} type changed {self.expected} -> {self.observed}"
@@ -109,6 +141,8 @@ def diff(
         absent = total_rows - (seen.rows if seen else 0)
         if absent > 0 and not column.nullable:
             drifts.append(Drift(DriftKind.REMOVED, contract.table, column.name, rows=absent))
+        elif seen is not None and "NULL" in seen.json_types and not column.nullable:
+            drifts.append(Drift(DriftKind.NULLABLE, contract.table, column.name, rows=seen.rows))
         # A field sent in only some records is still judged on the records that carry it.
         if seen is not None and transform is None and not fits(column.type, seen.json_types):
             drifts.append(_retyped(contract.table, column.type, seen))
@@ -141,3 +175,77 @@ def _retyped(table: str, expected: str, seen: ObservedField) -> Drift:
         rows=seen.rows,
         hint=hint,
     )
+
+
+_NOT_ALLOWED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*): value not allowed: (.+)$")
+
+
+def new_values(contract: Contract, reasons: list[tuple[str, int]], total_rows: int) -> tuple[Drift, ...]:
+    """New allowed values, from the reasons of rejected rows: one value outside an enum column's
+    list, carried by at least NEW_VALUE_SHARE of the rows and NEW_VALUE_MIN_ROWS rows."""
+    if total_rows == 0:
+        return ()
+    drifts = []
+    for reason, count in reasons:
+        match = _NOT_ALLOWED.match(reason)
+        column = contract.column(match.group(1)) if match else None
+        if (
+            match
+            and column is not None
+            and column.values is not None
+            and count >= NEW_VALUE_MIN_ROWS
+            and count / total_rows >= NEW_VALUE_SHARE
+        ):
+            drifts.append(
+                Drift(DriftKind.NEW_VALUE, contract.table, column.name, observed=match.group(2), rows=count)
+            )
+    return tuple(drifts)
+
+
+def rename_candidates(contract: Contract, drifts: tuple[Drift, ...]) -> list[tuple[Drift, Drift]]:
+    """(removed, added) pairs of the same kind of type: renames, if their values overlap."""
+    removed = [d for d in drifts if d.kind is DriftKind.REMOVED]
+    added = [d for d in drifts if d.kind is DriftKind.ADDED and d.observed is not None]
+    pairs = []
+    for gone in removed:
+        spec = contract.column(gone.column)
+        for new in added:
+            if (
+                spec is not None
+                and new.observed is not None
+                and type_family(spec.type) == type_family(new.observed)
+            ):
+                pairs.append((gone, new))
+    return pairs
+
+
+def with_renames(drifts: tuple[Drift, ...], overlaps: dict[tuple[str, str], float]) -> tuple[Drift, ...]:
+    """Replace each (removed, added) pair whose value overlap reaches RENAME_CONFIDENCE by one
+    rename; pairs below it stay a removal plus an addition."""
+    best: dict[str, tuple[str, float]] = {}
+    for (old, new), overlap in sorted(overlaps.items(), key=lambda item: -item[1]):
+        taken = {n for n, _ in best.values()}
+        if overlap >= RENAME_CONFIDENCE and old not in best and new not in taken:
+            best[old] = (new, overlap)
+    if not best:
+        return drifts
+    renamed_to = {new for new, _ in best.values()}
+    kept = [
+        d
+        for d in drifts
+        if not (d.kind is DriftKind.REMOVED and d.column in best)
+        and not (d.kind is DriftKind.ADDED and d.column in renamed_to)
+    ]
+    rows = {d.column: d.rows for d in drifts if d.kind is DriftKind.ADDED}
+    renames = [
+        Drift(
+            DriftKind.RENAMED,
+            drifts[0].table,
+            old,
+            observed=new,
+            rows=rows.get(new, 0),
+            confidence=round(overlap, 3),
+        )
+        for old, (new, overlap) in best.items()
+    ]
+    return (*renames, *kept)

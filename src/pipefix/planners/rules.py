@@ -18,13 +18,13 @@ from pipefix.planners.view import PlanningView
 
 
 def _migratable(drift: Drift) -> bool:
-    if drift.kind in (DriftKind.ADDED, DriftKind.REMOVED):
+    if drift.kind in (DriftKind.ADDED, DriftKind.REMOVED, DriftKind.NULLABLE, DriftKind.NEW_VALUE):
         return True
-    return (drift.expected, drift.observed) in LOSSLESS_WIDENINGS
+    return drift.kind is DriftKind.RETYPED and (drift.expected, drift.observed) in LOSSLESS_WIDENINGS
 
 
 def _adaptable(drift: Drift) -> bool:
-    return drift.kind is DriftKind.RETYPED and drift.hint == "epoch_ms"
+    return drift.kind is DriftKind.RENAMED or (drift.kind is DriftKind.RETYPED and drift.hint == "epoch_ms")
 
 
 def tables_needing_repair(view: PlanningView) -> tuple[str, ...]:
@@ -72,13 +72,7 @@ class RulesPlanner:
         )
 
     def _repair(self, view: PlanningView, broken: tuple[str, ...]) -> Plan:
-        undiagnosed = [
-            t
-            for t in broken
-            if (d := view.diagnoses.get(t)) is None
-            or d.contract_version != _version(view, t)
-            or d.schema_rows == 0
-        ]
+        undiagnosed = [t for t in broken if _needs_diagnosis(view, t)]
         if undiagnosed:
             return Plan(
                 actions=tuple(Action(Tool.RUN_DIAGNOSTIC, t) for t in undiagnosed),
@@ -90,15 +84,27 @@ class RulesPlanner:
             )
         actions: list[Action] = []
         hypotheses: list[str] = []
+        unfixable: list[str] = []
         for table in broken:
             drifts = view.diagnoses[table].drifts
+            fixes = []
             if any(_migratable(d) for d in drifts):
-                actions.append(Action(Tool.APPLY_FIX, table, FixType.SCHEMA_MIGRATION))
+                fixes.append(Action(Tool.APPLY_FIX, table, FixType.SCHEMA_MIGRATION))
             if any(_adaptable(d) for d in drifts):
-                actions.append(Action(Tool.APPLY_FIX, table, FixType.ADD_ADAPTER))
-            actions.append(Action(Tool.APPLY_FIX, table, FixType.RETRY_FAILED))
+                fixes.append(Action(Tool.APPLY_FIX, table, FixType.ADD_ADAPTER))
+            if not fixes:
+                # Nothing lossless to do: the rows stay held for a person, not retried forever.
+                unfixable += [str(d) for d in drifts] or [f"{table}: rows held, no drift found"]
+                continue
+            actions += [*fixes, Action(Tool.APPLY_FIX, table, FixType.RETRY_FAILED)]
             hypotheses += [str(d) for d in drifts]
         actions = [a for a in actions if not _failed_recently(view, a)]
+        if not actions and unfixable:
+            return Plan(
+                actions=(Action(Tool.CHECK_HEALTH, broken[0]),),
+                reasoning="no lossless repair exists for: " + "; ".join(unfixable) + " — rows stay held",
+                confidence=0.5,
+            )
         if not actions:
             return Plan(
                 actions=(Action(Tool.RUN_DIAGNOSTIC, broken[0]),),
@@ -113,6 +119,15 @@ class RulesPlanner:
             expected_outcome="new batches load; every held row of these tables is replayed",
             confidence=0.85,
         )
+
+
+def _needs_diagnosis(view: PlanningView, table: str) -> bool:
+    """No diagnosis under the current contract, or the step shows drift it does not explain."""
+    diagnosis = view.diagnoses.get(table)
+    health = view.metrics.table(table)
+    if diagnosis is None or diagnosis.contract_version != _version(view, table):
+        return True
+    return health is not None and not set(health.drift) <= diagnosis.covers()
 
 
 def _regressed_after_change(view: PlanningView) -> tuple[str, int] | None:

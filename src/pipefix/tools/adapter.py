@@ -19,6 +19,8 @@ def plan_adapter(
     for drift in drifts:
         if drift.kind is DriftKind.RETYPED and drift.hint == "epoch_ms":
             added.append(ColumnTransform(drift.column, TransformKind.EPOCH_MS_TO_TIMESTAMP, drift.column))
+        elif drift.kind is DriftKind.RENAMED and drift.observed is not None:
+            added.append(ColumnTransform(drift.column, TransformKind.RENAME, drift.observed))
     if not added:
         return None
     replaced = {t.column for t in added}
