@@ -128,9 +128,16 @@ class Pipeline:
         goal = self.config.config.goal
         return baseline_goal(goal.health, goal.error_rate, throughput=False)
 
-    def run(self, steps: int = 1, *, on_step: Callable[[StepRecord], None] | None = None) -> dict[str, Any]:
+    def run(
+        self,
+        steps: int = 1,
+        *,
+        approve: bool = False,
+        on_step: Callable[[StepRecord], None] | None = None,
+    ) -> dict[str, Any]:
         """Run `steps` agent steps; each first loads every batch file not loaded before.
-        Continues where the last run stopped. Returns the pipeline's cumulative summary."""
+        Continues where the last run stopped. Returns the pipeline's cumulative summary.
+        `approve=True` approves every fix that a policy `approve` holds back in this run."""
         from pipefix.agent.deps import AgentDeps
         from pipefix.agent.graph import build_graph, initial_state, recursion_limit, resumed_state
         from pipefix.planners.rules import RulesEvolver, RulesPlanner, RulesReviser
@@ -145,6 +152,8 @@ class Pipeline:
             reviser=RulesReviser(),
             evolver=RulesEvolver(),
             on_step=on_step or (lambda record: None),
+            policies=self.config.config.policies.model_dump(),
+            auto_approve=approve,
         )
         state = resumed_state(deps, steps, max_fixes) or initial_state(
             deps, self.goal_config, initial_constraints(max_fixes), steps
@@ -184,6 +193,20 @@ class Pipeline:
 
     def engine_has_state(self) -> bool:
         return store.has_schema(self.engine)
+
+    def decide(self, decision_id: int, approve: bool) -> str:
+        """Settle a fix waiting for a person; the next run applies an approved one."""
+        status = "approved" if approve else "rejected"
+        try:
+            table, fix_type, before = store.decide(self.engine, decision_id, status, "pipefix cli")
+        except LookupError as error:
+            raise PipelineNotReady(str(error)) from error
+        if before != "pending":
+            return f"decision {decision_id} ({fix_type} on {table}) was already {before}; now {status}"
+        return f"decision {decision_id}: {fix_type} on {table} {status}; the next `pipefix run` applies it"
+
+    def decisions(self) -> list[dict[str, Any]]:
+        return store.decisions(self.engine) if self.engine_has_state() else []
 
     def history(self) -> list[dict[str, Any]]:
         """The audit trail: goal versions, fixes and refusals, constraint changes, with evidence."""

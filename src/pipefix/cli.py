@@ -168,6 +168,7 @@ def init(directory: Path) -> None:
     show_default=True,
     help="Seconds between steps with --watch.",
 )
+@click.option("--approve", is_flag=True, help="Approve every fix a policy `approve` holds back in this run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the cumulative summary as one JSON object.")
 @click.option("--verbose", is_flag=True, help="Show each step's evaluation, plan and tool output.")
 @click.option("--no-color", is_flag=True, help="Plain text output.")
@@ -176,6 +177,7 @@ def run(
     steps: int | None,
     watch: bool,
     interval: float,
+    approve: bool,
     as_json: bool,
     verbose: bool,
     no_color: bool,
@@ -202,12 +204,12 @@ def run(
         if watch:
             try:
                 while True:
-                    summary = pipeline.run(1, on_step=on_step)
+                    summary = pipeline.run(1, approve=approve, on_step=on_step)
                     time.sleep(interval)
             except KeyboardInterrupt:
                 summary = pipeline.summary("stopped by the user")
         else:
-            summary = pipeline.run(steps or 1, on_step=on_step)
+            summary = pipeline.run(steps or 1, approve=approve, on_step=on_step)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:
@@ -243,9 +245,39 @@ def history(config_path: Path) -> None:
 
     with _user_errors(), Pipeline.open(config_path, read_only=True) as pipeline:
         entries = pipeline.history()
+        waiting = [d for d in pipeline.decisions() if d["status"] == "pending"]
     if not entries:
         click.echo("no history yet: run `pipefix run` first")
     for entry in entries:
         click.echo(f"step {entry['step']:>4}  {entry['kind']:<10} {entry['text']}")
         if entry.get("reason"):
             click.echo(f"{'':17}reason: {entry['reason']}")
+    for decision in waiting:
+        click.echo(
+            f"waiting for a person: decision {decision['id']}: {decision['fix_type']} on {decision['table']} "
+            f"({decision['drift']}) — pipefix approve {decision['id']} | pipefix reject {decision['id']}"
+        )
+
+
+def _settle(config_path: Path, decision_id: int, approve: bool) -> None:
+    from pipefix.api import Pipeline
+
+    with _user_errors(), Pipeline.open(config_path) as pipeline:
+        click.echo(pipeline.decide(decision_id, approve))
+
+
+@main.command()
+@CONFIG_OPTION
+@click.argument("decision_id", type=int)
+def approve(config_path: Path, decision_id: int) -> None:
+    """Approve a fix that a policy `approve` holds back (its ID is in the run's output and in
+    `pipefix history`). The next `pipefix run` applies it."""
+    _settle(config_path, decision_id, True)
+
+
+@main.command()
+@CONFIG_OPTION
+@click.argument("decision_id", type=int)
+def reject(config_path: Path, decision_id: int) -> None:
+    """Reject a fix that waits for approval: it is never applied; the rows stay quarantined."""
+    _settle(config_path, decision_id, False)

@@ -131,8 +131,9 @@ def test_apply_moves_the_table_to_v2(ctx: PipelineContext, write_batch: Callable
     assert detail == (
         "v1.0 -> v2.0: price_usd becomes optional (kept, never dropped); "
         "add column currency_code varchar; price keeps the value rules of price_usd; "
-        "add column price decimal(18,1)"
+        "add column price decimal(18,1); v1 readers keep orders_v1"
     )
+    assert engine.query("SELECT column_name FROM (DESCRIBE orders_v1)") == [(c,) for c in v1.column_names]
     assert plan == plan_schema_migration(v1, drifts, 2)
     assert store.active_contract(engine, "orders") == plan.new_contract
     assert store.contract_version(engine, "orders", 1) == v1

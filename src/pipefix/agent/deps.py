@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -45,3 +45,5 @@ class AgentDeps:
     on_step: Callable[[StepRecord], None] = lambda record: None  # live output
     revise_threshold: float = -0.3
     evolve_every: int = 3
+    policies: dict[str, str] = field(default_factory=dict)  # policy key -> auto | approve | block
+    auto_approve: bool = False  # `pipefix run --approve`: fixes waiting for a person are approved

@@ -25,6 +25,7 @@ from pipefix.domain.serde import to_json
 from pipefix.engines import store
 from pipefix.planners.view import PlanningView
 from pipefix.tools import ingest
+from pipefix.tools.approvals import policy_gates
 from pipefix.tools.check_health import measure
 from pipefix.tools.registry import execute
 from pipefix.tools.run_diagnostic import latest_diagnosis
@@ -116,7 +117,8 @@ def build_graph(deps: AgentDeps) -> Any:
     def filter_node(state: AgentState) -> dict[str, Any]:
         plan_ = state["plan"]
         assert plan_ is not None
-        context = PlanContext(state["step"], state["fixes_used"], frozenset(ctx.tables))
+        gates = policy_gates(ctx, deps.policies, deps.auto_approve, plan_.actions, state["step"])
+        context = PlanContext(state["step"], state["fixes_used"], frozenset(ctx.tables), gates)
         filtered = filter_plan(plan_, state["constraints"], context)
         for refusal in filtered.refused:
             store.audit(

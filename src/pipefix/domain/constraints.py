@@ -6,7 +6,7 @@ Each kind is enforced, not just printed: `filter_plan` blocks or amends actions,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -76,6 +76,8 @@ class PlanContext:
     step: int
     fixes_used: int
     known_tables: frozenset[str]
+    # Actions a person's policy holds back (block, or approve not yet given), with the reason.
+    gates: Mapping[Action, str] = field(default_factory=dict)
 
 
 def _safety_refusal(action: Action, context: PlanContext) -> str | None:
@@ -109,6 +111,8 @@ def filter_plan(plan: Plan, constraints: Iterable[Constraint], context: PlanCont
 def _first_refusal(
     action: Action, constraints: tuple[Constraint, ...], context: PlanContext, fixes_used: int
 ) -> Refusal | None:
+    if action in context.gates:
+        return Refusal(action, "policy", context.gates[action])
     for constraint in constraints:
         reason = None
         if constraint.kind is ConstraintKind.SAFETY:

@@ -12,19 +12,11 @@ from pipefix.domain.actions import Action, FixType, Plan, Tool
 from pipefix.domain.constraints import Constraint, ConstraintChange, ConstraintKind
 from pipefix.domain.goals import Criterion
 from pipefix.domain.records import Revision, StepRecord
-from pipefix.pipeline.contracts import LOSSLESS_WIDENINGS
-from pipefix.pipeline.drift import Drift, DriftKind
+from pipefix.pipeline.policy import adapter_fixes, migration_fixes
 from pipefix.planners.view import PlanningView
 
-
-def _migratable(drift: Drift) -> bool:
-    if drift.kind in (DriftKind.ADDED, DriftKind.REMOVED, DriftKind.NULLABLE, DriftKind.NEW_VALUE):
-        return True
-    return drift.kind is DriftKind.RETYPED and (drift.expected, drift.observed) in LOSSLESS_WIDENINGS
-
-
-def _adaptable(drift: Drift) -> bool:
-    return drift.kind is DriftKind.RENAMED or (drift.kind is DriftKind.RETYPED and drift.hint == "epoch_ms")
+_migratable = migration_fixes
+_adaptable = adapter_fixes
 
 
 def tables_needing_repair(view: PlanningView) -> tuple[str, ...]:

@@ -108,6 +108,18 @@ def _replaced_column(contract: Contract, drifts: tuple[Drift, ...], added: Drift
     return removed[0] if has_rules and len(candidates) == 1 else None
 
 
+def compatibility_view_name(previous: Contract) -> str:
+    return f"{previous.table}_v{previous.version}"
+
+
+def compatibility_view(previous: Contract) -> str:
+    """Pure: a view with the previous contract's shape, for consumers that still read it.
+    Nothing is dropped by a migration, so every column it names still exists."""
+    columns = ", ".join(quote(c) for c in previous.column_names)
+    name = quote(compatibility_view_name(previous))
+    return f"CREATE OR REPLACE VIEW {name} AS SELECT {columns} FROM {quote(previous.table)}"
+
+
 def accepted_rows(ctx: PipelineContext, contract: Contract) -> int:
     """How many open quarantined rows of the table this contract (and its adapter) accepts."""
     adapter = store.active_adapter(ctx.engine, contract.table)
@@ -167,6 +179,8 @@ def apply_schema_migration(
         for statement in plan.statements:
             engine.execute(statement)
         store.save_contract(engine, plan.new_contract, step, "; ".join(plan.changes))
+        view = compatibility_view(current)
+        engine.execute(view)
         post_check(ctx, plan.new_contract, accepted_before)
         store.record_table_state(
             engine,
@@ -187,8 +201,12 @@ def apply_schema_migration(
                 "statements": list(plan.statements),
                 "inverse": list(plan.inverse),
                 "changes": list(plan.changes),
+                "compatibility_view": compatibility_view_name(current),
                 "shadow": shadow_note,
             },
         )
-    detail = f"{current.label} -> {plan.new_contract.label}: {'; '.join(plan.changes)}"
+    detail = (
+        f"{current.label} -> {plan.new_contract.label}: {'; '.join(plan.changes)}; "
+        f"v{current.version} readers keep {compatibility_view_name(current)}"
+    )
     return (f"{detail} ({shadow_note})" if shadow_note else detail), plan

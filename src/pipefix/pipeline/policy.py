@@ -1,0 +1,43 @@
+"""Per kind of change, what a person allows: auto (apply), approve (ask first) or block (never).
+
+Which kinds of drift a fix addresses decides which policies apply to it; the strictest wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from pipefix.pipeline.contracts import LOSSLESS_WIDENINGS
+from pipefix.pipeline.drift import POLICY_KEYS, Drift, DriftKind
+
+MODES = ("auto", "approve", "block")  # in order of strictness
+
+
+def migration_fixes(drift: Drift) -> bool:
+    """A lossless schema migration can take this drift: add, relax, widen, allow a value."""
+    if drift.kind in (DriftKind.ADDED, DriftKind.REMOVED, DriftKind.NULLABLE, DriftKind.NEW_VALUE):
+        return True
+    return drift.kind is DriftKind.RETYPED and (drift.expected, drift.observed) in LOSSLESS_WIDENINGS
+
+
+def adapter_fixes(drift: Drift) -> bool:
+    """An adapter maps this drift onto the contract exactly: a rename, epoch milliseconds."""
+    return drift.kind is DriftKind.RENAMED or (drift.kind is DriftKind.RETYPED and drift.hint == "epoch_ms")
+
+
+def addressed(fix_type: str, drifts: Iterable[Drift]) -> list[Drift]:
+    test = {"schema_migration": migration_fixes, "add_adapter": adapter_fixes}.get(fix_type)
+    return [d for d in drifts if test is not None and test(d)]
+
+
+def policy_mode(
+    fix_type: str, drifts: Iterable[Drift], policies: Mapping[str, str]
+) -> tuple[str, str | None]:
+    """(mode, the policy key that set it) for a contract-changing fix; ("auto", None) otherwise."""
+    mode, key = "auto", None
+    for drift in addressed(fix_type, drifts):
+        candidate_key = POLICY_KEYS[drift.kind]
+        candidate = policies.get(candidate_key, "auto")
+        if MODES.index(candidate) > MODES.index(mode):
+            mode, key = candidate, candidate_key
+    return mode, key
