@@ -51,7 +51,12 @@ class Judge:
                     (batch_id, str(path)),
                 )
             else:
-                self.duck.stage_jsonl(path, batch_id, STAGE)
+                try:
+                    self.duck.stage_jsonl(path, batch_id, STAGE)
+                except EngineError:
+                    # Not readable as UTF-8 text as a whole: judge it line by line instead.
+                    records = readers.read_jsonl_lines(path)
+                    return self.stage_records((batch_id, r.line_no, r.raw, r.error) for r in records)
         except (EngineError, UnicodeError, OSError) as error:
             # Unreadable as a whole (not Parquet, not UTF-8 ...): the file becomes one held record.
             reason = f"unreadable {kind or 'batch'} file {path.name}: {str(error).splitlines()[0][:200]}"

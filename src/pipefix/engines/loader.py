@@ -84,8 +84,10 @@ def load_batch(
     contract = store.active_contract(engine, table)
     adapter = store.active_adapter(engine, table)
     judge = judge_for(engine)
+    # Staged before the transaction: a file DuckDB fails to read must not abort the load's
+    # transaction; it becomes held records instead.
+    received = judge.stage_file(path, batch_id, contract)
     with engine.transaction():
-        received = judge.stage_file(path, batch_id, contract)
         judge.check(contract, adapter)
         drift: tuple[Drift, ...] = ()
         # Only a batch with rows of the wrong shape can show drift; profiling costs a scan.

@@ -44,23 +44,32 @@ def _json_value(text: str, logical: str | None) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _csv_records(lines: list[str]) -> Iterator[tuple[int, list[str] | None, str]]:
-    """(first line number, fields or None, raw text) per record or rejected line."""
+def _fields(text: str) -> list[str] | None:
+    try:
+        return next(csv.reader([text], strict=True), [])
+    except csv.Error:
+        return None
+
+
+def _csv_records(lines: list[str], width: int) -> Iterator[tuple[int, list[str] | None, str]]:
+    """(first line number, fields or None, raw text) per record or rejected line.
+
+    A quoted field may span lines; but when the line after an open quote is a complete record
+    by itself, the quote is broken: that line and the ones after it are not swallowed.
+    """
     index = 0
     while index < len(lines):
         end = index
         quotes = lines[index].count('"')
         while quotes % 2 and end + 1 < len(lines) and end - index < _MAX_RECORD_LINES:
+            following = _fields(lines[end + 1])
+            if end == index and following is not None and len(following) == width:
+                break
             end += 1
             quotes += lines[end].count('"')
         text = "\n".join(lines[index : end + 1])
-        if quotes % 2:
-            yield index + 1, None, lines[index]
-            index += 1
-            continue
-        try:
-            fields = next(csv.reader([text], strict=True), [])
-        except csv.Error:
+        fields = None if quotes % 2 else _fields(text)
+        if fields is None:
             yield index + 1, None, lines[index]
             index += 1
             continue
@@ -68,21 +77,40 @@ def _csv_records(lines: list[str]) -> Iterator[tuple[int, list[str] | None, str]
         index = end + 1
 
 
+def decoded_lines(path: Path) -> tuple[list[str], dict[int, str]]:
+    """The file's lines, and the (0-based) lines that are not UTF-8 with why. Those are kept as
+    shown with replacement characters: never loaded, only held with their reason."""
+    raw_lines = path.read_bytes().split(b"\n")
+    if raw_lines and raw_lines[-1] == b"":
+        raw_lines.pop()
+    lines, broken = [], {}
+    for number, raw in enumerate(raw_lines):
+        try:
+            lines.append(raw.decode("utf-8").rstrip("\r"))
+        except UnicodeDecodeError as error:
+            lines.append(raw.decode("utf-8", errors="replace").rstrip("\r"))
+            broken[number] = f"line is not UTF-8 ({error.reason} at byte {error.start})"
+    return lines, broken
+
+
 def read_csv(path: Path, contract: Contract | None) -> Iterator[Record]:
-    text = path.read_text(encoding="utf-8", errors="replace")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    lines = [line.rstrip("\r") for line in lines]
+    lines, broken = decoded_lines(path)
     if not lines:
+        return
+    if 0 in broken:
+        yield Record(1, lines[0], f"CSV header: {broken[0]}")
         return
     header = next(csv.reader([lines[0]]), [])
     types = {c.name: c.type for c in contract.columns} if contract else {}
-    for line_no, fields, raw in _csv_records(lines[1:]):
+    for line_no, fields, raw in _csv_records(lines[1:], len(header)):
         if not raw.strip():
             continue
         number = line_no + 1  # the header is line 1
-        if fields is None:
+        spanned = range(number - 1, number + raw.count("\n"))
+        undecodable = next((broken[i] for i in spanned if i in broken), None)
+        if undecodable is not None:
+            yield Record(number, raw, undecodable)
+        elif fields is None:
             yield Record(number, raw, "broken CSV quoting")
         elif len(fields) != len(header):
             yield Record(number, raw, f"expected {len(header)} CSV fields, got {len(fields)}")
@@ -92,3 +120,12 @@ def read_csv(path: Path, contract: Contract | None) -> Iterator[Record]:
                 for name, value in zip(header, fields, strict=True)
             ]
             yield Record(number, "{" + ", ".join(pairs) + "}")
+
+
+def read_jsonl_lines(path: Path) -> Iterator[Record]:
+    """JSONL read line by line in Python: the fallback when DuckDB cannot read the file as text
+    (not UTF-8). Lines that decode are judged as usual; the others are held with their reason."""
+    lines, broken = decoded_lines(path)
+    for number, line in enumerate(lines):
+        if line.strip():
+            yield Record(number + 1, line, broken.get(number))

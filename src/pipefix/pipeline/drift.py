@@ -144,8 +144,20 @@ def diff(
         elif seen is not None and "NULL" in seen.json_types and not column.nullable:
             drifts.append(Drift(DriftKind.NULLABLE, contract.table, column.name, rows=seen.rows))
         # A field sent in only some records is still judged on the records that carry it.
-        if seen is not None and transform is None and not fits(column.type, seen.json_types):
+        if (
+            seen is not None
+            and transform is None
+            and (not fits(column.type, seen.json_types) or _overflows(column.type, seen))
+        ):
             drifts.append(_retyped(contract.table, column.type, seen))
+    added = [n for n in by_name if contract.column(n) is None and n not in consumed]
+    if added:
+        # An optional column gone from every record while another appeared may be a rename:
+        # reported, so that a diagnosis can compare their values.
+        for column in contract.columns:
+            transform = adapter.transform_for(column.name) if adapter else None
+            if column.nullable and (transform.source if transform else column.name) not in by_name:
+                drifts.append(Drift(DriftKind.REMOVED, contract.table, column.name, rows=total_rows))
     for name, seen in by_name.items():
         if contract.column(name) is None and name not in consumed:
             observed_type = logical_type_of(seen.json_types, seen.max_decimals)
@@ -153,6 +165,16 @@ def diff(
                 Drift(DriftKind.ADDED, contract.table, name, observed=observed_type, rows=seen.rows)
             )
     return tuple(drifts)
+
+
+_INT32 = (-(2**31), 2**31 - 1)
+
+
+def _overflows(logical: str, seen: ObservedField) -> bool:
+    """Integers past a 32-bit `integer` column: a lossless widening to bigint, not bad values."""
+    if logical != "integer" or seen.min_number is None or seen.max_number is None:
+        return False
+    return seen.min_number < _INT32[0] or seen.max_number > _INT32[1]
 
 
 def _retyped(table: str, expected: str, seen: ObservedField) -> Drift:

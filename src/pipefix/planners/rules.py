@@ -20,8 +20,20 @@ _adaptable = adapter_fixes
 
 
 def tables_needing_repair(view: PlanningView) -> tuple[str, ...]:
-    """Tables whose rows are held back by their shape (new drift, or held from before)."""
-    return tuple(t.table for t in view.metrics.tables if t.drift or t.quarantine_schema_open > 0)
+    """Tables with new drift, rows held for their shape, or held rows a diagnosis of the current
+    contract says a fix would let in (a new allowed value holds rows as bad values)."""
+    needing = []
+    for t in view.metrics.tables:
+        diagnosis = view.diagnoses.get(t.table)
+        fixable_held = (
+            diagnosis is not None
+            and diagnosis.contract_version == t.contract_version
+            and t.quarantine_open > 0
+            and any(_migratable(d) or _adaptable(d) for d in diagnosis.drifts)
+        )
+        if t.drift or t.quarantine_schema_open > 0 or fixable_held:
+            needing.append(t.table)
+    return tuple(needing)
 
 
 def _failed_recently(view: PlanningView, action: Action, steps: int = 2) -> bool:

@@ -53,8 +53,10 @@ def plan_schema_migration(
             inverse.insert(0, f"ALTER TABLE {table} DROP COLUMN {quote(drift.column)}")
             changes.append(f"add column {drift.column} {drift.observed}")
         elif drift.kind in (DriftKind.REMOVED, DriftKind.NULLABLE):
-            columns = [replace(c, nullable=True) if c.name == drift.column else c for c in columns]
-            changes.append(f"{drift.column} becomes optional (kept, never dropped)")
+            spec = contract.column(drift.column)
+            if spec is not None and not spec.nullable:
+                columns = [replace(c, nullable=True) if c.name == drift.column else c for c in columns]
+                changes.append(f"{drift.column} becomes optional (kept, never dropped)")
         elif drift.kind is DriftKind.NEW_VALUE and drift.observed is not None:
             columns = [
                 replace(c, values=(*c.values, drift.observed)) if c.name == drift.column and c.values else c
