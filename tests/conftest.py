@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pipefix.engines import store
+from pipefix.planners import models
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.tools import ingest
@@ -20,6 +21,15 @@ from pipefix.tools.context import PipelineContext
 pytest_plugins = ["tests.pg_server"]
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def no_real_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests drive the LLM paths with scripted models only: a real model request fails loudly,
+    and provider keys in the environment do not switch the demo to a live model."""
+    monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", False)
+    for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
 
 
 @pytest.fixture(autouse=True)

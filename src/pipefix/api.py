@@ -23,7 +23,7 @@ from pipefix.domain.records import StepMetrics, StepRecord
 from pipefix.engines import store
 from pipefix.engines.base import Engine
 from pipefix.engines.connect import open_warehouse
-from pipefix.report.summary import build_summary
+from pipefix.report.summary import build_summary, model_summary
 from pipefix.tools import ingest
 from pipefix.tools.check_health import measure
 from pipefix.tools.context import PipelineContext
@@ -133,24 +133,36 @@ class Pipeline:
         steps: int = 1,
         *,
         approve: bool = False,
+        model: str | None = "offline",
+        fallback: bool = False,
+        llm_timeout: float = 60.0,
         on_step: Callable[[StepRecord], None] | None = None,
     ) -> dict[str, Any]:
         """Run `steps` agent steps; each first loads every batch file not loaded before.
         Continues where the last run stopped. Returns the pipeline's cumulative summary.
-        `approve=True` approves every fix that a policy `approve` holds back in this run."""
+        `approve=True` approves every fix that a policy `approve` holds back in this run.
+        `model`: "offline" (rules), "file:PATH", "PROVIDER:NAME", or None for a provider's default
+        when its API key is set; raises ModelUnavailable unless `fallback` lets the rules plan."""
         from pipefix.agent.deps import AgentDeps
         from pipefix.agent.graph import build_graph, initial_state, recursion_limit, resumed_state
-        from pipefix.planners.rules import RulesEvolver, RulesPlanner, RulesReviser
+        from pipefix.planners.select import choose
 
         if self.read_only:
             raise PipelineNotReady("this pipeline was opened read-only")
         max_fixes = self.config.config.budget.max_fixes
+        self.deciders = choose(
+            model,
+            fallback=fallback,
+            timeout=llm_timeout,
+            audit=lambda step, kind, payload: store.audit(self.engine, step, kind, payload),
+            tables=self.context.tables,
+        )
         deps = AgentDeps(
             pipeline=self.context,
             landing=self.config.landing_dir(),
-            planner=RulesPlanner(),
-            reviser=RulesReviser(),
-            evolver=RulesEvolver(),
+            planner=self.deciders.planner,
+            reviser=self.deciders.reviser,
+            evolver=self.deciders.evolver,
             on_step=on_step or (lambda record: None),
             policies=self.config.config.policies.model_dump(),
             auto_approve=approve,
@@ -159,7 +171,9 @@ class Pipeline:
             deps, self.goal_config, initial_constraints(max_fixes), steps
         )
         final = build_graph(deps).invoke(state, config={"recursion_limit": recursion_limit(steps)})
-        return self.summary(final["stop_reason"])
+        summary = self.summary(final["stop_reason"])
+        summary["model"] = model_summary(self.deciders.session)
+        return summary
 
     def summary(self, stop_reason: str = "") -> dict[str, Any]:
         """The same summary object as `pipefix demo --json`, over the pipeline's whole life."""

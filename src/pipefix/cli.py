@@ -3,17 +3,48 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
 from pipefix import __version__
 
-PLANNER_MODE = "offline — deterministic rules planner, reviser and constraint evolver (no LLM)"
+
+
+MODEL_OPTIONS = (
+    click.option(
+        "--model",
+        default=None,
+        help="Who plans: PROVIDER:NAME (anthropic:claude-sonnet-4-5, openai:gpt-4o, ollama:llama3.1), "
+        "file:PATH (scripted answers, replayed offline) or offline. Default: offline, or a provider's "
+        "default model when ANTHROPIC_API_KEY or OPENAI_API_KEY is set.",
+    ),
+    click.option(
+        "--fallback",
+        type=click.Choice(["none", "offline"]),
+        default="none",
+        show_default=True,
+        help="offline: the rules take any step the model cannot (missing package or key, refused or late "
+        "answer); none: such a step is skipped, and an unusable model is an error.",
+    ),
+    click.option(
+        "--llm-timeout",
+        type=click.FloatRange(0.1),
+        default=60.0,
+        show_default=True,
+        help="Seconds to wait for each model answer.",
+    ),
+)
+
+
+def model_options(command: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(MODEL_OPTIONS):
+        command = option(command)
+    return command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,6 +59,7 @@ def main() -> None:
 
 
 @main.command()
+@model_options
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -76,13 +108,16 @@ def demo(
     verbose: bool,
     as_json: bool,
     no_color: bool,
+    model: str | None,
+    fallback: str,
+    llm_timeout: float,
 ) -> None:
     """Run the "Data Pipeline Fixer" scenario: 8 tables, schema drift at step 8, repair.
 
     Every number is measured from real rows in a real DuckDB file.
     """
     from pipefix.report import console as report
-    from pipefix.report.summary import build_summary
+    from pipefix.report.summary import build_summary, model_summary
     from pipefix.scenario.demo import DemoError, DemoOptions, execute, prepare
     from pipefix.scenario.tables import ALL_TABLES
 
@@ -93,6 +128,9 @@ def demo(
         drift_step=drift_step,
         max_fixes=max_fixes,
         revise_threshold=revise_threshold,
+        model=model,
+        fallback=fallback == "offline",
+        llm_timeout=llm_timeout,
     )
     console = report.make_console(no_color)
     try:
@@ -100,7 +138,7 @@ def demo(
     except DemoError as error:
         raise click.ClickException(str(error)) from error
     if not as_json:
-        report.header(console, str(run.db_path), str(run.landing), PLANNER_MODE)
+        report.header(console, str(run.db_path), str(run.landing), run.deciders.mode_line())
         report.initial_state(console, run.goal, run.constraints, ALL_TABLES)
     execute(run, on_step=None if as_json else partial(report.step_line, console, verbose=verbose))
     state = run.final_state
@@ -108,10 +146,12 @@ def demo(
         run.pipeline, run.records, state["goal"], state["constraints"], state["stop_reason"]
     )
     summary["warehouse"] = str(run.db_path)
+    summary["model"] = model_summary(run.deciders.session)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:
         report.final_report(console, run.pipeline, summary, state["constraints"], verbose)
+        console.print(f"mode: {run.deciders.mode_line()}")
     run.pipeline.engine.close()
 
 
@@ -136,10 +176,11 @@ def _user_errors() -> Iterator[None]:
     from pipefix.api import PipelineNotReady
     from pipefix.config import ConfigError
     from pipefix.engines.base import EngineError
+    from pipefix.planners.models import ModelUnavailable
 
     try:
         yield
-    except (ConfigError, EngineError, PipelineNotReady) as error:
+    except (ConfigError, EngineError, PipelineNotReady, ModelUnavailable) as error:
         _fail(str(error))
 
 
@@ -158,6 +199,7 @@ def init(directory: Path) -> None:
 
 
 @main.command()
+@model_options
 @CONFIG_OPTION
 @click.option("--steps", type=click.IntRange(1), default=None, help="Agent steps to run (default 1).")
 @click.option("--watch", is_flag=True, help="Keep running: one step every --interval seconds until Ctrl-C.")
@@ -181,6 +223,9 @@ def run(
     as_json: bool,
     verbose: bool,
     no_color: bool,
+    model: str | None,
+    fallback: str,
+    llm_timeout: float,
 ) -> None:
     """Load every batch file not loaded before, then let the agent check and repair, for N steps.
 
@@ -196,6 +241,7 @@ def run(
         _fail("--steps and --watch exclude each other")
     console = report.make_console(no_color)
     on_step = None if as_json else partial(report.step_line, console, verbose=verbose)
+    llm: dict[str, Any] = {"model": model, "fallback": fallback == "offline", "llm_timeout": llm_timeout}
     with _user_errors(), Pipeline.open(config_path) as pipeline:
         if not as_json:
             console.print(f"pipefix run — {pipeline.config.path}")
@@ -204,16 +250,17 @@ def run(
         if watch:
             try:
                 while True:
-                    summary = pipeline.run(1, approve=approve, on_step=on_step)
+                    summary = pipeline.run(1, approve=approve, on_step=on_step, **llm)
                     time.sleep(interval)
             except KeyboardInterrupt:
                 summary = pipeline.summary("stopped by the user")
         else:
-            summary = pipeline.run(steps or 1, approve=approve, on_step=on_step)
+            summary = pipeline.run(steps or 1, approve=approve, on_step=on_step, **llm)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:
         report.run_summary(console, summary)
+        console.print(f"mode: {pipeline.deciders.mode_line()}")
 
 
 @main.command()

@@ -5,33 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-from pipefix.domain.actions import Plan
-from pipefix.domain.constraints import Constraint, ConstraintChange
-from pipefix.domain.records import Revision, StepRecord
-from pipefix.planners.view import PlanningView
+from pipefix.domain.records import StepRecord
+from pipefix.planners.protocols import Evolver, Planner, Reviser
 from pipefix.tools.context import PipelineContext
-
-
-class Planner(Protocol):
-    name: str
-
-    def plan(self, view: PlanningView) -> Plan: ...
-
-
-class Reviser(Protocol):
-    name: str
-
-    def revise(self, view: PlanningView, threshold: float) -> Revision | None: ...
-
-
-class Evolver(Protocol):
-    name: str
-
-    def evolve(
-        self, step: int, window: tuple[StepRecord, ...], active: tuple[Constraint, ...]
-    ) -> tuple[ConstraintChange, ...]: ...
 
 
 @dataclass

@@ -112,3 +112,18 @@ def build_summary(
             ],
         },
     }
+
+
+def model_summary(session: Any) -> dict[str, Any] | None:
+    """The model's part in a run, counted: the evidence behind the mode line."""
+    if session is None:
+        return None
+    return {
+        "label": session.label,
+        "live": session.live,
+        "calls": session.calls,
+        "answered": session.answered,
+        "refused": session.refused,
+        "fallbacks": session.fallbacks,
+        "tokens": session.tokens,
+    }

@@ -11,10 +11,13 @@ from typing import Any
 from pipefix.domain.constraints import Constraint, initial_constraints
 from pipefix.domain.goals import Goal, baseline_goal
 from pipefix.domain.records import StepRecord
+from pipefix.engines import store
 from pipefix.engines.base import EngineError
 from pipefix.engines.derived import DerivedMetric
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.store import ensure_schema, latest_contract_version
+from pipefix.planners.models import ModelUnavailable
+from pipefix.planners.select import Deciders, choose
 from pipefix.scenario.producer import Producer
 from pipefix.scenario.tables import (
     DERIVED_TABLE,
@@ -48,6 +51,9 @@ class DemoOptions:
     revise_threshold: float = -0.3
     health_target: float = 0.95
     error_target: float = 0.02
+    model: str | None = "offline"  # None: a provider's default model if its API key is set
+    fallback: bool = False  # may the offline planner take a step the model could not?
+    llm_timeout: float = 60.0
 
 
 @dataclass
@@ -58,6 +64,7 @@ class DemoRun:
     pipeline: PipelineContext
     goal: Goal
     constraints: tuple[Constraint, ...]
+    deciders: Deciders
     records: list[StepRecord] = field(default_factory=list)
     final_state: dict[str, Any] = field(default_factory=dict)
 
@@ -87,6 +94,17 @@ def prepare(options: DemoOptions) -> DemoRun:
         max_rejected_rate=options.error_target,
     )
     ingest.setup(ctx, v1_contracts())
+    try:
+        deciders = choose(
+            options.model,
+            fallback=options.fallback,
+            timeout=options.llm_timeout,
+            audit=lambda step, kind, payload: store.audit(engine, step, kind, payload),
+            tables=(*SOURCE_TABLES, DERIVED_TABLE),
+        )
+    except ModelUnavailable as error:
+        engine.close()
+        raise DemoError(str(error)) from error
     return DemoRun(
         db_path=db_path,
         landing=db_path.parent / f"{db_path.stem}-landing",
@@ -94,6 +112,7 @@ def prepare(options: DemoOptions) -> DemoRun:
         pipeline=ctx,
         goal=baseline_goal(options.health_target, options.error_target),
         constraints=initial_constraints(options.max_fixes),
+        deciders=deciders,
     )
 
 
@@ -102,7 +121,6 @@ def execute(run: DemoRun, on_step: Callable[[StepRecord], None] | None = None) -
     # LangGraph is imported here, not at module import: `pipefix --help` stays fast.
     from pipefix.agent.deps import AgentDeps
     from pipefix.agent.graph import build_graph, initial_state, recursion_limit
-    from pipefix.planners.rules import RulesEvolver, RulesPlanner, RulesReviser
 
     options = run.options
     producer = Producer(run.landing, seed=options.seed, drift_step=options.drift_step)
@@ -115,9 +133,9 @@ def execute(run: DemoRun, on_step: Callable[[StepRecord], None] | None = None) -
     deps = AgentDeps(
         pipeline=run.pipeline,
         landing=run.landing,
-        planner=RulesPlanner(),
-        reviser=RulesReviser(),
-        evolver=RulesEvolver(),
+        planner=run.deciders.planner,
+        reviser=run.deciders.reviser,
+        evolver=run.deciders.evolver,
         before_step=producer.write_step,
         on_step=record,
         revise_threshold=options.revise_threshold,
