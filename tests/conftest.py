@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from pipefix.engines import store
-from pipefix.planners import models
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.pipeline.contracts import ColumnSpec, Contract
+from pipefix.planners import models
 from pipefix.tools import ingest
 from pipefix.tools.context import PipelineContext
 

@@ -13,8 +13,6 @@ import click
 
 from pipefix import __version__
 
-
-
 MODEL_OPTIONS = (
     click.option(
         "--model",
