@@ -114,6 +114,7 @@ def demo(
 
     Every number is measured from real rows in a real DuckDB file.
     """
+    from pipefix.planners.models import ModelUnavailable
     from pipefix.report import console as report
     from pipefix.report.summary import build_summary, model_summary
     from pipefix.scenario.demo import DemoError, DemoOptions, execute, prepare
@@ -134,6 +135,8 @@ def demo(
     try:
         run = prepare(options)
     except DemoError as error:
+        if isinstance(error.__cause__, ModelUnavailable):
+            _fail(str(error))  # a model that cannot be used as asked is bad usage: exit 2
         raise click.ClickException(str(error)) from error
     if not as_json:
         report.header(console, str(run.db_path), str(run.landing), run.deciders.mode_line())

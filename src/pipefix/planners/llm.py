@@ -45,7 +45,8 @@ class LLMSession:
     timeout: float = 60.0
     fallback: bool = False
     calls: int = 0
-    answered: int = 0
+    answered: int = 0  # replies received, usable or not
+    accepted: int = 0  # replies that passed validation
     refused: int = 0
     fallbacks: int = 0
     tokens: int = 0
@@ -54,13 +55,19 @@ class LLMSession:
 
     @property
     def live(self) -> bool:
-        return self.answered > 0
+        """LIVE means the model's own answers drive the run: at least one was accepted."""
+        return self.accepted > 0
 
     def mode_line(self) -> str:
         if self.live:
             return (
-                f"LIVE — {self.label} answered {self.answered} of {self.calls} calls "
+                f"LIVE — {self.label}: {self.accepted} of {self.calls} calls answered and accepted "
                 f"({self.refused} refused, {self.fallbacks} taken offline, {self.tokens} tokens)"
+            )
+        if self.answered:
+            return (
+                f"{self.label} answered {self.answered} calls but none was usable ({self.last_error}); "
+                f"{self.fallbacks} taken offline"
             )
         return f"{self.label} never answered ({self.last_error or 'not asked'})"
 
@@ -89,7 +96,7 @@ class LLMSession:
                     k: usage.get(k) for k in ("input_tokens", "output_tokens", "total_tokens")
                 }
                 self.tokens += int(usage.get("total_tokens") or 0)
-                text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
+                text = reply.text  # content blocks (a list) are joined into their text
                 try:
                     value = validate(parse(schema, text))
                 except InvalidAnswer as error:
@@ -99,6 +106,7 @@ class LLMSession:
                         HumanMessage(f"Refused: {reason}. Answer again, schema `{schema}`."),
                     ]
                 else:
+                    self.accepted += 1
                     self.audit(step, "llm_call", {**record, "ok": True})
                     return value
             self.refused += 1
@@ -225,7 +233,9 @@ class LLMReviser:
             return offline if self.session.fallback else None
         if goal is None:
             return None
-        reason = answer[0].reason or f"score {view.evaluation.score:.2f} <= {threshold:.2f}"
+        reason = (
+            answer[-1].reason or f"score {view.evaluation.score:.2f} <= {threshold:.2f}"
+        )  # the accepted one
         return Revision(view.step, reason, view.goal, goal, evidence)
 
 

@@ -48,8 +48,8 @@ class PlanAnswer(_Answer):
 class CriterionAnswer(_Answer):
     metric: str
     op: Literal[">=", "<=", "<", ">", "=="]
-    threshold: float
-    scale: float = Field(default=1.0, gt=0)
+    threshold: float = Field(allow_inf_nan=False)
+    scale: float = Field(default=1.0, gt=0, allow_inf_nan=False)
 
 
 class RevisionAnswer(_Answer):
@@ -113,10 +113,10 @@ def to_action(answer: ActionAnswer, tables: Collection[str], versions: dict[str,
         raise InvalidAnswer(
             f"unknown tool {answer.tool!r}; tools are {', '.join(t.value for t in Tool)}"
         ) from None
+    fix = answer.fix_type or ""
+    if fix.lower() in DESTRUCTIVE_FIX_TYPES:
+        raise InvalidAnswer(f"fix type {fix!r} is destructive and never allowed")
     if tool is Tool.APPLY_FIX:
-        fix = answer.fix_type or ""
-        if fix.lower() in DESTRUCTIVE_FIX_TYPES:
-            raise InvalidAnswer(f"fix type {fix!r} is destructive and never allowed")
         if fix not in {f.value for f in FixType}:
             raise InvalidAnswer(
                 f"unknown fix type {fix!r}; fix types are {', '.join(f.value for f in FixType)}"
@@ -124,6 +124,8 @@ def to_action(answer: ActionAnswer, tables: Collection[str], versions: dict[str,
         target = _table(answer.target, tables, allow_pipeline=fix == FixType.INCREASE_THROUGHPUT)
         return Action(tool, target, FixType(fix))
     target = _table(answer.target, tables, allow_pipeline=tool is Tool.CHECK_HEALTH)
+    if answer.fix_type is not None:
+        raise InvalidAnswer(f"{tool.value} takes no fix_type")
     if tool is Tool.ROLLBACK:
         if answer.version is None or not 1 <= answer.version < versions.get(target, 1):
             current = versions.get(target, 1)
@@ -131,8 +133,6 @@ def to_action(answer: ActionAnswer, tables: Collection[str], versions: dict[str,
                 f"rollback of {target} needs an earlier contract version (it is at v{current})"
             )
         return Action(tool, target, version=answer.version)
-    if answer.fix_type is not None:
-        raise InvalidAnswer(f"{tool.value} takes no fix_type")
     return Action(tool, target)
 
 
@@ -165,43 +165,38 @@ def to_goal(
 def to_changes(
     answer: EvolutionAnswer, step: int, active: tuple[Constraint, ...], tables: Collection[str]
 ) -> tuple[ConstraintChange, ...]:
-    changes = []
+    changes: list[ConstraintChange] = []
+    current = list(active)
     for c in answer.changes:
         try:
             kind = ConstraintKind(c.kind)
         except ValueError:
             raise InvalidAnswer(f"unknown constraint kind {c.kind!r}") from None
         if kind not in EVOLVABLE:
-            raise InvalidAnswer(
-                f"{kind.value} constraints are fixed; only {', '.join(k.value for k in EVOLVABLE)} evolve"
-            )
+            evolvable = ", ".join(k.value for k in EVOLVABLE)
+            raise InvalidAnswer(f"{kind.value} constraints are fixed; only {evolvable} evolve")
         scope = frozenset(_table(t, tables) for t in c.tables)
-        existing = next(
-            (
-                a
-                for a in active
-                if a.kind is kind and (kind is not ConstraintKind.COOLDOWN or a.tables == scope)
-            ),
-            None,
-        )
+        same_kind = [a for a in current if a.kind is kind]
         if c.change == "add":
-            if existing is not None and scope <= existing.tables:
-                continue  # never a duplicate
-            limit = c.until_step if kind is ConstraintKind.COOLDOWN and c.until_step else step + 3
-            constraint = Constraint(
-                kind,
-                c.description or kind.value.replace("_", " "),
-                scope,
-                limit=limit if kind is ConstraintKind.COOLDOWN else 0,
-                origin=f"evolved at step {step}",
-            )
-            changes.append(ConstraintChange(step, "add", constraint, c.reason))
-        elif existing is None:
+            if any(scope <= a.tables for a in same_kind):
+                continue  # never a duplicate: an active constraint of this kind already covers it
+            cooldown = kind is ConstraintKind.COOLDOWN
+            limit = (c.until_step or step + 3) if cooldown else 0
+            description = c.description or kind.value.replace("_", " ")
+            added = Constraint(kind, description, scope, limit=limit, origin=f"evolved at step {step}")
+            changes.append(ConstraintChange(step, "add", added, c.reason))
+            current.append(added)
+            continue
+        # Cooldowns are one per table; the other kinds exist once, and modify rescopes them.
+        cooldown = kind is ConstraintKind.COOLDOWN
+        existing = next((a for a in same_kind if not cooldown or a.tables == scope), None)
+        if existing is None:
             raise InvalidAnswer(f"no active {kind.value} constraint to {c.change}")
-        elif c.change == "modify":
-            changes.append(
-                ConstraintChange(step, "modify", replace(existing, tables=scope or existing.tables), c.reason)
-            )
+        if c.change == "modify":
+            modified = replace(existing, tables=scope or existing.tables)
+            changes.append(ConstraintChange(step, "modify", modified, c.reason))
+            current[current.index(existing)] = modified
         else:
             changes.append(ConstraintChange(step, "remove", existing, c.reason))
+            current.remove(existing)
     return tuple(changes)

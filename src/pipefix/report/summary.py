@@ -123,6 +123,7 @@ def model_summary(session: Any) -> dict[str, Any] | None:
         "live": session.live,
         "calls": session.calls,
         "answered": session.answered,
+        "accepted": session.accepted,
         "refused": session.refused,
         "fallbacks": session.fallbacks,
         "tokens": session.tokens,
