@@ -139,7 +139,7 @@ def test_an_unknown_or_missing_fix_type_is_refused(fix_type: str | None) -> None
 
 @pytest.mark.parametrize("tool", ["check_health", "run_diagnostic"])
 def test_a_read_only_tool_takes_no_fix_type(tool: str) -> None:
-    with pytest.raises(InvalidAnswer, match="takes no fix_type|destructive"):
+    with pytest.raises(InvalidAnswer, match=r"takes no fix_type|destructive"):
         to_action_of(tool=tool, target="orders", fix_type="drop_table")
 
 
