@@ -136,6 +136,7 @@ class Pipeline:
         model: str | None = "offline",
         fallback: bool = False,
         llm_timeout: float = 60.0,
+        resume: bool = False,
         on_step: Callable[[StepRecord], None] | None = None,
     ) -> dict[str, Any]:
         """Run `steps` agent steps; each first loads every batch file not loaded before.
@@ -167,7 +168,9 @@ class Pipeline:
             policies=self.config.config.policies.model_dump(),
             auto_approve=approve,
         )
-        state = resumed_state(deps, steps, max_fixes) or initial_state(
+        # Every run continues from the last completed step (a step cut short is finished from
+        # its journal); `resume` also keeps the fix budget of the run that was cut short.
+        state = resumed_state(deps, steps, max_fixes, after_crash=resume) or initial_state(
             deps, self.goal_config, initial_constraints(max_fixes), steps
         )
         final = build_graph(deps).invoke(state, config={"recursion_limit": recursion_limit(steps)})

@@ -96,6 +96,9 @@ def main() -> None:
 @click.option("--verbose", is_flag=True, help="Show each step's evaluation and the goal history.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object instead.")
 @click.option("--no-color", is_flag=True, help="Plain text output.")
+@click.option(
+    "--resume", is_flag=True, help="Continue the demo in --db from its last completed step (after a crash)."
+)
 def demo(
     db: Path | None,
     steps: int,
@@ -109,6 +112,7 @@ def demo(
     model: str | None,
     fallback: str,
     llm_timeout: float,
+    resume: bool,
 ) -> None:
     """Run the "Data Pipeline Fixer" scenario: 8 tables, schema drift at step 8, repair.
 
@@ -130,7 +134,10 @@ def demo(
         model=model,
         fallback=fallback == "offline",
         llm_timeout=llm_timeout,
+        resume=resume,
     )
+    if resume and db is None:
+        _fail("--resume needs the --db of the demo to continue")
     console = report.make_console(no_color)
     try:
         run = prepare(options)
@@ -212,6 +219,7 @@ def init(directory: Path) -> None:
     help="Seconds between steps with --watch.",
 )
 @click.option("--approve", is_flag=True, help="Approve every fix a policy `approve` holds back in this run.")
+@click.option("--resume", is_flag=True, help="Continue a run that was killed, keeping its fix budget.")
 @click.option("--json", "as_json", is_flag=True, help="Print the cumulative summary as one JSON object.")
 @click.option("--verbose", is_flag=True, help="Show each step's evaluation, plan and tool output.")
 @click.option("--no-color", is_flag=True, help="Plain text output.")
@@ -221,6 +229,7 @@ def run(
     watch: bool,
     interval: float,
     approve: bool,
+    resume: bool,
     as_json: bool,
     verbose: bool,
     no_color: bool,
@@ -242,7 +251,12 @@ def run(
         _fail("--steps and --watch exclude each other")
     console = report.make_console(no_color)
     on_step = None if as_json else partial(report.step_line, console, verbose=verbose)
-    llm: dict[str, Any] = {"model": model, "fallback": fallback == "offline", "llm_timeout": llm_timeout}
+    llm: dict[str, Any] = {
+        "model": model,
+        "fallback": fallback == "offline",
+        "llm_timeout": llm_timeout,
+        "resume": resume,
+    }
     with _user_errors(), Pipeline.open(config_path) as pipeline:
         if not as_json:
             console.print(f"pipefix run — {pipeline.config.path}")
@@ -252,6 +266,7 @@ def run(
             try:
                 while True:
                     summary = pipeline.run(1, approve=approve, on_step=on_step, **llm)
+                    llm["resume"] = False  # only the first step finishes a killed run
                     time.sleep(interval)
             except KeyboardInterrupt:
                 summary = pipeline.summary("stopped by the user")

@@ -20,14 +20,14 @@ from pipefix.domain.constraints import (
     filter_plan,
 )
 from pipefix.domain.goals import Evaluation, Goal, evaluate
-from pipefix.domain.records import Revision, StepMetrics, StepRecord
+from pipefix.domain.records import Revision, StepJournal, StepMetrics, StepRecord
 from pipefix.domain.serde import to_json
 from pipefix.engines import store
 from pipefix.planners.view import PlanningView
 from pipefix.tools import ingest
 from pipefix.tools.approvals import policy_gates
 from pipefix.tools.check_health import measure
-from pipefix.tools.registry import execute
+from pipefix.tools.registry import execute_once
 from pipefix.tools.run_diagnostic import latest_diagnosis
 
 
@@ -47,6 +47,7 @@ class AgentState(TypedDict, total=False):
     filtered: FilterResult | None
     results: tuple[ActionResult, ...]
     stop_reason: str
+    journaled: bool
 
 
 def build_graph(deps: AgentDeps) -> Any:
@@ -67,9 +68,26 @@ def build_graph(deps: AgentDeps) -> Any:
 
     def perceive(state: AgentState) -> dict[str, Any]:
         step = state["step"]
+        journal = store.load_journal(ctx.engine, step)
+        if journal is not None:
+            # Re-run after a crash: act on what this step already decided.
+            return {
+                "metrics": journal.metrics,
+                "evaluation": journal.evaluation,
+                "goal": journal.goal,
+                "revision": journal.revision,
+                "changes": journal.changes,
+                "constraints": journal.constraints,
+                "episode_open": journal.episode_open,
+                "plan": journal.plan,
+                "filtered": FilterResult(journal.plan, journal.refused, journal.amendments),
+                "results": (),
+                "journaled": True,
+            }
         deps.before_step(step)
         ingest.ingest_step(ctx, deps.landing, step)
         return {
+            "journaled": False,
             "metrics": measure(ctx, step),
             "revision": None,
             "changes": (),
@@ -120,6 +138,22 @@ def build_graph(deps: AgentDeps) -> Any:
         gates = policy_gates(ctx, deps.policies, deps.auto_approve, plan_.actions, state["step"])
         context = PlanContext(state["step"], state["fixes_used"], frozenset(ctx.tables), gates)
         filtered = filter_plan(plan_, state["constraints"], context)
+        store.save_journal(
+            ctx.engine,
+            StepJournal(
+                state["step"],
+                state["metrics"],
+                state["evaluation"],
+                state["goal"],
+                state.get("revision"),
+                state.get("changes", ()),
+                state["constraints"],
+                state["episode_open"],
+                filtered.plan,
+                filtered.refused,
+                filtered.amendments,
+            ),
+        )
         for refusal in filtered.refused:
             store.audit(
                 ctx.engine,
@@ -138,8 +172,8 @@ def build_graph(deps: AgentDeps) -> Any:
         assert filtered is not None
         results = []
         fixes = state["fixes_used"]
-        for action in filtered.plan.actions:
-            result = execute(ctx, action, state["step"], state["metrics"], state["constraints"])
+        for index, action in enumerate(filtered.plan.actions):
+            result = execute_once(ctx, action, state["step"], index, state["metrics"], state["constraints"])
             results.append(result)
             fixes += int(action.is_fix)
             if action.is_fix and not result.ok:
@@ -150,13 +184,18 @@ def build_graph(deps: AgentDeps) -> Any:
         record = _record(state)
         with ctx.engine.transaction():
             store.save_step(ctx.engine, record.step, to_json(record))
-            store.save_agent_state(ctx.engine, state["constraints"], state["episode_open"])
+            store.save_agent_state(
+                ctx.engine, state["constraints"], state["episode_open"], state["fixes_used"]
+            )
         deps.on_step(record)
         # The planner and the evolver look a few steps back, no further.
         update: dict[str, Any] = {"history": (*state["history"][-5:], record), "step": state["step"] + 1}
         if state["step"] >= state["max_steps"]:
             update["stop_reason"] = f"completed {state['max_steps']} steps"
         return update
+
+    def after_perceive(state: AgentState) -> str:
+        return "act" if state.get("journaled") else "evaluate"
 
     def after_revise(state: AgentState) -> str:
         return "evolve" if state["step"] % deps.evolve_every == 0 else "plan"
@@ -174,7 +213,7 @@ def build_graph(deps: AgentDeps) -> Any:
     graph.add_node("act", act)
     graph.add_node("transition", transition)
     graph.add_edge(START, "perceive")
-    graph.add_edge("perceive", "evaluate")
+    graph.add_conditional_edges("perceive", after_perceive, ["evaluate", "act"])
     graph.add_edge("evaluate", "revise")
     graph.add_conditional_edges("revise", after_revise, ["evolve", "plan"])
     graph.add_edge("evolve", "plan")
@@ -235,11 +274,16 @@ def initial_state(deps: AgentDeps, goal: Goal, constraints: tuple[Constraint, ..
     )
 
 
-def resumed_state(deps: AgentDeps, steps: int, max_fixes: int) -> AgentState | None:
+def resumed_state(
+    deps: AgentDeps, steps: int, max_fixes: int, *, after_crash: bool = False
+) -> AgentState | None:
     """Where an earlier run of this pipeline stopped: its goal, evolved constraints, episode and
     recent steps. None for a pipeline that never ran."""
     engine = deps.pipeline.engine
-    goal = store.latest_goal(engine)
+    history = store.recent_steps(engine, 5)
+    # The goal in force when the last step completed: a goal saved by an interrupted step is
+    # that step's to make again (saving it twice keeps one).
+    goal = store.latest_goal(engine, history[-1].step if history else 0)
     saved = store.load_agent_state(engine)
     if goal is None or saved is None:
         return None
@@ -248,14 +292,14 @@ def resumed_state(deps: AgentDeps, steps: int, max_fixes: int) -> AgentState | N
     constraints = tuple(
         replace(c, limit=max_fixes) if c.kind is ConstraintKind.BUDGET else c for c in constraints
     )
-    history = store.recent_steps(engine, 5)
     first = history[-1].step + 1 if history else 1
     return AgentState(
         step=first,
         max_steps=first + steps - 1,
         goal=goal,
         constraints=constraints,
-        fixes_used=0,
+        # A new run has a fresh budget; a run resumed after a crash goes on with its own.
+        fixes_used=store.fixes_used(engine) if after_crash else 0,
         episode_open=episode_open,
         history=history,
     )

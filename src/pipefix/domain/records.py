@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipefix.domain.actions import ActionResult, Plan
-from pipefix.domain.constraints import ConstraintChange, Refusal
+from pipefix.domain.constraints import Constraint, ConstraintChange, Refusal
 from pipefix.domain.goals import Evaluation, Goal
 
 
@@ -89,3 +89,22 @@ class StepRecord:
     amendments: tuple[str, ...] = ()
     results: tuple[ActionResult, ...] = field(default_factory=tuple)
     constraint_changes: tuple[ConstraintChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepJournal:
+    """Everything a step decided before acting. Kept until the step completes, so that a step
+    re-run after a crash acts on the same decision instead of deciding again on a warehouse
+    its first attempt had already partly changed."""
+
+    step: int
+    metrics: StepMetrics
+    evaluation: Evaluation
+    goal: Goal
+    revision: Revision | None
+    changes: tuple[ConstraintChange, ...]
+    constraints: tuple[Constraint, ...]
+    episode_open: bool
+    plan: Plan
+    refused: tuple[Refusal, ...] = ()
+    amendments: tuple[str, ...] = ()

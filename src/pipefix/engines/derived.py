@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipefix.engines.base import Engine, literal, quote
+from pipefix.engines.base import Engine, literal, quote, scalar
 from pipefix.engines.duckdb_sql import LINEAGE_COLUMNS
 
 
@@ -25,6 +25,8 @@ def refresh(engine: Engine, table: str, metrics: tuple[DerivedMetric, ...], step
         for m in metrics
     ]
     batch = f"derived:{table}:{step}"
+    if scalar(engine, f"SELECT count(*) FROM {quote(table)} WHERE _pipefix_batch = ?", (batch,)):
+        return 0  # refreshed already (a step re-run after a crash)
     engine.execute(
         f"INSERT INTO {quote(table)} (step, metric, value, computed_at, {', '.join(LINEAGE_COLUMNS)}) "
         f"SELECT {int(step)}, metric, value, CAST(? AS TIMESTAMP), {literal(batch)}, "

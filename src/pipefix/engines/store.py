@@ -11,7 +11,7 @@ from typing import Any
 
 from pipefix.domain.constraints import Constraint
 from pipefix.domain.goals import Goal
-from pipefix.domain.records import StepRecord
+from pipefix.domain.records import StepJournal, StepRecord
 from pipefix.domain.serde import dump_as, from_json, load_as, to_json
 from pipefix.engines.base import Engine, quote, scalar
 from pipefix.pipeline.contracts import Adapter, Contract
@@ -38,6 +38,9 @@ _DDL = [
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}.knowledge (seq BIGINT, step BIGINT, key VARCHAR, value VARCHAR)",
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}.steps (step BIGINT, record VARCHAR)",
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}.settings (key VARCHAR, value VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.journal (step BIGINT, body VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.ledger (step BIGINT, action_index INTEGER, action VARCHAR, "
+    "ok BOOLEAN, detail VARCHAR, rows_affected BIGINT)",
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}.decisions (id BIGINT, step BIGINT, table_name VARCHAR, "
     "fix_type VARCHAR, contract_version INTEGER, drift VARCHAR, policy VARCHAR, status VARCHAR, "
     "decided_by VARCHAR)",
@@ -142,10 +145,15 @@ def latest_adapter_version(engine: Engine, table: str) -> int:
 
 
 def audit(engine: Engine, step: int, kind: str, payload: dict[str, Any]) -> None:
-    engine.execute(
-        f"INSERT INTO {SCHEMA}.audit VALUES ({_next_seq('audit')}, ?, ?, ?)",
-        (step, kind, json.dumps(payload, sort_keys=True, default=str)),
-    )
+    """Append an audit record; the same record again (a step re-run after a crash) is kept once."""
+    text = json.dumps(payload, sort_keys=True, default=str)
+    if scalar(
+        engine,
+        f"SELECT count(*) FROM {SCHEMA}.audit WHERE step = ? AND kind = ? AND payload = ?",
+        (step, kind, text),
+    ):
+        return
+    engine.execute(f"INSERT INTO {SCHEMA}.audit VALUES ({_next_seq('audit')}, ?, ?, ?)", (step, kind, text))
 
 
 def remember(engine: Engine, step: int, key: str, value: object) -> None:
@@ -222,6 +230,8 @@ def save_goal(
     reason: str,
     evidence: str,
 ) -> None:
+    if scalar(engine, f"SELECT count(*) FROM {SCHEMA}.goals WHERE version = ?", (version,)):
+        return  # a step re-run after a crash revises to the same version: kept once
     engine.execute(
         f"INSERT INTO {SCHEMA}.goals VALUES (?, ?, ?, ?, ?, ?)",
         (version, step, description, goal, reason, evidence),
@@ -237,6 +247,8 @@ def goals(engine: Engine) -> list[tuple[int, int, str, str, str]]:
 
 
 def save_step(engine: Engine, step: int, record: str) -> None:
+    if scalar(engine, f"SELECT count(*) FROM {SCHEMA}.steps WHERE step = ?", (step,)):
+        return
     engine.execute(f"INSERT INTO {SCHEMA}.steps VALUES (?, ?)", (step, record))
 
 
@@ -290,8 +302,10 @@ def open_quarantine_reasons(engine: Engine) -> list[tuple[str, str, int]]:
     return [(t, r, int(n)) for t, r, n in rows]
 
 
-def latest_goal(engine: Engine) -> Goal | None:
-    text = scalar(engine, f"SELECT goal FROM {SCHEMA}.goals ORDER BY version DESC LIMIT 1")
+def latest_goal(engine: Engine, up_to_step: int | None = None) -> Goal | None:
+    """The newest goal, or the one in force at `up_to_step` (a resumed step revises again)."""
+    where, params = ("WHERE step <= ?", (up_to_step,)) if up_to_step is not None else ("", ())
+    text = scalar(engine, f"SELECT goal FROM {SCHEMA}.goals {where} ORDER BY version DESC LIMIT 1", params)
     return from_json(Goal, text) if text else None
 
 
@@ -306,9 +320,17 @@ def all_steps(engine: Engine) -> list[StepRecord]:
     ]
 
 
-def save_agent_state(engine: Engine, constraints: tuple[Constraint, ...], episode_open: bool) -> None:
+def save_agent_state(
+    engine: Engine, constraints: tuple[Constraint, ...], episode_open: bool, fixes_used: int = 0
+) -> None:
     put_setting(engine, "agent.constraints", dump_as(tuple[Constraint, ...], constraints))
     put_setting(engine, "agent.episode_open", "true" if episode_open else "false")
+    put_setting(engine, "agent.fixes_used", str(fixes_used))
+
+
+def fixes_used(engine: Engine) -> int:
+    """Fix attempts of the run in progress, for a run resumed after a crash."""
+    return int(get_setting(engine, "agent.fixes_used", "0"))
 
 
 def load_agent_state(engine: Engine) -> tuple[tuple[Constraint, ...], bool] | None:
@@ -427,3 +449,33 @@ def decisions(engine: Engine) -> list[dict[str, Any]]:
     )
     names = ("id", "step", "table", "fix_type", "contract_version", "drift", "policy", "status", "decided_by")
     return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+# --- the action ledger: what a step already did, so a resumed step does not do it again -------
+
+
+def ledger_entry(engine: Engine, step: int, index: int) -> tuple[bool, str, int] | None:
+    rows = engine.query(
+        f"SELECT ok, detail, rows_affected FROM {SCHEMA}.ledger WHERE step = ? AND action_index = ?",
+        (step, index),
+    )
+    return (bool(rows[0][0]), str(rows[0][1]), int(rows[0][2])) if rows else None
+
+
+def record_ledger(
+    engine: Engine, step: int, index: int, action: str, ok: bool, detail: str, rows_affected: int
+) -> None:
+    engine.execute(
+        f"INSERT INTO {SCHEMA}.ledger VALUES (?, ?, ?, ?, ?, ?)",
+        (step, index, action, ok, detail, rows_affected),
+    )
+
+
+def save_journal(engine: Engine, journal: StepJournal) -> None:
+    if not scalar(engine, f"SELECT count(*) FROM {SCHEMA}.journal WHERE step = ?", (journal.step,)):
+        engine.execute(f"INSERT INTO {SCHEMA}.journal VALUES (?, ?)", (journal.step, to_json(journal)))
+
+
+def load_journal(engine: Engine, step: int) -> StepJournal | None:
+    text = scalar(engine, f"SELECT body FROM {SCHEMA}.journal WHERE step = ?", (step,))
+    return from_json(StepJournal, text) if text else None

@@ -54,6 +54,7 @@ class DemoOptions:
     model: str | None = "offline"  # None: a provider's default model if its API key is set
     fallback: bool = False  # may the offline planner take a step the model could not?
     llm_timeout: float = 60.0
+    resume: bool = False  # continue a demo killed part-way, from its last completed step
 
 
 @dataclass
@@ -82,9 +83,18 @@ def prepare(options: DemoOptions) -> DemoRun:
     except EngineError as error:
         raise DemoError(str(error)) from error
     ensure_schema(engine)
-    if latest_contract_version(engine, "orders") > 0:
+    if latest_contract_version(engine, "orders") > 0 and not options.resume:
         engine.close()
-        raise DemoError(f"{db_path} already holds a pipefix demo; pass another --db path or remove the file")
+        raise DemoError(
+            f"{db_path} already holds a pipefix demo; pass --resume to continue it, another --db path, "
+            "or remove the file"
+        )
+    landing = db_path.parent / f"{db_path.stem}-landing"
+    if not options.resume and landing.is_dir() and any(landing.iterdir()):
+        engine.close()
+        raise DemoError(
+            f"{landing} already holds batch files from an earlier demo; remove it or pick another --db"
+        )
     ctx = PipelineContext(
         engine=engine,
         source_tables=SOURCE_TABLES,
@@ -107,7 +117,7 @@ def prepare(options: DemoOptions) -> DemoRun:
         raise DemoError(str(error)) from error
     return DemoRun(
         db_path=db_path,
-        landing=db_path.parent / f"{db_path.stem}-landing",
+        landing=landing,
         options=options,
         pipeline=ctx,
         goal=baseline_goal(options.health_target, options.error_target),
@@ -120,7 +130,7 @@ def execute(run: DemoRun, on_step: Callable[[StepRecord], None] | None = None) -
     """Run the agent for the configured steps; the producer writes each step's batches first."""
     # LangGraph is imported here, not at module import: `pipefix --help` stays fast.
     from pipefix.agent.deps import AgentDeps
-    from pipefix.agent.graph import build_graph, initial_state, recursion_limit
+    from pipefix.agent.graph import build_graph, initial_state, recursion_limit, resumed_state
 
     options = run.options
     producer = Producer(run.landing, seed=options.seed, drift_step=options.drift_step)
@@ -140,9 +150,17 @@ def execute(run: DemoRun, on_step: Callable[[StepRecord], None] | None = None) -
         on_step=record,
         revise_threshold=options.revise_threshold,
     )
-    state = initial_state(deps, run.goal, run.constraints, options.steps)
-    graph = build_graph(deps)
-    run.final_state = dict(graph.invoke(state, config={"recursion_limit": recursion_limit(options.steps)}))
+    done = store.recent_steps(run.pipeline.engine, 1)
+    remaining = options.steps - (done[-1].step if done else 0)
+    state = resumed_state(deps, remaining, options.max_fixes, after_crash=True) if options.resume else None
+    if state is None:
+        state = initial_state(deps, run.goal, run.constraints, options.steps)
+    if remaining <= 0:
+        run.final_state = {**state, "stop_reason": f"completed {options.steps} steps"}
+    else:
+        graph = build_graph(deps)
+        run.final_state = dict(graph.invoke(state, config={"recursion_limit": recursion_limit(remaining)}))
+    run.records = store.all_steps(run.pipeline.engine)  # the whole run, not only this process's part
     return run
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pipefix.domain.actions import Action, ActionResult, FixType, Tool
 from pipefix.domain.constraints import Constraint, requires_shadow
 from pipefix.domain.records import StepMetrics
+from pipefix.engines import store
 from pipefix.engines.base import EngineError
 from pipefix.engines.safety import DestructiveStatementError
 from pipefix.tools.adapter import apply_adapter
@@ -70,3 +71,40 @@ def _dispatch(
 def metrics_version(metrics: StepMetrics, table: str) -> int | None:
     health = metrics.table(table)
     return health.contract_version if health else None
+
+
+class _Undo(Exception):
+    def __init__(self, result: ActionResult) -> None:
+        self.result = result
+
+
+def execute_once(
+    ctx: PipelineContext,
+    action: Action,
+    step: int,
+    index: int,
+    metrics: StepMetrics,
+    constraints: Iterable[Constraint],
+) -> ActionResult:
+    """Run the plan's `index`-th action of `step` at most once, whatever crashes and resumes.
+
+    The action and its ledger row commit in one transaction (the tools' own transactions join
+    it); an action that fails is rolled back whole. A step re-run after a crash finds the ledger
+    row and returns the recorded result instead of acting again.
+    """
+    engine = ctx.engine
+    done = store.ledger_entry(engine, step, index)
+    if done is not None:
+        ok, detail, rows = done
+        return ActionResult(action, ok, detail, rows)
+    try:
+        with engine.transaction():
+            result = execute(ctx, action, step, metrics, constraints)
+            if not result.ok:
+                raise _Undo(result)
+            store.record_ledger(
+                engine, step, index, str(action), result.ok, result.detail, result.rows_affected
+            )
+    except _Undo as undone:
+        return undone.result
+    return result

@@ -1,0 +1,96 @@
+"""Faults a real deployment meets: an unreachable warehouse, hostile names, a database error in
+the middle of a fix. Each gives a clear outcome and leaves nothing half-done."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipefix.cli import main
+from pipefix.domain.actions import Action, FixType, Tool
+from pipefix.engines import loader, store
+from pipefix.engines.base import EngineError
+from pipefix.tools.check_health import measure
+from pipefix.tools.context import PipelineContext
+from pipefix.tools.registry import execute_once
+from tests.conftest import v1_order, v2_order
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_warehouse_is_exit_2_without_the_password(tmp_path: Path) -> None:
+    config = tmp_path / "pipefix.yaml"
+    config.write_text(
+        f"warehouse: postgresql://pipefix:s3cret@127.0.0.1:{closed_port()}/db\n"
+        "tables:\n  t:\n    columns:\n      id: {type: bigint}\n"
+    )
+    for command in (["check"], ["run"], ["history"]):
+        result = CliRunner().invoke(main, [*command, "--config", str(config)])
+        assert result.exit_code == 2, result.output
+        assert "cannot reach PostgreSQL warehouse" in result.output
+        assert "s3cret" not in result.output
+        assert "Traceback" not in result.output
+
+
+def test_check_changes_nothing_in_the_warehouse(tmp_path: Path) -> None:
+    assert CliRunner().invoke(main, ["init", str(tmp_path / "shop")]).exit_code == 0
+    config = tmp_path / "shop" / "pipefix.yaml"
+    assert CliRunner().invoke(main, ["run", "--config", str(config)]).exit_code == 0
+    warehouse = tmp_path / "shop" / "warehouse.duckdb"
+    before = hashlib.sha256(warehouse.read_bytes()).hexdigest()
+    result = CliRunner().invoke(main, ["check", "--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["healthy"] is True
+    assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == before
+
+
+@pytest.mark.parametrize(
+    "name", ['orders"; DROP TABLE users; --', "orders;", "ordérs", "оrders", "_pipefix_x", "a b"]
+)
+def test_hostile_table_names_in_a_config_are_refused_with_the_line(tmp_path: Path, name: str) -> None:
+    config = tmp_path / "pipefix.yaml"
+    config.write_text(
+        "warehouse: duckdb:///w.duckdb\ntables:\n  " + json.dumps(name) + ":\n    columns:\n"
+        "      id: {type: bigint}\n"
+    )
+    result = CliRunner().invoke(main, ["run", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "pipefix.yaml:3" in result.output
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_database_error_mid_migration_rolls_the_fix_back_and_is_recorded(
+    ctx: PipelineContext, write_batch: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = ctx.engine
+    loader.load_batch(engine, write_batch("orders", "a.jsonl", [v1_order(1)]), "orders", 1)
+    loader.load_batch(
+        engine, write_batch("orders", "b.jsonl", [v2_order(2, 7.25), v2_order(3, 8.5)]), "orders", 2
+    )
+    columns_before = engine.table_columns("orders")
+    real_save = store.save_contract
+
+    def failing_save(*args: object, **kwargs: object) -> None:
+        raise EngineError("disk I/O error (injected)")
+
+    monkeypatch.setattr(store, "save_contract", failing_save)
+    migrate = Action(Tool.APPLY_FIX, "orders", FixType.SCHEMA_MIGRATION)
+    result = execute_once(ctx, migrate, 3, 0, measure(ctx, 2), ())
+    assert (result.ok, "disk I/O error (injected)" in result.detail) == (False, True)
+    assert engine.table_columns("orders") == columns_before  # the ALTERs were rolled back
+    assert store.active_contract(engine, "orders").version == 1
+    assert store.ledger_entry(engine, 3, 0) is None
+    monkeypatch.setattr(store, "save_contract", real_save)
+    retried = execute_once(ctx, migrate, 4, 0, measure(ctx, 3), ())  # the next step re-plans and succeeds
+    assert retried.ok, retried.detail
+    assert store.active_contract(engine, "orders").version == 2
