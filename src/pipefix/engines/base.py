@@ -65,3 +65,15 @@ def literal(value: str) -> str:
 def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def columns_of(engine: Engine, table: str, schema: str | None = None) -> dict[str, str]:
+    """Column name -> type name, in table order; the engine's current schema when none is named."""
+    where = "table_schema = ?" if schema is not None else "table_schema = current_schema()"
+    params = (schema, table) if schema is not None else (table,)
+    rows = engine.query(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        f"WHERE {where} AND table_name = ? ORDER BY ordinal_position",
+        params,
+    )
+    return dict(rows)

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 
 from pipefix.engines import safety
-from pipefix.engines.base import Capabilities, EngineError, quote
+from pipefix.engines.base import Capabilities, EngineError, columns_of, quote
 
 
 class DuckDBEngine:
@@ -85,12 +85,7 @@ class DuckDBEngine:
         return len(batch)
 
     def table_columns(self, table: str, schema: str = "main") -> dict[str, str]:
-        rows = self.query(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            (schema, table),
-        )
-        return dict(rows)
+        return columns_of(self, table, schema)
 
     def table_exists(self, table: str, schema: str = "main") -> bool:
         return bool(self.table_columns(table, schema))

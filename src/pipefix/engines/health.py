@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from pipefix.engines import store
-from pipefix.engines.base import Engine, literal, quote
+from pipefix.engines.base import Engine, columns_of, literal, quote
 from pipefix.pipeline.contracts import Contract
 
 
@@ -110,9 +110,4 @@ def open_quarantine(engine: Engine) -> dict[tuple[str, str], int]:
 
 
 def physical_columns(engine: Engine, table: str) -> set[str]:
-    rows = engine.query(
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND table_name = ?",
-        (table,),
-    )
-    return {r[0] for r in rows}
+    return set(columns_of(engine, table))

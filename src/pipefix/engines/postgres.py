@@ -13,7 +13,7 @@ import psycopg
 from psycopg.types.string import TextLoader
 
 from pipefix.engines import safety
-from pipefix.engines.base import Capabilities, EngineError, quote
+from pipefix.engines.base import Capabilities, EngineError, columns_of, quote
 
 
 class PostgresEngine:
@@ -112,12 +112,7 @@ class PostgresEngine:
         return written
 
     def table_columns(self, table: str, schema: str = "public") -> dict[str, str]:
-        rows = self.query(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            (schema, table),
-        )
-        return dict(rows)
+        return columns_of(self, table, schema)
 
     def table_exists(self, table: str, schema: str = "public") -> bool:
         return bool(self.table_columns(table, schema))
