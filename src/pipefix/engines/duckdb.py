@@ -47,11 +47,7 @@ class DuckDBEngine:
 
     def _require_empty_column(self, dropped: safety.DroppedColumn) -> None:
         held = self._con.execute(f"SELECT count({dropped.column}) FROM {dropped.table}").fetchone()
-        if held is None or held[0] != 0:
-            raise safety.DestructiveStatementError(
-                f"refused: dropping {dropped.table}.{dropped.column} would lose "
-                f"{held[0] if held else '?'} values"
-            )
+        safety.refuse_if_filled(dropped, held[0] if held else None)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -72,11 +72,7 @@ class PostgresEngine:
                 held = cursor.execute(check).fetchone()
         except psycopg.Error as error:
             raise EngineError(f"{error}\n  in: {check[:300]}") from error
-        if held is None or held[0] != 0:
-            raise safety.DestructiveStatementError(
-                f"refused: dropping {dropped.table}.{dropped.column} would lose "
-                f"{held[0] if held else '?'} values"
-            )
+        safety.refuse_if_filled(dropped, held[0] if held else None)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

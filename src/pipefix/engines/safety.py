@@ -107,3 +107,12 @@ def _alter_drops(statement: exp.Alter, table: exp.Table | None, dialect: str) ->
                 raise DestructiveStatementError(f"refused: unverifiable DROP on {_name(table)}")
             drops += [DroppedColumn(table.sql(dialect=dialect), c.sql(dialect=dialect)) for c in columns]
     return drops
+
+
+def refuse_if_filled(dropped: DroppedColumn, held: int | None) -> None:
+    """The engines' check before a DROP COLUMN runs: only a column holding no value may go."""
+    if held is None or held != 0:
+        count = "?" if held is None else held
+        raise DestructiveStatementError(
+            f"refused: dropping {dropped.table}.{dropped.column} would lose {count} values"
+        )

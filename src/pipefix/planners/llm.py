@@ -62,7 +62,8 @@ class LLMSession:
         if self.live:
             return (
                 f"LIVE — {self.label}: {self.accepted} of {self.calls} calls answered and accepted "
-                f"({self.refused} refused, {self.fallbacks} taken offline, {self.tokens} tokens)"
+                f"({self.refused} refused, {self.fallbacks} taken offline, "
+                f"{self.tokens} tokens as the model reported them)"
             )
         if self.answered:
             return (

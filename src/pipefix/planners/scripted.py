@@ -84,6 +84,7 @@ class ScriptedChatModel(BaseChatModel):
         if "error" in entry:
             raise RuntimeError(str(entry["error"]))
         text = entry["raw"] if "raw" in entry else json.dumps(entry.get("response"))
+        # A script has no tokenizer: it reports an estimate (4 characters a token), not a count.
         asked = sum(len(str(m.content)) for m in messages)
         usage = UsageMetadata(
             input_tokens=asked // 4, output_tokens=len(text) // 4, total_tokens=(asked + len(text)) // 4

@@ -4,35 +4,17 @@ Each row lands at most once (lineage anti-join); rows that still fail stay held,
 from __future__ import annotations
 
 from pipefix.engines import loader, store
-from pipefix.engines.base import quote, scalar
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.errors import FixRejected
 
 
 def accounting_gap(ctx: PipelineContext, table: str) -> int:
     """received - loaded - held for one table: 0 unless a row was lost or doubled."""
-    engine = ctx.engine
-    received = scalar(
-        engine,
-        f"SELECT coalesce(sum(received), 0) FROM {store.SCHEMA}.batches WHERE table_name = ?",
-        (table,),
-    )
-    loaded = scalar(engine, f"SELECT count(*) FROM {quote(table)}")
-    held = scalar(
-        engine,
-        f"SELECT count(*) FROM {store.SCHEMA}.quarantine WHERE table_name = ? AND replayed_step IS NULL",
-        (table,),
-    )
-    return int(received) - int(loaded) - int(held)
+    return store.row_accounting(ctx.engine, (table,))["lost"]
 
 
 def duplicate_lineage(ctx: PipelineContext, table: str) -> int:
-    return int(
-        scalar(
-            ctx.engine,
-            f"SELECT count(*) - count(DISTINCT (_pipefix_batch, _pipefix_line)) FROM {quote(table)}",
-        )
-    )
+    return store.row_accounting(ctx.engine, (table,))["duplicated"]
 
 
 def apply_retry_failed(ctx: PipelineContext, table: str, step: int) -> tuple[str, int]:

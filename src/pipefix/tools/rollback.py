@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipefix.engines import health, store
-from pipefix.engines.base import quote, scalar
+from pipefix.engines import health, quarantine, store
+from pipefix.engines.base import quote
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.errors import FixRejected
 
@@ -49,10 +49,7 @@ def apply_rollback(ctx: PipelineContext, table: str, version: int, step: int) ->
         raise FixRejected(f"{table} has no contract version {version}")
     adapter_version, columns_then = store.table_state(engine, table, version)
     columns_now = health.physical_columns(engine, table)
-    filled = {
-        c: int(scalar(engine, f"SELECT count({quote(c)}) FROM {quote(table)}"))
-        for c in columns_now - set(columns_then)
-    }
+    filled = {c: quarantine.values_held(engine, table, c) for c in columns_now - set(columns_then)}
     plan = plan_rollback(table, version, adapter_version, columns_then, columns_now, filled)
     with engine.transaction():
         for column in plan.drop_columns:

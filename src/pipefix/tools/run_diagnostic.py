@@ -7,8 +7,7 @@ from dataclasses import dataclass, replace
 
 from pipefix.domain.actions import Action, ActionResult
 from pipefix.domain.serde import from_plain, to_plain
-from pipefix.engines import loader, store
-from pipefix.engines.base import quote, scalar
+from pipefix.engines import loader, quarantine, store
 from pipefix.pipeline.contracts import Contract, type_family
 from pipefix.pipeline.drift import Drift, DriftKind, diff, new_values, rename_candidates, with_renames
 from pipefix.tools.context import PipelineContext
@@ -47,36 +46,16 @@ def diagnose(ctx: PipelineContext, table: str, step: int = 0) -> Diagnosis:
     drifts = diff(contract, observed, rows, adapter)
     drifts = with_renames(drifts, _rename_overlaps(ctx, contract, drifts))
     drifts += _new_values(ctx, contract)
-    quarantine = f"{store.SCHEMA}.quarantine"
-    reasons = engine.query(
-        f"SELECT reason, count(*) FROM {quarantine} WHERE table_name = ? AND replayed_step IS NULL "
-        "GROUP BY reason ORDER BY count(*) DESC, reason LIMIT 5",
-        (table,),
-    )
-    first = engine.query(
-        f"SELECT batch_id FROM {quarantine} WHERE table_name = ? AND kind = 'schema' "
-        "AND replayed_step IS NULL ORDER BY quarantined_step, batch_id LIMIT 1",
-        (table,),
-    )
-    samples = engine.query(
-        f"SELECT raw FROM {quarantine} WHERE table_name = ? AND kind = 'schema' "
-        "AND replayed_step IS NULL ORDER BY batch_id, line_no LIMIT 2",
-        (table,),
-    )
-    open_rows = sum(n for _, n in reasons)
-    total_open = engine.query(
-        f"SELECT count(*) FROM {quarantine} WHERE table_name = ? AND replayed_step IS NULL",
-        (table,),
-    )[0][0]
+    held = quarantine.held_rows(engine, table)
     return Diagnosis(
         table=table,
         contract_version=contract.version,
-        open_rows=int(total_open) if total_open is not None else open_rows,
+        open_rows=held.total,
         schema_rows=rows,
         drifts=drifts,
-        top_reasons=tuple((str(r), int(n)) for r, n in reasons),
-        first_bad_batch=first[0][0] if first else None,
-        samples=tuple(s[0][:300] for s in samples),
+        top_reasons=held.top_reasons,
+        first_bad_batch=held.first_schema_batch,
+        samples=held.schema_samples,
         step=step,
     )
 
@@ -93,32 +72,16 @@ def _rename_overlaps(
         if not values or spec is None:
             continue
         numeric = type_family(spec.type) == "numeric"
-        cast = "DOUBLE PRECISION" if numeric else "VARCHAR"
-        probe = [float(v) for v in values] if numeric else values
-        marks = ", ".join("?" for _ in probe)
-        column = quote(gone.column)
-        matched = scalar(
-            ctx.engine,
-            f"SELECT count(DISTINCT CAST({column} AS {cast})) FROM {quote(contract.table)} "
-            f"WHERE CAST({column} AS {cast}) IN ({marks})",
-            probe,
-        )
-        overlaps[(gone.column, new.column)] = int(matched) / len(values)
+        matched = quarantine.distinct_matches(ctx.engine, contract.table, gone.column, values, numeric)
+        overlaps[(gone.column, new.column)] = matched / len(values)
     return overlaps
 
 
 def _new_values(ctx: PipelineContext, contract: Contract) -> tuple[Drift, ...]:
     """New allowed values among held rows, judged batch by batch against what each batch sent."""
-    rows = ctx.engine.query(
-        f"SELECT q.reason, count(*), max(b.received) FROM {store.SCHEMA}.quarantine AS q "
-        f"JOIN {store.SCHEMA}.batches AS b ON b.batch_id = q.batch_id "
-        "WHERE q.table_name = ? AND q.replayed_step IS NULL AND q.kind = 'value' "
-        "GROUP BY q.reason, q.batch_id ORDER BY q.reason, q.batch_id",
-        (contract.table,),
-    )
     found: dict[tuple[str, str | None], Drift] = {}
-    for reason, count, received in rows:
-        for drift in new_values(contract, [(str(reason), int(count))], int(received)):
+    for reason, count, received in quarantine.value_reasons_by_batch(ctx.engine, contract.table):
+        for drift in new_values(contract, [(reason, count)], received):
             key = (drift.column, drift.observed)
             found[key] = replace(drift, rows=drift.rows + (found[key].rows if key in found else 0))
     return tuple(found.values())
