@@ -14,7 +14,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -110,11 +110,23 @@ def pg_server() -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_url(pg_server: str) -> Iterator[str]:
+def pg_database(pg_server: str) -> Iterator[Callable[[], str]]:
+    """Makes fresh, empty databases for one test (as many as it asks for); dropped afterwards."""
+    names: list[str] = []
+
+    def create() -> str:
+        names.append(f"test_{uuid.uuid4().hex}")
+        with psycopg.connect(f"{pg_server}/postgres", autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{names[-1]}"')
+        return f"{pg_server}/{names[-1]}"
+
+    yield create
+    with psycopg.connect(f"{pg_server}/postgres", autocommit=True) as admin:
+        for name in names:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(pg_database: Callable[[], str]) -> str:
     """A fresh, empty database for one test; dropped afterwards."""
-    name = f"test_{uuid.uuid4().hex}"
-    with psycopg.connect(f"{pg_server}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"{pg_server}/{name}"
-    with psycopg.connect(f"{pg_server}/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return pg_database()

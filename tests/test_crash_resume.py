@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,24 @@ def snapshot(db: Path) -> dict[str, Any]:
         con.close()
 
 
+def thread(db: Path) -> str:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        row = con.execute("SELECT value FROM pipefix.settings WHERE key = 'agent.thread'").fetchone()
+        return str(row[0]) if row else ""
+    finally:
+        con.close()
+
+
+def checkpoints(db: Path, thread_id: str) -> int:
+    path = db.with_name(f"{db.stem}.checkpoints.sqlite")
+    if not thread_id or not path.exists():
+        return 0
+    with closing(sqlite3.connect(path)) as con:
+        row = con.execute("SELECT count(*) FROM checkpoints WHERE thread_id = ?", (thread_id,)).fetchone()
+        return int(row[0])
+
+
 def kill_points(tmp: Path) -> list[int]:
     """Statement numbers to die at: spread over the run, plus every migration, replay and ledger write."""
     log = run_demo(DemoOptions(db=tmp / "count.duckdb", steps=5, drift_step=3)).pipeline.engine.statement_log
@@ -86,6 +106,9 @@ def test_a_run_killed_anywhere_resumes_to_the_same_warehouse(tmp_path: Path) -> 
         db = tmp_path / f"killed-{point}.duckdb"
         killed = pipefix(db, crash_at=point)
         assert killed.returncode == -9, f"statement {point} was not reached: {killed.stderr[-300:]}"
+        cut_short = thread(db)
+        # Past the first node the killed run has checkpoints, and `--resume` goes on with its thread.
+        must_continue = checkpoints(db, cut_short) > 2
         resumed = pipefix(db, "--resume")
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         summary = json.loads(resumed.stdout)
@@ -93,6 +116,8 @@ def test_a_run_killed_anywhere_resumes_to_the_same_warehouse(tmp_path: Path) -> 
             summary[k] == expected_summary[k]
             for k in ("rows", "fixes", "revisions", "drift_step", "recovered_step")
         )
+        if must_continue and thread(db) != cut_short:
+            return point, "restarted instead of resuming from its checkpoint"
         return point, "ok" if same else "DIFFERENT"
 
     with ThreadPoolExecutor(max_workers=2) as pool:

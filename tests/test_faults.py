@@ -9,6 +9,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 
@@ -94,3 +95,32 @@ def test_a_database_error_mid_migration_rolls_the_fix_back_and_is_recorded(
     retried = execute_once(ctx, migrate, 4, 0, measure(ctx, 3), ())  # the next step re-plans and succeeds
     assert retried.ok, retried.detail
     assert store.active_contract(engine, "orders").version == 2
+
+
+def test_a_password_never_reaches_output_audit_or_checkpoints(tmp_path: Path, pg_url: str) -> None:
+    secret = "s3cret-pw"
+    assert CliRunner().invoke(main, ["init", str(tmp_path / "shop")]).exit_code == 0
+    config = tmp_path / "shop" / "pipefix.yaml"
+    warehouse = pg_url.replace("postgres@", f"postgres:{secret}@")  # trust auth ignores it
+    lines = config.read_text().splitlines()
+    config.write_text(
+        "\n".join(f"warehouse: {warehouse}" if line.startswith("warehouse:") else line for line in lines)
+    )
+    outputs = [
+        CliRunner().invoke(main, [*command, "--config", str(config)])
+        for command in (["run", "--steps", "2"], ["run", "--json"], ["check", "--json"], ["history"])
+    ]
+    assert [result.exit_code for result in outputs] == [0, 0, 0, 0], [r.output for r in outputs]
+    assert json.loads(outputs[1].output)["warehouse"].count("***") == 1
+    for result in outputs:
+        assert secret not in result.output
+    with psycopg.connect(pg_url) as con:
+        tables = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'pipefix'"
+        ).fetchall()
+        assert {("checkpoints",), ("audit",)} <= set(tables)
+        for (table,) in tables:
+            for row in con.execute(f'SELECT * FROM pipefix."{table}"').fetchall():
+                for value in row:
+                    text = value if isinstance(value, bytes) else str(value).encode()
+                    assert secret.encode() not in text, f"pipefix.{table} holds the password"

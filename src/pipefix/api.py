@@ -145,7 +145,8 @@ class Pipeline:
         `model`: "offline" (rules), "file:PATH", "PROVIDER:NAME", or None for a provider's default
         when its API key is set; raises ModelUnavailable unless `fallback` lets the rules plan."""
         from pipefix.agent.deps import AgentDeps
-        from pipefix.agent.graph import build_graph, initial_state, recursion_limit, resumed_state
+        from pipefix.agent.graph import initial_state, resumed_state
+        from pipefix.agent.runner import run_agent
         from pipefix.planners.select import choose
 
         if self.read_only:
@@ -169,11 +170,17 @@ class Pipeline:
             auto_approve=approve,
         )
         # Every run continues from the last completed step (a step cut short is finished from
-        # its journal); `resume` also keeps the fix budget of the run that was cut short.
-        state = resumed_state(deps, steps, max_fixes, after_crash=resume) or initial_state(
-            deps, self.goal_config, initial_constraints(max_fixes), steps
+        # its journal); `resume` continues a run that was killed from its last LangGraph
+        # checkpoint, with its own step count and fix budget.
+        final = run_agent(
+            deps,
+            lambda: (
+                resumed_state(deps, steps, max_fixes, after_crash=resume)
+                or initial_state(deps, self.goal_config, initial_constraints(max_fixes), steps)
+            ),
+            resume=resume,
         )
-        final = build_graph(deps).invoke(state, config={"recursion_limit": recursion_limit(steps)})
+        assert final is not None
         summary = self.summary(final["stop_reason"])
         summary["model"] = model_summary(self.deciders.session)
         return summary

@@ -50,7 +50,8 @@ class AgentState(TypedDict, total=False):
     journaled: bool
 
 
-def build_graph(deps: AgentDeps) -> Any:
+def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
+    """The compiled loop; with a checkpointer, LangGraph saves the state after every node."""
     ctx = deps.pipeline
 
     def view(state: AgentState) -> PlanningView:
@@ -221,7 +222,7 @@ def build_graph(deps: AgentDeps) -> Any:
     graph.add_edge("filter", "act")
     graph.add_edge("act", "transition")
     graph.add_conditional_edges("transition", after_transition, ["perceive", END])
-    return graph.compile()
+    return graph.compile(checkpointer=checkpointer)
 
 
 def _record(state: AgentState) -> StepRecord:

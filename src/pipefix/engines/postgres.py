@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.rows import dict_row
 from psycopg.types.string import TextLoader
 
 from pipefix.engines import safety
@@ -22,7 +23,8 @@ class PostgresEngine:
     )
 
     def __init__(self, url: str, read_only: bool = False) -> None:
-        self.url = redact_url(url)  # for messages: the password never leaves this constructor
+        self.url = redact_url(url)  # for messages; the password stays in the private conninfo
+        self._conninfo = url
         try:
             self._con = psycopg.connect(url, autocommit=True)
         except psycopg.Error as error:
@@ -112,6 +114,21 @@ class PostgresEngine:
 
     def table_exists(self, table: str, schema: str = "public") -> bool:
         return bool(self.table_columns(table, schema))
+
+    def side_connection(self, schema: str) -> psycopg.Connection[dict[str, Any]]:
+        """A second connection to the same database with `schema` first on the search path, for
+        a library that runs its own SQL on its own tables (LangGraph's checkpoint saver)."""
+        try:
+            return psycopg.connect(
+                self._conninfo,
+                autocommit=True,
+                prepare_threshold=0,
+                row_factory=dict_row,
+                options=f"-c search_path={schema}",
+            )
+        except psycopg.Error as error:
+            reason = _scrub(str(error).strip(), self._conninfo)
+            raise EngineError(f"cannot reach PostgreSQL warehouse {self.url}: {reason}") from None
 
     def close(self) -> None:
         self._con.close()

@@ -130,7 +130,8 @@ def execute(run: DemoRun, on_step: Callable[[StepRecord], None] | None = None) -
     """Run the agent for the configured steps; the producer writes each step's batches first."""
     # LangGraph is imported here, not at module import: `pipefix --help` stays fast.
     from pipefix.agent.deps import AgentDeps
-    from pipefix.agent.graph import build_graph, initial_state, recursion_limit, resumed_state
+    from pipefix.agent.graph import AgentState, initial_state, resumed_state
+    from pipefix.agent.runner import run_agent
 
     options = run.options
     producer = Producer(run.landing, seed=options.seed, drift_step=options.drift_step)
@@ -150,16 +151,18 @@ def execute(run: DemoRun, on_step: Callable[[StepRecord], None] | None = None) -
         on_step=record,
         revise_threshold=options.revise_threshold,
     )
-    done = store.recent_steps(run.pipeline.engine, 1)
-    remaining = options.steps - (done[-1].step if done else 0)
-    state = resumed_state(deps, remaining, options.max_fixes, after_crash=True) if options.resume else None
-    if state is None:
-        state = initial_state(deps, run.goal, run.constraints, options.steps)
-    if remaining <= 0:
-        run.final_state = {**state, "stop_reason": f"completed {options.steps} steps"}
-    else:
-        graph = build_graph(deps)
-        run.final_state = dict(graph.invoke(state, config={"recursion_limit": recursion_limit(remaining)}))
+
+    def start() -> AgentState | None:
+        done = store.recent_steps(run.pipeline.engine, 1)
+        remaining = options.steps - (done[-1].step if done else 0)
+        if remaining <= 0:
+            return None
+        if options.resume and (state := resumed_state(deps, remaining, options.max_fixes, after_crash=True)):
+            return state
+        return initial_state(deps, run.goal, run.constraints, options.steps)
+
+    final = run_agent(deps, start, resume=options.resume)
+    run.final_state = final or {"stop_reason": f"completed {options.steps} steps"}
     run.records = store.all_steps(run.pipeline.engine)  # the whole run, not only this process's part
     return run
 
