@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -124,3 +125,40 @@ def test_a_password_never_reaches_output_audit_or_checkpoints(tmp_path: Path, pg
                 for value in row:
                     text = value if isinstance(value, bytes) else str(value).encode()
                     assert secret.encode() not in text, f"pipefix.{table} holds the password"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real filesystem of its own (tmpfs), so a test can make it read-only under a warehouse."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(disk)], check=False)
+    if mounted.returncode != 0:
+        pytest.skip("this machine does not let the tests mount a filesystem (needs root)")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_read_only_disk_is_a_clear_error_and_check_still_reads(small_disk: Path) -> None:
+    assert CliRunner().invoke(main, ["init", str(small_disk / "shop")]).exit_code == 0
+    config = small_disk / "shop" / "pipefix.yaml"
+    assert CliRunner().invoke(main, ["run", "--config", str(config)]).exit_code == 0
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    try:
+        result = CliRunner().invoke(main, ["run", "--config", str(config)])
+        assert result.exit_code == 2, result.output
+        assert "Read-only file system" in result.output
+        assert "warehouse.duckdb" in result.output
+        assert "Traceback" not in result.output
+        checked = CliRunner().invoke(main, ["check", "--config", str(config), "--json"])
+        assert checked.exit_code == 0, checked.output
+        assert json.loads(checked.output)["healthy"] is True
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    again = CliRunner().invoke(main, ["run", "--config", str(config), "--json"])
+    assert again.exit_code == 0, again.output
+    rows = json.loads(again.output)["rows"]
+    assert rows["lost"] == 0
+    assert rows["received"] == rows["loaded"] + rows["quarantined"] > 0
