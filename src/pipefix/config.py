@@ -32,6 +32,7 @@ from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
+from pipefix.notify.settings import AlertSink
 from pipefix.pipeline.contracts import ColumnSpec, Contract, decimal_scale, is_valid_type, type_family
 
 CONFIG_FILE = "pipefix.yaml"
@@ -224,6 +225,7 @@ class PipefixConfig(_Model):
     policies: Policies = Field(default_factory=Policies)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     goal: GoalConfig = Field(default_factory=GoalConfig)
+    alerts: tuple[AlertSink, ...] = ()
 
     @field_validator("warehouse")
     @classmethod
@@ -257,6 +259,11 @@ class PipefixConfig(_Model):
     @classmethod
     def _empty_section_means_defaults(cls, value: object) -> object:
         return {} if value is None else value
+
+    @field_validator("alerts", mode="before")
+    @classmethod
+    def _no_alerts(cls, value: object) -> object:
+        return () if value is None else value
 
 
 # ------------------------------------------------------------------------------------ loaded config

@@ -20,6 +20,8 @@ class AgentDeps:
     evolver: Evolver
     before_step: Callable[[int], object] = lambda step: None  # the demo's producer writes here
     on_step: Callable[[StepRecord], None] = lambda record: None  # live output
+    # Alerts: called with the step's record and the one before it, after the step is saved.
+    after_step: Callable[[StepRecord, StepRecord | None], object] = lambda record, previous: None
     revise_threshold: float = -0.3
     evolve_every: int = 3
     policies: dict[str, str] = field(default_factory=dict)  # policy key -> auto | approve | block

@@ -189,6 +189,7 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
                 ctx.engine, state["constraints"], state["episode_open"], state["fixes_used"]
             )
         deps.on_step(record)
+        deps.after_step(record, state["history"][-1] if state["history"] else None)
         # The planner and the evolver look a few steps back, no further.
         update: dict[str, Any] = {"history": (*state["history"][-5:], record), "step": state["step"] + 1}
         if state["step"] >= state["max_steps"]:

@@ -46,6 +46,8 @@ _DDL = [
     "decided_by VARCHAR)",
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}.table_states (seq BIGINT, step BIGINT, table_name VARCHAR, "
     "contract_version INTEGER, adapter_version INTEGER, columns VARCHAR, cause VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {SCHEMA}.alerts (event_key VARCHAR, sink VARCHAR, step BIGINT, "
+    "delivered BOOLEAN, detail VARCHAR)",
 ]
 
 
@@ -392,7 +394,36 @@ def history(engine: Engine) -> list[dict[str, Any]]:
                     "reason": change.reason,
                 }
             )
+    for step, _, payload in audit_trail(engine, ("alert_undelivered",)):
+        entries.append(
+            {
+                "step": step,
+                "kind": "alert",
+                "text": f"alert to {payload['sink']} NOT delivered ({', '.join(payload['events'])})",
+                "reason": f"{payload['reason']} after {payload['attempts']} attempt(s)",
+            }
+        )
     return sorted(entries, key=lambda e: e["step"])
+
+
+# --- alerts: each event goes to each sink once ------------------------------------------------
+
+
+def alert_recorded(engine: Engine, event_key: str, sink: str) -> bool:
+    return bool(
+        scalar(
+            engine,
+            f"SELECT count(*) FROM {SCHEMA}.alerts WHERE event_key = ? AND sink = ?",
+            (event_key, sink),
+        )
+    )
+
+
+def record_alert(engine: Engine, step: int, event_key: str, sink: str, delivered: bool, detail: str) -> None:
+    if not alert_recorded(engine, event_key, sink):
+        engine.execute(
+            f"INSERT INTO {SCHEMA}.alerts VALUES (?, ?, ?, ?, ?)", (event_key, sink, step, delivered, detail)
+        )
 
 
 # --- decisions a policy leaves to a person ---------------------------------------------------

@@ -1,0 +1,1 @@
+"""Alerts to the people who own the pipeline: rendering and delivery (webhook, Slack, email)."""
