@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/pipefix demo $(ARGS)
+	$(BIN)/pipefix demo --report demo-report.html $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples

@@ -169,6 +169,11 @@ class Pipeline:
             policies=self.config.config.policies.model_dump(),
             auto_approve=approve,
         )
+        if self.config.config.alerts:
+            from pipefix.notify.dispatch import Alerter
+
+            alerter = Alerter(self.engine, self.config.config.alerts, self.config.folder.name)
+            deps.after_step = alerter.after_step
         # Every run continues from the last completed step (a step cut short is finished from
         # its journal); `resume` continues a run that was killed from its last LangGraph
         # checkpoint, with its own step count and fix budget.

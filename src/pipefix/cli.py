@@ -7,11 +7,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from pipefix import __version__
+
+if TYPE_CHECKING:
+    from pipefix.engines.base import Engine
 
 MODEL_OPTIONS = (
     click.option(
@@ -36,6 +39,15 @@ MODEL_OPTIONS = (
         show_default=True,
         help="Seconds to wait for each model answer.",
     ),
+)
+
+
+REPORT_OPTION = click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the HTML report (one self-contained file) here at the end; the path is printed.",
 )
 
 
@@ -97,8 +109,12 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object instead.")
 @click.option("--no-color", is_flag=True, help="Plain text output.")
 @click.option(
-    "--resume", is_flag=True, help="Continue the demo in --db from its last completed step (after a crash)."
+    "--resume",
+    is_flag=True,
+    help="Continue a demo in --db that was killed, from its last checkpoint (LangGraph, saved "
+    "beside the warehouse after every node).",
 )
+@REPORT_OPTION
 def demo(
     db: Path | None,
     steps: int,
@@ -113,6 +129,7 @@ def demo(
     fallback: str,
     llm_timeout: float,
     resume: bool,
+    report_path: Path | None,
 ) -> None:
     """Run the "Data Pipeline Fixer" scenario: 8 tables, schema drift at step 8, repair.
 
@@ -138,6 +155,7 @@ def demo(
     )
     if resume and db is None:
         _fail("--resume needs the --db of the demo to continue")
+    _check_report_folder(report_path)
     console = report.make_console(no_color)
     try:
         run = prepare(options)
@@ -160,6 +178,16 @@ def demo(
     else:
         report.final_report(console, run.pipeline, summary, state["constraints"], verbose)
         console.print(f"mode: {run.deciders.mode_line()}")
+    if report_path is not None:
+        written = _write_report(
+            report_path,
+            run.pipeline.engine,
+            run.pipeline.source_tables,
+            revise_threshold=revise_threshold,
+            stop_reason=state["stop_reason"],
+            source=str(run.db_path),
+        )
+        _print_report_path(written, as_json)
     run.pipeline.engine.close()
 
 
@@ -176,6 +204,29 @@ CONFIG_OPTION = click.option(
 def _fail(message: str, code: int = 2) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     raise SystemExit(code)
+
+
+def _check_report_folder(path: Path | None) -> None:
+    """Before a run starts: the report's folder must exist (not found out at the end of the run)."""
+    if path is not None and not path.expanduser().resolve().parent.is_dir():
+        _fail(f"folder {path.expanduser().resolve().parent} of the report does not exist")
+
+
+def _write_report(path: Path, engine: Engine, tables: tuple[str, ...] | None, **options: Any) -> Path:
+    from pipefix.report.data import ReportError
+    from pipefix.report.html import write_report
+
+    try:
+        return write_report(path, engine, tables, **options)
+    except ReportError as error:
+        _fail(str(error))  # nothing to report on yet: exit 2, like `check` before any run
+    except OSError as error:
+        _fail(f"cannot write the report: {error}", code=1)
+
+
+def _print_report_path(path: Path, as_json: bool) -> None:
+    # With --json, stdout carries the JSON object only.
+    click.echo(f"report: {path}", err=as_json)
 
 
 @contextmanager
@@ -219,10 +270,15 @@ def init(directory: Path) -> None:
     help="Seconds between steps with --watch.",
 )
 @click.option("--approve", is_flag=True, help="Approve every fix a policy `approve` holds back in this run.")
-@click.option("--resume", is_flag=True, help="Continue a run that was killed, keeping its fix budget.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue a run that was killed from its last checkpoint, with its own steps and fix budget.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the cumulative summary as one JSON object.")
 @click.option("--verbose", is_flag=True, help="Show each step's evaluation, plan and tool output.")
 @click.option("--no-color", is_flag=True, help="Plain text output.")
+@REPORT_OPTION
 def run(
     config_path: Path,
     steps: int | None,
@@ -236,6 +292,7 @@ def run(
     model: str | None,
     fallback: str,
     llm_timeout: float,
+    report_path: Path | None,
 ) -> None:
     """Load every batch file not loaded before, then let the agent check and repair, for N steps.
 
@@ -249,6 +306,7 @@ def run(
 
     if watch and steps is not None:
         _fail("--steps and --watch exclude each other")
+    _check_report_folder(report_path)
     console = report.make_console(no_color)
     on_step = None if as_json else partial(report.step_line, console, verbose=verbose)
     llm: dict[str, Any] = {
@@ -272,11 +330,22 @@ def run(
                 summary = pipeline.summary("stopped by the user")
         else:
             summary = pipeline.run(steps or 1, approve=approve, on_step=on_step, **llm)
+        written = None
+        if report_path is not None:
+            written = _write_report(
+                report_path,
+                pipeline.engine,
+                pipeline.context.source_tables,
+                stop_reason=summary["stop_reason"],
+                source=pipeline.config.redacted_warehouse(),
+            )
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:
         report.run_summary(console, summary)
         console.print(f"mode: {pipeline.deciders.mode_line()}")
+    if written is not None:
+        _print_report_path(written, as_json)
 
 
 @main.command()
@@ -297,6 +366,55 @@ def check(config_path: Path, as_json: bool) -> None:
     else:
         report.check_report(report.make_console(), result.healthy, result.metrics, result.evaluation)
     raise SystemExit(0 if result.healthy else 1)
+
+
+@main.command("report")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The pipeline's configuration file [default: pipefix.yaml, unless --db is given].",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A DuckDB warehouse file to report on instead of a config's, e.g. a demo's --db.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    help="The HTML file to write.",
+)
+def report_command(config_path: Path | None, db: Path | None, output: Path) -> None:
+    """Write the HTML report of a pipeline from what its warehouse holds (read-only): health, error
+    rate and throughput per step, the score, every fix, goal versions, constraints, rows and drift.
+
+    One self-contained file: no network, opens from disk.
+    """
+    from pipefix.api import Pipeline
+    from pipefix.engines.connect import open_warehouse
+
+    if config_path is not None and db is not None:
+        _fail("--config and --db exclude each other")
+    _check_report_folder(output)
+    with _user_errors():
+        if db is not None:
+            engine = open_warehouse("duckdb", "", db, read_only=True)
+            tables, source = None, str(db)
+        else:
+            pipeline = Pipeline.open(config_path or Path("pipefix.yaml"), read_only=True)
+            engine, tables = pipeline.engine, pipeline.context.source_tables
+            source = pipeline.config.redacted_warehouse()
+    try:
+        written = _write_report(output, engine, tables, source=source)
+    finally:
+        engine.close()
+    click.echo(f"report: {written}")
 
 
 @main.command()
@@ -344,3 +462,33 @@ def approve(config_path: Path, decision_id: int) -> None:
 def reject(config_path: Path, decision_id: int) -> None:
     """Reject a fix that waits for approval: it is never applied; the rows stay quarantined."""
     _settle(config_path, decision_id, False)
+
+
+@main.group()
+def alerts() -> None:
+    """The people who own the pipeline hear about drift, fixes and decisions waiting for them
+    through the sinks listed under `alerts:` in pipefix.yaml (webhook, slack, email)."""
+
+
+@alerts.command("test")
+@CONFIG_OPTION
+def alerts_test(config_path: Path) -> None:
+    """Send a sample alert to every sink and report, per sink, whether it was delivered.
+    Exit 1 if any sink failed."""
+    from pipefix.config import load_config
+    from pipefix.notify.dispatch import send_test
+
+    with _user_errors():
+        loaded = load_config(config_path)
+    sinks = loaded.config.alerts
+    if not sinks:
+        _fail(f"{loaded.path} lists no sinks under `alerts:` (see the README's Alerts section)")
+    failed = 0
+    for sent in send_test(sinks, loaded.folder.name):
+        outcome = "delivered" if sent.delivery.ok else "FAILED"
+        click.echo(
+            f"{sent.sink:<24} {outcome:<10} {sent.delivery.detail} ({sent.delivery.attempts} attempt(s))"
+        )
+        failed += not sent.delivery.ok
+    if failed:
+        raise SystemExit(1)

@@ -1,1 +1,1 @@
-"""What a run tells people: the JSON summary and the console report."""
+"""What a run tells people: the JSON summary, the console report and the HTML report."""

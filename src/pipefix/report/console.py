@@ -16,8 +16,15 @@ from pipefix.tools.context import PipelineContext
 
 
 def make_console(no_color: bool = False) -> Console:
-    # A fixed width keeps piped output (CI logs, files) identical from run to run.
-    return Console(no_color=no_color, highlight=False, width=120, soft_wrap=False)
+    # A fixed width keeps piped output (CI logs, files) identical from run to run. Off a terminal
+    # rich writes no escape codes; --no-color drops them on a terminal too (bold included).
+    return Console(
+        no_color=no_color,
+        color_system=None if no_color else "auto",
+        highlight=False,
+        width=120,
+        soft_wrap=False,
+    )
 
 
 def header(console: Console, db_path: str, landing: str, planner: str) -> None:
