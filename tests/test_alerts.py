@@ -22,7 +22,9 @@ from click.testing import CliRunner
 
 from pipefix.api import Pipeline
 from pipefix.cli import main
+from tests import test_policies as policies
 from tests.pg_server import free_port
+from tests.test_policies import batch
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 SECRET_TOKEN = "xoxb-s3cret-token"
@@ -115,34 +117,12 @@ def mailbox(tmp_path: Path) -> Iterator[Mailbox]:
         controller.stop()
 
 
-CONFIG = """
-warehouse: duckdb:///warehouse.duckdb
-tables:
-  orders:
-    key: order_id
-    columns:
-      order_id: {{type: bigint, nullable: false}}
-      amount:   {{type: "decimal(12,2)", nullable: false, min: 0}}
-policies:
-  add_column: {mode}
-alerts:
-{sinks}
-"""
+CONFIG = policies.CONFIG + "alerts:\n{sinks}\n"
 
 
 def project(tmp_path: Path, sinks: str, mode: str = "auto") -> Path:
     (tmp_path / "pipefix.yaml").write_text(CONFIG.format(mode=mode, sinks=sinks))
     return tmp_path
-
-
-def batch(project: Path, name: str, first: int, coupon: bool) -> None:
-    folder = project / "landing" / "orders"
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = [
-        {"order_id": i, "amount": 5.25, **({"coupon": "X"} if coupon else {})}
-        for i in range(first, first + 20)
-    ]
-    (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 def run(project: Path, steps: int, **options: Any) -> dict[str, Any]:
