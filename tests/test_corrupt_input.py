@@ -277,3 +277,62 @@ def test_empty_and_header_only_files_load_nothing_without_error(config: Path) ->
     assert loaded(config, "events") == expected([1])
     assert loaded(config, "payments") == expected(list(range(1, 11)))
     assert check_exit(config) == 0
+
+
+# Whitespace Python's str.strip() removes and DuckDB's trim() keeps (tabs, form feeds, U+2028 ...).
+ODD_BLANKS = ["\t", "\x0c \u2028", "\x85", "\u3000\x1f", " \x0b\r"]
+
+
+def test_lines_of_only_whitespace_are_no_records_in_jsonl_or_csv(config: Path) -> None:
+    jsonl = "".join(json_line(row(i)) + "\n" + blank + "\n" for i, blank in enumerate(ODD_BLANKS, 1))
+    write(config, "events", "e-001.jsonl", jsonl)
+    rows = [csv_line(row(i)) + "\n" + blank + "\n" for i, blank in enumerate(ODD_BLANKS, 1)]
+    write(config, "payments", "p-001.csv", ",".join(HEADER) + "\n" + "".join(rows))
+    summary = run(config)
+    balanced(summary, 10, quarantined=0)
+    assert query(config, "SELECT received, loaded FROM pipefix.batches ORDER BY table_name") == [
+        (5, 5),
+        (5, 5),
+    ]
+    assert loaded(config, "events") == loaded(config, "payments") == expected([1, 2, 3, 4, 5])
+
+
+def test_a_cr_inside_the_csv_header_holds_the_file_as_one_record(config: Path) -> None:
+    header = "id,na\rme,amount,created_at"  # a lone CR: not a line end, but no CSV reader splits it
+    write(
+        config, "events", "e-001.csv", header + "\n" + "".join(csv_line(row(i)) + "\n" for i in range(1, 6))
+    )
+    good_payments(config, "p-001.jsonl", range(1, 6))
+    summary = run(config)
+    balanced(summary, 6, quarantined=1)
+    reason = "CSV header: cannot be split into fields (new-line character seen in unquoted field)"
+    assert held(config, "events") == [(1, reason, "malformed", header)]
+    assert loaded(config, "events") == []
+    assert loaded(config, "payments") == expected([1, 2, 3, 4, 5])
+
+
+def test_odd_keys_and_inexact_amounts_are_held_and_the_rest_loads_exactly(config: Path) -> None:
+    def line(i: int, amount: str, extra: str = "") -> str:
+        return f'{{"id": {i}, "name": "n{i}", "amount": {amount}, "created_at": "{NOW.isoformat()}"{extra}}}'
+
+    lines = [
+        line(1, "1.10"),
+        line(2, "0.30000000000000004"),  # exact only through a double: refused
+        line(3, "0.3000000000000000000001"),  # its double is 0.3: refused all the same
+        line(4, "1e-400"),
+        line(5, "2.5", ', "": 1'),  # an empty key
+        line(6, "3.5", ', "a\\\\": 1'),  # a key ending in a backslash
+        line(7, "12345678.9000000000000000000000"),
+    ]
+    write(config, "events", "e-001.jsonl", "\n".join(lines) + "\n")
+    summary = run(config)
+    balanced(summary, 7, quarantined=5)
+    inexact = "amount: value not exact at this scale"
+    assert [(n, r, k) for n, r, k, _ in held(config, "events")] == [
+        (2, inexact, "value"),
+        (3, inexact, "value"),
+        (4, inexact, "value"),
+        (5, 'unexpected column(s): ""', "schema"),
+        (6, 'unexpected column(s): "a\\\\"', "schema"),
+    ]
+    assert loaded(config, "events") == [(1, "n1", Decimal("1.10")), (7, "n7", Decimal("12345678.90"))]

@@ -340,3 +340,22 @@ def test_decimal_beyond_its_scale_stays_held_as_not_exact(tmp_path: Path, wareho
     raw = query(config, "SELECT raw FROM pipefix.quarantine ORDER BY line_no")
     assert [json.loads(r[0])["amount"] for r in raw] == [p["amount"] for p in precise]
     assert healthy_now(config) >= 0.95
+
+
+@pytest.mark.parametrize("field", ["", "a b", 'x"; DROP TABLE items; --', "pipefix_meta", "é"])
+def test_a_field_whose_name_cannot_be_a_column_is_held_and_no_ddl_is_tried(
+    tmp_path: Path, warehouse: str, field: str
+) -> None:
+    config = make_project(tmp_path, warehouse, "items", amount=AMOUNT)
+    good = [{"id": i, "amount": money(i), "created_at": iso(i)} for i in range(1, 21)]
+    odd = [{"id": i, "amount": money(i), "created_at": iso(i), field: "x"} for i in range(21, 31)]
+    write_batch(config, "items", "b-001.jsonl", good + odd)
+    for _ in range(3):
+        summary = run(config)
+    balanced(summary, 30, quarantined=10)
+    assert summary["fixes"] == []  # nothing to migrate to: no fix tried, none failed
+    version, _, columns = state(config, "items")
+    assert version == 1
+    assert field not in columns
+    (reason,) = {reason for reason, _, _ in held(config, "items")}
+    assert "unexpected column" in reason

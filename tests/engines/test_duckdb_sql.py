@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pipefix.engines import duckdb_sql, loader
@@ -121,3 +123,37 @@ def test_observed_fields_profile_a_batch(engine: DuckDBEngine) -> None:
         ObservedField("p", frozenset({"DOUBLE", "UBIGINT"}), 2, 1.25, 3.0, 2, ("1.25", "3")),
         ObservedField("s", frozenset({"VARCHAR", "NULL"}), 2, None, None, 0, ("a",)),
     )
+
+
+def test_json_path_is_a_json_pointer_that_reaches_any_key(engine: DuckDBEngine) -> None:
+    assert duckdb_sql.json_path("order id") == "'/order id'"
+    assert duckdb_sql.json_path("a/b~c'") == "'/a~1b~0c'''"
+    keys = ["", "a\\", 'a\\"b', "a/b", "~1", "$.x", "it's", "x"]
+    raw = json.dumps({k: i for i, k in enumerate(keys)} | {"y": {"x": -1}})
+    got = [engine.query(f"SELECT ? ->> {duckdb_sql.json_path(k)}", (raw,))[0][0] for k in keys]
+    assert got == [str(i) for i in range(len(keys))]
+
+
+def test_observed_fields_profile_keys_no_json_path_could_name(engine: DuckDBEngine) -> None:
+    engine.execute(
+        "CREATE TEMP TABLE _pipefix_stage AS SELECT *, NULL::VARCHAR AS stage_error FROM (VALUES "
+        """('b', 1, '{"": 1, "a\\\\": "x", "a\\\\\\"b": true}')) AS t(batch_id, line_no, raw)"""
+    )
+    fields = loader.observed_fields(engine, "_pipefix_stage")
+    assert [(f.name, f.json_types, f.samples) for f in fields] == [
+        ("", frozenset({"UBIGINT"}), ("1",)),
+        ("a\\", frozenset({"VARCHAR"}), ("x",)),
+        ('a\\"b', frozenset({"BOOLEAN"}), ("true",)),
+    ]
+
+
+def test_a_blank_line_is_whitespace_as_python_strips_it(engine: DuckDBEngine) -> None:
+    """The JSONL stage drops the lines BLANK_LINE matches; the Python readers drop the lines
+    str.strip() empties. Both must mean the same lines, code point by code point (every
+    whitespace character is in the Basic Multilingual Plane)."""
+    python = [i for i in range(1, 0x10000) if chr(i).isspace()]
+    duckdb = engine.query(
+        "SELECT list_filter(list_concat(range(1, 55296), range(57344, 65536)), "
+        f"lambda i: regexp_full_match(chr(i::INTEGER), {duckdb_sql.BLANK_LINE}))"
+    )[0][0]
+    assert duckdb == python

@@ -6,15 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pipefix.engines import loader, store
+from pipefix.engines import duckdb_sql, loader, store
 from pipefix.engines.base import Engine
-from pipefix.pipeline.contracts import ColumnSpec
+from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.pipeline.drift import Drift, DriftKind
 from pipefix.tools.context import PipelineContext
 from tests.conftest import v1_order, v2_order
@@ -287,3 +288,100 @@ def test_a_file_resent_under_the_same_name_with_new_content_is_a_new_batch(
     assert first.batch_id != again.batch_id
     assert (again.received, again.loaded) == (2, 2)
     assert engine.query("SELECT order_id FROM orders ORDER BY 1") == [(1,), (2,), (3,), (4,)]
+
+
+def one_column_table(engine: Engine, kind: str) -> str:
+    """A table `t` with one optional column `x` of this type, at contract version 1."""
+    contract = Contract("t", 1, (ColumnSpec("x", kind),))
+    engine.execute(duckdb_sql.create_table_sql(contract))
+    store.save_contract(engine, contract, 1, "test table")
+    return contract.table
+
+
+@pytest.mark.parametrize("key", ["", "a\\", 'a\\"b', "~/"])
+def test_a_record_with_an_odd_unexpected_key_is_held_not_fatal(
+    engine: Engine, write_batch: WriteBatch, key: str
+) -> None:
+    table = one_column_table(engine, "bigint")
+    path = write_batch(table, "k.jsonl", [{"x": 1}, {"x": 2, key: 0}])
+    result = loader.load_batch(engine, path, table, step=1)
+    assert result is not None
+    assert (result.received, result.loaded, result.quarantined) == (2, 1, 1)
+    # No type to migrate to: a field under such a name can never become a column.
+    assert result.drift == (Drift(DriftKind.ADDED, table, key, observed=None, rows=1),)
+    assert quarantine(engine)[2][1:4] == (
+        json.dumps({"x": 2, key: 0}),
+        f"unexpected column(s): {json.dumps(key)}",
+        "schema",
+    )
+
+
+# (column type, the value as sent, what the column holds, or the reason the record is held)
+VALUES_AS_SENT = [
+    ("decimal(12,2)", "1.50", Decimal("1.50"), None),
+    ("decimal(12,2)", "1E+2", Decimal("100.00"), None),
+    ("decimal(12,2)", "-0.0", Decimal("0.00"), None),
+    ("decimal(12,2)", "0.30000000000000004", None, "x: value not exact at this scale"),
+    ("decimal(12,2)", "0.3000000000000000000001", None, "x: value not exact at this scale"),
+    ("decimal(12,2)", "1e-400", None, "x: value not exact at this scale"),
+    ("date", '"2026-11-01"', date(2026, 11, 1), None),
+    ("date", '"2026-11-01T10:00:00+02:00"', None, "x: expected date, got VARCHAR 2026-11-01T10:00:00+02:00"),
+    ("date", '"2026-11-01 00:00:00"', None, "x: expected date, got VARCHAR 2026-11-01 00:00:00"),
+    ("double", "1e308", 1e308, None),
+    ("double", "1e309", None, "x: number out of range for double"),
+    ("double", "-1e400", None, "x: number out of range for double"),
+]
+
+
+@pytest.mark.parametrize(("kind", "sent", "stored", "reason"), VALUES_AS_SENT)
+def test_a_value_is_loaded_as_sent_or_held_never_altered(
+    engine: Engine, write_batch: WriteBatch, kind: str, sent: str, stored: Any, reason: str | None
+) -> None:
+    table = one_column_table(engine, kind)
+    line = '{"x": ' + sent + "}"
+    result = loader.load_batch(engine, write_batch(table, "v.jsonl", [line]), table, step=1)
+    assert result is not None
+    if reason is None:
+        assert (result.loaded, result.quarantined) == (1, 0)
+        assert engine.query("SELECT x FROM t") == [(stored,)]
+    else:
+        assert (result.loaded, result.quarantined) == (0, 1)
+        assert quarantine(engine)[1][1:3] == (line, reason)
+
+
+def test_a_decimal_is_read_from_its_own_text_wherever_the_key_is(
+    engine: Engine, write_batch: WriteBatch
+) -> None:
+    """A record with a long number is read token by token: the right `x` must be found, not a
+    nested one, a string that looks like it, or the same key spelled with an escape."""
+    types = {"x": "decimal(12,2)", "y": "json", "q": "varchar", "z": "json", "n": "double"}
+    contract = Contract("t", 1, tuple(ColumnSpec(name, kind) for name, kind in types.items()))
+    engine.execute(duckdb_sql.create_table_sql(contract))
+    store.save_contract(engine, contract, 1, "test table")
+    lines: list[dict[str, Any] | str] = [
+        '{"y": {"x": 1.5}, "q": "\\"x\\": 2.555", "x": 0.10000000000000000001, "z": [1e5]}',
+        '{"y": {"x": 1.000000000000000000001}, "x": 2.25, "z": 1e5}',
+        '{"\\u0078": 3.000000000000000000001}',
+        '{"\\u0078": 4.50, "n": 12345678901234567890}',
+    ]
+    result = loader.load_batch(engine, write_batch("t", "n.jsonl", lines), "t", step=1)
+    assert result is not None
+    assert engine.query("SELECT _pipefix_line, x FROM t ORDER BY 1") == [
+        (2, Decimal("2.25")),
+        (4, Decimal("4.50")),
+    ]
+    assert {n: r[2] for n, r in quarantine(engine).items()} == {
+        1: "x: value not exact at this scale",
+        3: "x: value not exact at this scale",
+    }
+
+
+def test_a_double_key_of_zero_is_one_key_whatever_its_sign(engine: Engine, write_batch: WriteBatch) -> None:
+    contract = Contract("t", 1, (ColumnSpec("x", "double", nullable=False),), key="x")
+    engine.execute(duckdb_sql.create_table_sql(contract))
+    store.save_contract(engine, contract, 1, "test table")
+    loader.load_batch(engine, write_batch("t", "a.jsonl", ['{"x": 0}']), "t", step=1)
+    result = loader.load_batch(engine, write_batch("t", "b.jsonl", ['{"x": -0.0}', '{"x": 0.0}']), "t", 2)
+    assert result is not None
+    assert (result.loaded, result.quarantined) == (0, 2)
+    assert {r[2] for r in quarantine(engine).values()} == {"x: duplicate key"}

@@ -14,6 +14,8 @@ class Capabilities:
     transactional_ddl: bool
     alter_drop_not_null: bool
     temp_schema: str = "temp"  # where this engine keeps temp tables (PostgreSQL: pg_temp)
+    in_place_retype: bool = True  # ALTER COLUMN ... TYPE in place (Spark: a new table version)
+    row_level_dml: bool = True  # UPDATE/DELETE on user tables (Spark Parquet tables: none)
 
 
 class EngineError(RuntimeError):

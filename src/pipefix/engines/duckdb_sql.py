@@ -7,6 +7,8 @@ replays share this SQL, so a record is judged the same way whichever path it tak
 
 from __future__ import annotations
 
+import json
+
 from pipefix.engines.base import literal, quote
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import (
@@ -29,6 +31,19 @@ LINEAGE_COLUMNS = ("_pipefix_batch", "_pipefix_line", "_pipefix_loaded_step")
 _NUMERIC_JSON = "('BIGINT', 'UBIGINT', 'DOUBLE')"
 _INTEGER_JSON = "('BIGINT', 'UBIGINT')"
 
+# Whitespace as Python's str.isspace() sees it (what the CSV and fallback JSONL readers strip):
+# a line of nothing else is blank, not a record, whichever reader reads it.
+BLANK_LINE = literal(r"[\t\n\x0b\x0c\r\x1c-\x1f\x{85}\pZ]*")
+
+# JSON numbers reach SQL through a double: `raw ->> path` gives the double's shortest text, so
+# 0.3000000000000000000001 comes out as 0.3. That text is exact for a number of at most 15
+# digits without an exponent; a record with any other number (or what looks like one) has its
+# decimal fields read from its own text instead, split into JSON tokens.
+_MAYBE_INEXACT = literal(r"[0-9](\.?[0-9]){15}|[0-9][eE]")
+_TOKENS = literal(r'"([^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+_NUMBER = literal(r"-?([0-9]+)(\.([0-9]+))?([eE]([-+]?[0-9]+))?")
+_PLAIN_DATE = literal(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
 
 def create_table_sql(contract: Contract, dialect: str = "duckdb") -> str:
     columns = [f"{quote(c.name)} {physical_type(c.type, dialect)}" for c in contract.columns] + [
@@ -40,7 +55,46 @@ def create_table_sql(contract: Contract, dialect: str = "duckdb") -> str:
 
 
 def json_path(field: str) -> str:
-    return literal('$."' + field.replace('"', '\\"') + '"')
+    """The field as a JSON Pointer: unlike a `$."..."` path it holds any key ("", a backslash ...)."""
+    return literal("/" + field.replace("~", "~0").replace("/", "~1"))
+
+
+def _pointer_sql(key: str) -> str:
+    """json_path() of a key held in SQL (e.g. each key of json_keys())."""
+    return f"'/' || replace(replace({key}, '~', '~0'), '/', '~1')"
+
+
+def _top_level_token(field: str, tokens: str) -> str:
+    """The token of the value of top-level `field`, given the record's JSON tokens: the first
+    string equal to the field (however escaped), directly inside the record, followed by ':'.
+    The first, as `raw ->> path` reads a repeated key."""
+    is_key = (
+        f"CASE WHEN {tokens}[j] = {literal(json.dumps(field, ensure_ascii=False))} THEN true "
+        f"WHEN starts_with({tokens}[j], '\"') AND contains({tokens}[j], '\\') "
+        f"THEN ({tokens}[j] ->> '$') = {literal(field)} ELSE false END"
+    )
+    depth = (
+        f"len(list_filter({tokens}[1:j - 1], lambda t: t IN ('{{', '['))) "
+        f"- len(list_filter({tokens}[1:j - 1], lambda t: t IN ('}}', ']')))"
+    )
+    found = (
+        f"list_filter(range(1, len({tokens}) - 1), lambda j: CASE WHEN {tokens}[j + 1] = ':' "
+        f"AND ({is_key}) THEN {depth} = 1 ELSE false END)[1]"
+    )
+    return f"{tokens}[{found} + 2]"
+
+
+def _fits_scale(number: str, scale: int) -> str:
+    """Whether a JSON number's text has no non-zero digit past `scale` decimal places, read on
+    the text itself (digits and exponent), never through a double or a rounding cast."""
+    digits = f"(regexp_extract({number}, {_NUMBER}, 1) || regexp_extract({number}, {_NUMBER}, 3))"
+    places = f"length(regexp_extract({number}, {_NUMBER}, 3))"
+    exponent = f"TRY_CAST(coalesce(nullif(regexp_extract({number}, {_NUMBER}, 5), ''), '0') AS BIGINT)"
+    significant = f"rtrim({digits}, '0')"
+    return (
+        f"coalesce(regexp_full_match({number}, {_NUMBER}) AND ({significant} = '' OR "
+        f"{exponent} - {places} + length({digits}) - length({significant}) >= {-scale}), false)"
+    )
 
 
 def _typed_value(logical: str, path: str, jt: str, text: str, kind: TransformKind | None) -> str:
@@ -54,6 +108,7 @@ def _typed_value(logical: str, path: str, jt: str, text: str, kind: TransformKin
     if logical in ("bigint", "integer"):
         return f"CASE WHEN {jt} IN {_INTEGER_JSON} THEN TRY_CAST({text} AS {physical}) END"
     if logical == "double" or logical.startswith("decimal"):
+        # A decimal's `text` is the number as sent (`e_<i>`), so the cast only checks its range.
         return f"CASE WHEN {jt} IN {_NUMERIC_JSON} THEN TRY_CAST({text} AS {physical}) END"
     if logical == "varchar":
         return f"CASE WHEN {jt} = 'VARCHAR' THEN {text} END"
@@ -63,12 +118,17 @@ def _typed_value(logical: str, path: str, jt: str, text: str, kind: TransformKin
         # Through TIMESTAMPTZ so that an offset is applied, not silently dropped.
         return f"CASE WHEN {jt} = 'VARCHAR' THEN TRY_CAST({text} AS TIMESTAMPTZ)::TIMESTAMP END"
     if logical == "date":
-        return f"CASE WHEN {jt} = 'VARCHAR' THEN TRY_CAST({text} AS DATE) END"
+        # A plain date only: a cast would drop a time of day or an offset without a word.
+        return (
+            f"CASE WHEN {jt} = 'VARCHAR' AND regexp_full_match({text}, {_PLAIN_DATE}) "
+            f"THEN TRY_CAST({text} AS DATE) END"
+        )
     return f"CASE WHEN {jt} <> 'NULL' THEN json_extract(raw, {path}) END"
 
 
-def _reasons(column: ColumnSpec, jt: str, text: str, value: str) -> tuple[list[str], list[str]]:
-    """(schema reasons, value reasons): a record of the wrong shape vs a bad value in it."""
+def _reasons(column: ColumnSpec, jt: str, text: str, value: str, exact: str) -> tuple[list[str], list[str]]:
+    """(schema reasons, value reasons): a record of the wrong shape vs a bad value in it.
+    `exact` is the field's number as sent (decimals only; `text` otherwise)."""
     name = column.name
     present = f"({jt} IS NOT NULL AND {jt} <> 'NULL')"
     schema = []
@@ -80,11 +140,17 @@ def _reasons(column: ColumnSpec, jt: str, text: str, value: str) -> tuple[list[s
         f"|| ' ' || left({text}, 40) END"
     )
     values = []
-    if decimal_scale(column.type) is not None:
+    scale = decimal_scale(column.type)
+    if scale is not None:
         # Decimals must hold the sent number exactly: 19.999 into DECIMAL(12,2) is refused.
         values.append(
-            f"CASE WHEN {value} IS NOT NULL AND TRY_CAST({text} AS DECIMAL(38,12)) "
-            f"<> {value}::DECIMAL(38,12) THEN {literal(name + ': value not exact at this scale')} END"
+            f"CASE WHEN {value} IS NOT NULL AND NOT {_fits_scale(exact, scale[1])} "
+            f"THEN {literal(name + ': value not exact at this scale')} END"
+        )
+    if column.type == "double":
+        # 1e309 is read as infinity: a number no double holds, not a value to load.
+        values.append(
+            f"CASE WHEN NOT isfinite({value}) THEN {literal(name + ': number out of range for double')} END"
         )
     if column.min is not None:
         message = literal(f"{name}: below minimum {column.min:g}")
@@ -115,24 +181,44 @@ def checked_records_sql(
         known |= adapter.consumed_fields
     known_list = ", ".join(literal(k) for k in sorted(known))
     unexpected = f"list_filter(json_keys(raw), lambda k: NOT list_contains([{known_list}], k))"
+    # Names shown as sent, quoted when they are not plain words (an empty key, a comma ...).
+    shown = (
+        f"list_transform(list_sort({unexpected}), lambda k: CASE WHEN regexp_full_match(k, "
+        "'[A-Za-z0-9_]+') THEN k ELSE to_json(k)::VARCHAR END)"
+    )
     extracted = []
+    exact = {}
     values = []
     schema_reasons = [
-        f"CASE WHEN len({unexpected}) > 0 THEN 'unexpected column(s): ' || "
-        f"array_to_string(list_sort({unexpected}), ', ') END"
+        f"CASE WHEN len({unexpected}) > 0 THEN 'unexpected column(s): ' || array_to_string({shown}, ', ') END"
     ]
     value_reasons = []
     for i, column in enumerate(contract.columns):
         transform = adapter.transform_for(column.name) if adapter else None
-        path = json_path(transform.source if transform else column.name)
+        field = transform.source if transform else column.name
+        path = json_path(field)
         extracted.append(f"json_type(raw, {path}) AS t_{i}, raw ->> {path} AS s_{i}")
-        typed = _typed_value(column.type, path, f"t_{i}", f"s_{i}", transform.kind if transform else None)
+        text = f"s_{i}"
+        if decimal_scale(column.type) is not None:
+            exact[i] = (
+                f"CASE WHEN t_{i} = 'DOUBLE' AND tokens IS NOT NULL "
+                f"THEN {_top_level_token(field, 'tokens')} ELSE s_{i} END AS e_{i}"
+            )
+            text = f"e_{i}"
+        typed = _typed_value(column.type, path, f"t_{i}", text, transform.kind if transform else None)
         values.append(f"{typed} AS v_{i}")
-        schema, bad_values = _reasons(column, f"t_{i}", f"s_{i}", f"v_{i}")
+        schema, bad_values = _reasons(column, f"t_{i}", f"s_{i}", f"v_{i}", text)
         schema_reasons += schema
         value_reasons += bad_values
     objects = f"SELECT * FROM {source} WHERE {IS_OBJECT}"
     fields = f"SELECT batch_id, line_no, raw, {', '.join(extracted)} FROM ({objects})"
+    if exact:
+        doubles = " OR ".join(f"t_{i} = 'DOUBLE'" for i in exact)
+        tokenized = (
+            f"SELECT *, CASE WHEN ({doubles}) AND regexp_matches(raw, {_MAYBE_INEXACT}) "
+            f"THEN regexp_extract_all(raw, {_TOKENS}) END AS tokens FROM ({fields})"
+        )
+        fields = f"SELECT * EXCLUDE (tokens), {', '.join(exact.values())} FROM ({tokenized})"
     typed_rows = f"SELECT *, {', '.join(values)} FROM ({fields})"
     schema_sql = f"concat_ws('; ', {', '.join(schema_reasons)})"
     value_sql = f"concat_ws('; ', {', '.join(value_reasons)})" if value_reasons else "''"
@@ -162,13 +248,17 @@ def _with_duplicate_keys(contract: Contract, judged: str, existing_keys: str | N
     in the table or on an earlier good record. Records rejected for other reasons never count:
     they are not loaded, so they cannot make a later record a duplicate."""
     assert contract.key is not None
-    key = f"v_{contract.column_names.index(contract.key)}"
+    index = contract.column_names.index(contract.key)
+    key = f"v_{index}"
     good = "(schema_reason = '' AND value_reason = '')"
     existing = existing_keys or f"SELECT {quote(contract.key)} AS k FROM {quote(contract.table)}"
+    # Compared as values of the key's type, not as text: -0.0 and 0.0 are one double key, and
+    # keys fetched from another warehouse come as that warehouse's text.
+    typed = physical_type(contract.columns[index].type)
     duplicate = (
         f"CASE WHEN {good} AND {key} IS NOT NULL AND (row_number() OVER (PARTITION BY {key}, {good} "
-        f"ORDER BY batch_id, line_no) > 1 OR CAST({key} AS VARCHAR) IN "
-        f"(SELECT CAST(k AS VARCHAR) FROM ({existing}) WHERE k IS NOT NULL)) "
+        f"ORDER BY batch_id, line_no) > 1 OR {key} IN "
+        f"(SELECT TRY_CAST(k AS {typed}) FROM ({existing}) WHERE k IS NOT NULL)) "
         f"THEN {literal(contract.key + ': duplicate key')} ELSE value_reason END"
     )
     return f"SELECT * REPLACE ({duplicate} AS value_reason) FROM ({judged})"
@@ -187,7 +277,7 @@ def insert_conforming_sql(contract: Contract, checked: str, step: int) -> str:
 
 def observed_fields_sql(source: str) -> str:
     """Per record field: JSON types, rows carrying it, numeric range, and a few sample values."""
-    path = "'$.\"' || replace(k, '\"', '\\\"') || '\"'"
+    path = _pointer_sql("k")
     return (
         f"SELECT k, list_sort(list(DISTINCT json_type(raw, {path}))) AS types, count(*) AS rows, "
         f"min(TRY_CAST(raw ->> ({path}) AS DOUBLE)), max(TRY_CAST(raw ->> ({path}) AS DOUBLE)), "

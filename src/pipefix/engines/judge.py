@@ -53,6 +53,7 @@ class Judge:
             else:
                 try:
                     self.duck.stage_jsonl(path, batch_id, STAGE)
+                    self._drop_blank_lines()
                 except EngineError:
                     # Not readable as UTF-8 text as a whole: judge it line by line instead.
                     records = readers.read_jsonl_lines(path)
@@ -62,6 +63,15 @@ class Judge:
             reason = f"unreadable {kind or 'batch'} file {path.name}: {str(error).splitlines()[0][:200]}"
             return self.stage_records([(batch_id, 0, "", reason)])
         return int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
+
+    def _drop_blank_lines(self) -> None:
+        """DuckDB's trim() keeps tabs, form feeds, U+2028 ...: a line of only those is blank to
+        the CSV and fallback JSONL readers, so it is no record here either."""
+        blank = f"regexp_full_match(raw, {duckdb_sql.BLANK_LINE})"
+        if scalar(self.duck, f"SELECT count(*) FROM {STAGE} WHERE {blank}"):
+            self.duck.execute(
+                f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {STAGE} WHERE NOT {blank}"
+            )
 
     def stage_records(self, rows: Iterable[tuple[str, int, str, str | None]]) -> int:
         """Stage Python records (batch_id, line_no, raw, error) through a temp JSONL file, which
@@ -116,7 +126,7 @@ class Judge:
         if self.shares_warehouse:
             keys = f"SELECT {key} AS k FROM {table}" if key else "SELECT NULL AS k WHERE false"
             return keys, f"SELECT _pipefix_batch AS b, _pipefix_line AS l FROM {table}"
-        self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {KEYS} (k VARCHAR)")
+        self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {KEYS} (k VARCHAR, b VARCHAR, l BIGINT)")
         self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {LINEAGE} (b VARCHAR, l BIGINT)")
         batches = [r[0] for r in self.duck.query(f"SELECT DISTINCT batch_id FROM {STAGE}")]
         if batches:
@@ -139,12 +149,16 @@ class Judge:
                 chunk = candidates[start : start + 5000]
                 marks = ", ".join("?" for _ in chunk)
                 rows = self.warehouse.query(
-                    f"SELECT CAST({key} AS VARCHAR) FROM {table} WHERE CAST({key} AS VARCHAR) IN ({marks})",
+                    f"SELECT CAST({key} AS VARCHAR), _pipefix_batch, _pipefix_line FROM {table} "
+                    f"WHERE CAST({key} AS VARCHAR) IN ({marks})",
                     chunk,
                 )
-                self.duck.copy_rows(f"temp.{KEYS}", ("k",), rows)
+                self.duck.copy_rows(f"temp.{KEYS}", ("k", "b", "l"), rows)
+        # A record already written by a load that did not commit (Spark writes no transaction)
+        # is not a duplicate of itself.
         return (
-            f"SELECT k FROM {KEYS}",
+            f"SELECT k FROM {KEYS} AS x WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {STAGE} AS s WHERE s.batch_id = x.b AND s.line_no = x.l)",
             f"SELECT b, l FROM {LINEAGE}",
         )
 
@@ -169,7 +183,8 @@ class Judge:
         rows = self.duck.query(
             f"SELECT {values}, batch_id, line_no, {int(step)} FROM {CHECKED} AS c WHERE {new}"
         )
-        return self.warehouse.copy_rows(contract.table, columns, rows)
+        self.warehouse.copy_rows(contract.table, columns, rows)
+        return self.count("reason = ''")  # as above: rows already present count as loaded
 
     def quarantine_rejected(self, table: str, contract_version: int, step: int) -> int:
         select = (
@@ -190,7 +205,7 @@ class Judge:
         if self.shares_warehouse:
             source = CHECKED
         else:
-            source = "pg_temp._pipefix_verdicts"
+            source = f"{self.warehouse.capabilities.temp_schema}._pipefix_verdicts"
             self.warehouse.execute(f"DROP TABLE IF EXISTS {source}")
             self.warehouse.execute(
                 "CREATE TEMP TABLE _pipefix_verdicts "

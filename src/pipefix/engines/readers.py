@@ -100,7 +100,13 @@ def read_csv(path: Path, contract: Contract | None) -> Iterator[Record]:
     if 0 in broken:
         yield Record(1, lines[0], f"CSV header: {broken[0]}")
         return
-    header = next(csv.reader([lines[0]]), [])
+    try:
+        header = next(csv.reader([lines[0]]), [])
+    except csv.Error as error:  # e.g. a CR inside the header line
+        # Without column names no line can be read: held as one record, like a non-UTF-8 header.
+        why = str(error).split(" - ")[0]
+        yield Record(1, lines[0], f"CSV header: cannot be split into fields ({why})")
+        return
     types = {c.name: c.type for c in contract.columns} if contract else {}
     for line_no, fields, raw in _csv_records(lines[1:], len(header)):
         if not raw.strip():

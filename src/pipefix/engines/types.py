@@ -25,6 +25,16 @@ _PHYSICAL: dict[str, dict[str, str]] = {
         "date": "DATE",
         "json": "JSONB",
     },
+    "spark": {
+        "bigint": "BIGINT",
+        "integer": "INT",
+        "double": "DOUBLE",
+        "varchar": "STRING",
+        "boolean": "BOOLEAN",
+        "timestamp": "TIMESTAMP",  # the session's timestampType is TIMESTAMP_NTZ: naive means UTC
+        "date": "DATE",
+        "json": "STRING",
+    },
 }
 
 

@@ -15,6 +15,15 @@ SIMPLE_TYPES = frozenset({"bigint", "integer", "double", "varchar", "boolean", "
 LOSSLESS_WIDENINGS = frozenset({("integer", "bigint"), ("integer", "double"), ("bigint", "decimal(38,0)")})
 
 
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+def is_usable_column_name(name: str) -> bool:
+    """A field a producer sends can become a column only under a plain name (the same rule as
+    a config's names); any other field is held, never turned into DDL."""
+    return bool(_COLUMN_NAME.fullmatch(name)) and not name.lower().startswith(("pipefix", "_pipefix"))
+
+
 def type_family(logical: str) -> str:
     """numeric, text, time, bool or json: types whose values can stand for one another."""
     if logical in ("bigint", "integer", "double") or logical.startswith("decimal"):

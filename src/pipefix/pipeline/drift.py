@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pipefix.pipeline.contracts import Adapter, Contract, type_family
+from pipefix.pipeline.contracts import Adapter, Contract, is_usable_column_name, type_family
 
 # JSON value types as DuckDB's json_type() names them, grouped by the logical types they fit.
 _JSON_FITS: dict[str, frozenset[str]] = {
@@ -78,6 +78,11 @@ class Drift:
     confidence: float | None = None  # renames: the measured value overlap
 
     def __str__(self) -> str:
+        if self.kind is DriftKind.ADDED and self.observed is None:
+            return (
+                f"{self.table}: a field named {self.column!r} added ({self.rows} rows); "
+                "not a plain name, so it cannot become a column"
+            )
         if self.kind is DriftKind.ADDED:
             return f"{self.table}.{self.column} added ({self.observed}, {self.rows} rows)"
         if self.kind is DriftKind.REMOVED:
@@ -160,7 +165,9 @@ def diff(
                 drifts.append(Drift(DriftKind.REMOVED, contract.table, column.name, rows=total_rows))
     for name, seen in by_name.items():
         if contract.column(name) is None and name not in consumed:
-            observed_type = logical_type_of(seen.json_types, seen.max_decimals)
+            # observed None: no type to migrate to, so no repair is planned and the rows stay held.
+            usable = is_usable_column_name(name)
+            observed_type = logical_type_of(seen.json_types, seen.max_decimals) if usable else None
             drifts.append(
                 Drift(DriftKind.ADDED, contract.table, name, observed=observed_type, rows=seen.rows)
             )

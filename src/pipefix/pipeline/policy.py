@@ -15,7 +15,9 @@ MODES = ("auto", "approve", "block")  # in order of strictness
 
 def migration_fixes(drift: Drift) -> bool:
     """A lossless schema migration can take this drift: add, relax, widen, allow a value."""
-    if drift.kind in (DriftKind.ADDED, DriftKind.REMOVED, DriftKind.NULLABLE, DriftKind.NEW_VALUE):
+    if drift.kind is DriftKind.ADDED:
+        return drift.observed is not None  # None: a field whose name cannot be a column
+    if drift.kind in (DriftKind.REMOVED, DriftKind.NULLABLE, DriftKind.NEW_VALUE):
         return True
     return drift.kind is DriftKind.RETYPED and (drift.expected, drift.observed) in LOSSLESS_WIDENINGS
 
