@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 ARGS    ?=
 
-.PHONY: install demo test lint typecheck unit lock clean
+.PHONY: install demo test lint typecheck unit lock clean bench
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,7 +34,23 @@ test: lint typecheck unit
 
 # Re-pin every dependency (needs uv: `pip install uv`).
 lock:
-	uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --extra spark --python-version 3.11 --no-header -o requirements.lock
+
+# Benchmarks against Soda Core, Great Expectations, dlt and Polars (writes BENCHMARKS.md).
+# A venv of their own: the competitors never enter the product's dependencies.
+BENCH_VENV  := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat requirements.lock benchmarks/requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+$(BENCH_STAMP): requirements.lock benchmarks/requirements.lock pyproject.toml
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps -r requirements.lock -r benchmarks/requirements.lock
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	@rm -f $(BENCH_VENV)/.installed-*
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/run.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

@@ -208,15 +208,16 @@ class Pipeline:
         summary["warehouse"] = self.config.redacted_warehouse()
         return summary
 
-    def check(self) -> CheckResult:
-        """Health now, from the warehouse, without loading or repairing anything."""
+    def check(self, *, full: bool = False) -> CheckResult:
+        """Health now, from the warehouse, without loading or repairing anything. Reads only the
+        rows loaded since the last run saved its figures; `full=True` rescans every table."""
         if not self.engine_has_state():
             raise PipelineNotReady(
                 f"{self.config.redacted_warehouse()} holds no pipefix pipeline yet: run `pipefix run` first"
             )
         steps = store.recent_steps(self.engine, 1)
         step = steps[-1].step if steps else 0
-        metrics = measure(self.context, step, read_only=True)
+        metrics = measure(self.context, step, read_only=True, full=full)
         evaluation = evaluate(self.goal_config, metrics.as_signals())
         return CheckResult(evaluation.all_met, step, metrics, evaluation)
 

@@ -77,6 +77,12 @@ def main() -> None:
     help="DuckDB file for the run (default: a new temp file, reported at start).",
 )
 @click.option(
+    "--warehouse",
+    default=None,
+    help="Run on Spark instead: spark://local[N] (in-process) or sc://host:port (Spark Connect); "
+    "tables and state go in <db>-spark/ beside --db.",
+)
+@click.option(
     "--steps",
     type=click.IntRange(1, 500),
     default=25,
@@ -117,6 +123,7 @@ def main() -> None:
 @REPORT_OPTION
 def demo(
     db: Path | None,
+    warehouse: str | None,
     steps: int,
     seed: int,
     drift_step: int,
@@ -143,6 +150,7 @@ def demo(
 
     options = DemoOptions(
         db=db,
+        warehouse=warehouse,
         steps=steps,
         seed=seed,
         drift_step=drift_step,
@@ -351,7 +359,12 @@ def run(
 @main.command()
 @CONFIG_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-def check(config_path: Path, as_json: bool) -> None:
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Rescan every table instead of reading only the rows loaded since the last run.",
+)
+def check(config_path: Path, as_json: bool, full: bool) -> None:
     """Health now, read-only: nothing is loaded or repaired.
 
     Exit 0 healthy, 1 unhealthy, 2 bad usage or config.
@@ -360,7 +373,7 @@ def check(config_path: Path, as_json: bool) -> None:
     from pipefix.report import console as report
 
     with _user_errors(), Pipeline.open(config_path, read_only=True) as pipeline:
-        result = pipeline.check()
+        result = pipeline.check(full=full)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2, default=str))
     else:

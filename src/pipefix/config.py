@@ -41,6 +41,7 @@ MAX_NAME_LENGTH = 63
 RESERVED_PREFIXES = ("_pipefix", "pipefix")
 DUCKDB_PREFIX = "duckdb:///"
 POSTGRES_PREFIXES = ("postgresql://", "postgres://")
+SPARK_PREFIXES = ("spark://", "sc://")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -237,9 +238,14 @@ class PipefixConfig(_Model):
             return url
         if url.startswith(POSTGRES_PREFIXES):
             return url
+        if url.startswith(SPARK_PREFIXES):
+            if not re.fullmatch(r"spark://local(\[(\d+|\*)\])?|sc://[\w.\-]+(:\d+)?(/.*)?", url):
+                raise ValueError(f"unsupported Spark URL {url!r}: use spark://local[N] or sc://host:port")
+            return url
         scheme = url.partition("://")[0] if "://" in url else url[:20]
         raise ValueError(
-            f"unsupported warehouse {scheme!r}: use duckdb:///<file> or postgresql://user@host:port/db"
+            f"unsupported warehouse {scheme!r}: use duckdb:///<file> or postgresql://user@host:port/db "
+            "(or spark://local[N], sc://host:port)"
         )
 
     @field_validator("landing")
@@ -273,7 +279,7 @@ class PipefixConfig(_Model):
 class WarehouseTarget:
     """Where rows are loaded. duckdb: `path` is the resolved file; postgres: `url` includes the password."""
 
-    kind: Literal["duckdb", "postgres"]
+    kind: Literal["duckdb", "postgres", "spark"]
     url: str
     path: Path | None
 
@@ -320,6 +326,8 @@ class LoadedConfig:
         url = self.config.warehouse
         if url.startswith(DUCKDB_PREFIX):
             return WarehouseTarget("duckdb", url, self.folder / Path(url[len(DUCKDB_PREFIX) :]).expanduser())
+        if url.startswith(SPARK_PREFIXES):  # the Spark warehouse dir and pipefix's state beside it
+            return WarehouseTarget("spark", url, self.folder / "spark-warehouse")
         return WarehouseTarget("postgres", url, None)
 
     def redacted_warehouse(self) -> str:

@@ -31,10 +31,11 @@ def open_saver(engine: Engine, serde: Any, schema: str = "pipefix") -> Iterator[
             postgres_saver.setup()
             yield postgres_saver
         return
-    if isinstance(engine, DuckDBEngine) and engine.path != ":memory:":
+    local_file = _local_file(engine)
+    if local_file is not None:
         from langgraph.checkpoint.sqlite import SqliteSaver
 
-        path = checkpoint_file(Path(engine.path))
+        path = checkpoint_file(local_file)
         try:
             connection = sqlite3.connect(path, check_same_thread=False)
         except sqlite3.Error as error:
@@ -45,3 +46,15 @@ def open_saver(engine: Engine, serde: Any, schema: str = "pipefix") -> Iterator[
     from langgraph.checkpoint.memory import InMemorySaver
 
     yield InMemorySaver(serde=serde)
+
+
+def _local_file(engine: Engine) -> Path | None:
+    """The DuckDB file checkpoints sit beside: the warehouse, or a Spark warehouse's state file
+    (engines/spark.py, imported only for Spark); None in memory."""
+    if isinstance(engine, DuckDBEngine):
+        path = engine.path
+    elif engine.capabilities.dialect == "spark":
+        path = str(getattr(engine, "path", ":memory:"))
+    else:
+        return None
+    return None if path == ":memory:" else Path(path)

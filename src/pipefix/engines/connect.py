@@ -16,7 +16,45 @@ def open_warehouse(kind: str, url: str, path: Path | None, *, read_only: bool = 
         if not read_only and not path.parent.is_dir():
             raise EngineError(f"folder {path.parent} of the warehouse does not exist")
         return DuckDBEngine(path, read_only=read_only)
+    if kind == "spark":
+        return open_spark(url, path, read_only=read_only)
     # psycopg is imported only for PostgreSQL warehouses.
     from pipefix.engines.postgres import PostgresEngine
 
     return PostgresEngine(url, read_only=read_only)
+
+
+def open_spark(url: str, warehouse_dir: Path | None, *, read_only: bool = False) -> Engine:
+    """`spark://local[N]` keeps its Parquet tables in `warehouse_dir` (created when missing) and
+    pipefix's state in `pipefix-state.duckdb` inside it; `sc://host:port` keeps the tables where
+    the cluster's `spark.sql.warehouse.dir` says, and the state in `warehouse_dir` on this machine."""
+    # pyspark is imported only for Spark warehouses.
+    from pipefix.engines.spark import STATE_FILE, SparkEngine
+
+    folder = (warehouse_dir or Path("spark-warehouse")).resolve()
+    state = folder / STATE_FILE
+    if read_only and not state.exists():
+        raise EngineError(f"warehouse {folder} does not exist yet: `pipefix run` creates it")
+    if not read_only:
+        if not folder.parent.is_dir():
+            raise EngineError(f"folder {folder.parent} of the warehouse does not exist")
+        folder.mkdir(exist_ok=True)
+    if url.startswith("sc://"):
+        from pipefix.engines.spark import open_session
+
+        session = open_session(url, str(folder))
+        remote_dir = str(session.conf.get("spark.sql.warehouse.dir"))
+        return SparkEngine(
+            url, f"{remote_dir.rstrip('/')}/pipefix", state, read_only=read_only, session=session
+        )
+    return SparkEngine(url, folder, state, read_only=read_only)
+
+
+def open_demo_warehouse(url: str | None, db_path: Path) -> Engine:
+    """The demo's warehouse: DuckDB in `db_path`, or Spark (`url`) with its tables and state in
+    `<db_path stem>-spark/` beside it."""
+    if url is None or url.startswith("duckdb"):
+        return DuckDBEngine(db_path)
+    if not url.startswith(("spark://", "sc://")):
+        raise EngineError(f"unsupported demo warehouse {url!r}: use spark://local[N] or sc://host:port")
+    return open_spark(url, db_path.parent / f"{db_path.stem}-spark")

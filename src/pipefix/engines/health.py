@@ -1,65 +1,348 @@
-"""Facts about tables, measured in one aggregate query per table: nulls, duplicate keys,
-out-of-range values and the newest timestamp. Plus the per-step load figures."""
+"""Figures about tables, measured in the warehouse in one aggregate query per table: rows, nulls
+per column, values out of range or not allowed, key duplicates and the newest timestamp.
+
+Incremental by default. Tables only grow (the safety guard refuses DELETE and TRUNCATE of user
+data) and every row carries the step that loaded it (`_pipefix_loaded_step`), so the figures of
+the rows loaded up to a step are saved, and the next measure reads only the rows loaded after it.
+Every figure is a sum or a maximum, except duplicate keys, which a new key adds only when it was
+already seen: `keys - distinct keys + distinct keys also among the older rows`, the last found
+by probing the older rows with the new keys. The saved figures belong to a signature (contract
+and physical column types); any change of either rescans the table once. A row written into a
+table by anything but pipefix carries no loaded step: only a full rescan (`pipefix check
+--full`) sees it. Plus the per-step load figures.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pipefix.engines import store
 from pipefix.engines.base import Engine, columns_of, literal, quote
-from pipefix.pipeline.contracts import Contract
+from pipefix.engines.types import physical_type
+from pipefix.pipeline.contracts import Contract, decimal_scale
+
+LOADED_STEP = "_pipefix_loaded_step"
+FIGURES_SETTING = "health.figures"
 
 
 @dataclass(frozen=True)
-class TableFacts:
-    rows: int
-    null_violations: int
-    duplicate_keys: int
-    range_violations: int
-    newest: datetime | None
-    missing_columns: tuple[str, ...]
+class TableFigures:
+    """What one scan of a table's rows says about its contract. Counts per column name."""
+
+    rows: int = 0
+    nulls: dict[str, int] = field(default_factory=dict)
+    below_min: dict[str, int] = field(default_factory=dict)
+    above_max: dict[str, int] = field(default_factory=dict)
+    not_allowed: dict[str, int] = field(default_factory=dict)
+    duplicate_keys: int = 0  # null keys are not duplicates
+    newest: datetime | None = None
+
+    def null_fraction(self, column: str) -> float | None:
+        """None for a table without rows: the fraction is undefined there, not 0 and not 1."""
+        return self.nulls.get(column, 0) / self.rows if self.rows else None
+
+    @property
+    def range_violations(self) -> int:
+        return sum(self.below_min.values()) + sum(self.above_max.values())
+
+    @property
+    def value_violations(self) -> int:
+        return sum(self.not_allowed.values())
+
+    def null_violations(self, contract: Contract) -> int:
+        return sum(self.nulls.get(c.name, 0) for c in contract.columns if not c.nullable)
+
+    def plus(self, delta: TableFigures) -> TableFigures:
+        """These figures with rows added (duplicates already counted against these rows)."""
+        newest = max((t for t in (self.newest, delta.newest) if t is not None), default=None)
+        return TableFigures(
+            rows=self.rows + delta.rows,
+            nulls=_add(self.nulls, delta.nulls),
+            below_min=_add(self.below_min, delta.below_min),
+            above_max=_add(self.above_max, delta.above_max),
+            not_allowed=_add(self.not_allowed, delta.not_allowed),
+            duplicate_keys=self.duplicate_keys + delta.duplicate_keys,
+            newest=newest,
+        )
+
+    def to_plain(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["newest"] = self.newest.isoformat() if self.newest else None
+        return data
+
+    @classmethod
+    def from_plain(cls, data: Mapping[str, Any]) -> TableFigures:
+        newest = data.get("newest")
+        return cls(**{**data, "newest": datetime.fromisoformat(newest) if newest else None})
 
 
-def _range_condition(contract: Contract) -> str:
-    conditions = []
+def _add(a: Mapping[str, int], b: Mapping[str, int]) -> dict[str, int]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in sorted({*a, *b})}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Checks beyond the columns' rules: a minimum row count and, per column, a maximum share of
+    nulls. Empty by default, and then not judged (pipefix.yaml does not name them yet)."""
+
+    min_rows: int | None = None
+    max_null_fraction: Mapping[str, float] = field(default_factory=dict)
+
+
+# --- the physical schema ---------------------------------------------------------------------
+
+# Where information_schema names a type otherwise than the DDL that created it.
+_INFO_SCHEMA_NAMES = {
+    "postgres": {
+        "bigint": "bigint",
+        "integer": "integer",
+        "double": "double precision",
+        "varchar": "character varying",
+        "boolean": "boolean",
+        "timestamp": "timestamp without time zone",
+        "date": "date",
+        "json": "jsonb",
+    },
+}
+
+
+def expected_type(logical: str, dialect: str) -> str:
+    """The type information_schema names for a column created with this logical type."""
+    scale = decimal_scale(logical)
+    if dialect == "postgres" and scale is not None:
+        return f"numeric({scale[0]},{scale[1]})"
+    return _INFO_SCHEMA_NAMES.get(dialect, {}).get(logical) or physical_type(logical, dialect)
+
+
+def physical_schemas(engine: Engine, tables: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Table -> column -> its exact type (PostgreSQL decimals with precision and scale), for every
+    named table of the current schema, in one information_schema lookup."""
+    if not tables:
+        return {}
+    marks = ", ".join("?" for _ in tables)
+    rows = engine.query(
+        "SELECT table_name, column_name, data_type, numeric_precision, numeric_scale "
+        "FROM information_schema.columns WHERE table_schema = current_schema() "
+        f"AND table_name IN ({marks}) ORDER BY table_name, ordinal_position",
+        tables,
+    )
+    schemas: dict[str, dict[str, str]] = {t: {} for t in tables}
+    for table, column, data_type, precision, scale in rows:
+        name = str(data_type)
+        if name == "numeric" and precision is not None:
+            name = f"numeric({precision},{scale})"
+        schemas[table][column] = name
+    return schemas
+
+
+def schema_mismatches(contract: Contract, physical: Mapping[str, str], dialect: str) -> tuple[str, ...]:
+    """Contract columns missing from the table or of another type, exactly (int32 is not int64).
+    Columns the contract does not name are allowed: a rolled-back table keeps the columns it added."""
+    problems = []
     for column in contract.columns:
+        actual = physical.get(column.name)
+        if actual is None:
+            problems.append(f"{column.name}: missing")
+        elif actual.lower() != expected_type(column.type, dialect).lower():
+            problems.append(f"{column.name}: expected {column.type}, table has {actual}")
+    return tuple(problems)
+
+
+# --- one aggregate query per table -------------------------------------------------------------
+
+
+def _measures(contract: Contract, physical: Mapping[str, str], partial: bool) -> list[tuple[str, str, str]]:
+    """(label, aggregate, predicate) per figure: `count(*)` of the rows meeting the predicate,
+    or the aggregate itself when the predicate is empty."""
+    measures = [("rows", "count(*)", "")]
+    for column in (c for c in contract.columns if c.name in physical):
         name = quote(column.name)
+        measures.append((f"nulls:{column.name}", "count(*)", f"{name} IS NULL"))
         if column.min is not None:
-            conditions.append(f"{name} < {column.min!r}")
+            measures.append((f"below_min:{column.name}", "count(*)", f"{name} < {column.min!r}"))
         if column.max is not None:
-            conditions.append(f"{name} > {column.max!r}")
+            measures.append((f"above_max:{column.name}", "count(*)", f"{name} > {column.max!r}"))
         if column.values is not None:
             allowed = ", ".join(literal(v) for v in column.values)
-            conditions.append(f"{name}::VARCHAR NOT IN ({allowed})")
-    return " OR ".join(conditions) or "FALSE"
+            predicate = f"CAST({name} AS VARCHAR) NOT IN ({allowed})"
+            measures.append((f"not_allowed:{column.name}", "count(*)", predicate))
+    if contract.key and contract.key in physical and partial:
+        key = quote(contract.key)
+        measures += [("keys", f"count({key})", ""), ("distinct_keys", f"count(DISTINCT {key})", "")]
+    if contract.freshness_column and contract.freshness_column in physical:
+        measures.append(("newest", f"max({quote(contract.freshness_column)})", ""))
+    return measures
 
 
-def table_facts(engine: Engine, contract: Contract, physical_columns: set[str]) -> TableFacts:
-    missing = tuple(c for c in contract.column_names if c not in physical_columns)
-    present = [c for c in contract.columns if c.name in physical_columns]
-    not_null = [quote(c.name) for c in present if not c.nullable]
-    nulls = " + ".join(f"count(*) - count({c})" for c in not_null) or "0"
-    key = quote(contract.key) if contract.key and contract.key in physical_columns else None
-    duplicates = f"count({key}) - count(DISTINCT {key})" if key else "0"
-    fresh = contract.freshness_column
-    newest = f"max({quote(fresh)})" if fresh and fresh in physical_columns else "NULL"
-    checked = contract if not missing else Contract(contract.table, contract.version, tuple(present))
-    rows = engine.query(
-        f"SELECT count(*), {nulls}, {duplicates}, count(*) FILTER (WHERE {_range_condition(checked)}), "
-        f"{newest} FROM {quote(contract.table)}"
+def _aggregate(function: str, predicate: str, condition: str) -> str:
+    both = " AND ".join(p for p in (condition, predicate) if p)
+    return f"{function} FILTER (WHERE {both})" if both else function
+
+
+def figures_sql(
+    contract: Contract, physical: Mapping[str, str], after: int | None, step: int, split: bool = True
+) -> str:
+    """One statement measuring the table's rows loaded after step `after` (all rows when None).
+
+    Its one row holds the figures `a_*` of all those rows, then (`split`) the figures `b_*` of
+    those loaded before `step`: what is saved, since rows of `step` may still arrive. A whole
+    table's duplicate keys are counted on the sorted keys (`a_dup`, `b_dup`); a partial read
+    counts new keys and distinct new keys (in the figures) and probes the older rows with the new
+    distinct keys (`a_seen`, `b_seen`).
+    """
+    table = quote(contract.table)
+    loaded_step = quote(LOADED_STEP)
+    early = f"{loaded_step} < {int(step)}" if LOADED_STEP in physical else "FALSE"
+    measures = _measures(contract, physical, partial=after is not None)
+    selects = [f"{_aggregate(f, p, '')} AS a_{i}" for i, (_, f, p) in enumerate(measures)]
+    if split:
+        selects += [f"{_aggregate(f, p, early)} AS b_{i}" for i, (_, f, p) in enumerate(measures)]
+    key = quote(contract.key) if contract.key and contract.key in physical else None
+    if key and after is None:
+        selects.append(f"({_duplicates_sql(table, key, '')}) AS a_dup")
+        if split:
+            selects.append(f"({_duplicates_sql(table, key, early)}) AS b_dup")
+    where = f" WHERE {loaded_step} > {int(after)}" if after is not None else ""
+    scan = f"SELECT {', '.join(selects)} FROM {table}{where}"
+    if key is None or after is None:
+        return scan
+    new_keys = (
+        f"SELECT {key} AS k, bool_or({early}) AS early FROM {table} "
+        f"WHERE {loaded_step} > {int(after)} AND {key} IS NOT NULL GROUP BY {key}"
     )
-    count, null_violations, duplicate_keys, range_violations, newest_value = rows[0]
-    return TableFacts(
-        int(count),
-        int(null_violations),
-        int(duplicate_keys),
-        int(range_violations),
-        newest_value,
-        missing,
+    seen = (
+        f"SELECT n.early, EXISTS (SELECT 1 FROM {table} AS o WHERE o.{loaded_step} <= {int(after)} "
+        f"AND o.{key} = n.k) AS seen FROM ({new_keys}) AS n"
     )
+    probe = (
+        "SELECT count(*) FILTER (WHERE seen) AS a_seen, count(*) FILTER (WHERE seen AND early) AS b_seen "
+        f"FROM ({seen}) AS s"
+    )
+    return f"SELECT * FROM ({scan}) AS m CROSS JOIN ({probe}) AS p"
+
+
+def _duplicates_sql(table: str, key: str, condition: str) -> str:
+    """Rows whose key equals the previous key in key order: each repeat of a key counts once,
+    null keys never. Sorting the keys costs less than hashing every distinct one."""
+    where = f" WHERE {condition}" if condition else ""
+    return (
+        f"SELECT count(*) FROM (SELECT {key} AS k, lag({key}) OVER (ORDER BY {key}) AS p "
+        f"FROM {table}{where}) AS d WHERE k = p"
+    )
+
+
+def _figures(labels: list[str], values: tuple[Any, ...] | list[Any], duplicates: int) -> TableFigures:
+    named = dict(zip(labels, values, strict=True))
+    counts: dict[str, dict[str, int]] = {"nulls": {}, "below_min": {}, "above_max": {}, "not_allowed": {}}
+    for label, value in named.items():
+        kind, _, column = label.partition(":")
+        if kind in counts:
+            counts[kind][column] = int(value)
+    if "keys" in named:  # a partial read: `duplicates` holds the new keys seen before
+        duplicates += int(named["keys"]) - int(named["distinct_keys"])
+    return TableFigures(
+        rows=int(named["rows"]),
+        nulls=counts["nulls"],
+        below_min=counts["below_min"],
+        above_max=counts["above_max"],
+        not_allowed=counts["not_allowed"],
+        duplicate_keys=duplicates,
+        newest=named.get("newest"),
+    )
+
+
+@dataclass(frozen=True)
+class Measured:
+    figures: TableFigures  # every row of the table
+    saved: TableFigures | None  # the rows loaded before the step: kept for the next measure
+    scanned_after: int | None  # the step after which rows were read; None: the whole table
+
+
+def measure_table(
+    engine: Engine,
+    contract: Contract,
+    physical: Mapping[str, str],
+    step: int,
+    known: tuple[int, TableFigures] | None = None,
+    keep: bool = True,
+) -> Measured:
+    """The table's figures now, in one query. `known` = (a step, the figures of the rows loaded
+    up to it) makes it read only the rows loaded after that step; without it the whole table is
+    read. `keep`: also measure what to save for the next measure (the rows loaded before `step`)."""
+    staged = LOADED_STEP in physical
+    after = known[0] if known is not None and staged else None
+    split = keep and staged
+    row = engine.query(figures_sql(contract, physical, after, step, split))[0]
+    labels = [label for label, _, _ in _measures(contract, physical, partial=after is not None)]
+    width = len(labels)
+    extras = [int(v) for v in row[width * (2 if split else 1) :]] or [0, 0]
+    figures = _figures(labels, row[:width], extras[0])
+    base = known[1] if known is not None and after is not None else TableFigures()
+    if not split:
+        return Measured(base.plus(figures), None, after)
+    saved = _figures(labels, row[width : 2 * width], extras[1])
+    return Measured(base.plus(figures), base.plus(saved), after)
+
+
+def signature(contract: Contract, physical: Mapping[str, str]) -> str:
+    """What saved figures belong to: the contract and the table's physical columns and types."""
+    from pipefix.domain.serde import to_json
+
+    text = to_json(contract) + json.dumps(sorted(physical.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def saved_figures(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Table -> {signature, through (a step), figures} as last saved."""
+    text = store.get_setting(engine, FIGURES_SETTING, "{}")
+    data: dict[str, dict[str, Any]] = json.loads(text)
+    return data
+
+
+def known_for(saved: Mapping[str, Any] | None, sig: str) -> tuple[int, TableFigures] | None:
+    if not saved or saved.get("signature") != sig:
+        return None
+    return int(saved["through"]), TableFigures.from_plain(saved["figures"])
+
+
+def save_figures(engine: Engine, entries: Mapping[str, dict[str, Any]]) -> None:
+    store.put_setting(engine, FIGURES_SETTING, json.dumps(entries, sort_keys=True))
+
+
+def judge(
+    contract: Contract,
+    figures: TableFigures,
+    mismatches: tuple[str, ...],
+    now: datetime,
+    thresholds: Thresholds = Thresholds(),
+) -> dict[str, bool]:
+    """The table-level checks, from the figures. Freshness fails on a table without a timestamp
+    value; a null fraction of a table without rows is undefined, and passes."""
+    checks = {
+        "schema": not mismatches,
+        "not_null": figures.null_violations(contract) == 0,
+        "unique_key": figures.duplicate_keys == 0,
+        "ranges": figures.range_violations == 0 and figures.value_violations == 0,
+        "freshness": contract.freshness_seconds is None
+        or (
+            figures.newest is not None
+            and (now - figures.newest).total_seconds() <= contract.freshness_seconds
+        ),
+    }
+    if thresholds.max_null_fraction:
+        fractions = [(figures.null_fraction(c), limit) for c, limit in thresholds.max_null_fraction.items()]
+        checks["null_fraction"] = all(f is None or f <= limit for f, limit in fractions)
+    if thresholds.min_rows is not None:
+        checks["row_count"] = figures.rows >= thresholds.min_rows
+    return checks
+
+
+# --- per-step load figures ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -92,13 +375,25 @@ def _describe(drift: dict[str, Any]) -> str:
     return f"{drift['kind']}:{drift['column']}"
 
 
-def loaded_history(engine: Engine, table: str, before_step: int) -> list[int]:
+def loaded_histories(engine: Engine, before_step: int) -> dict[str, list[int]]:
+    """Per table, the rows loaded at each earlier step that loaded any batch, in step order."""
     rows = engine.query(
-        f"SELECT step, sum(loaded) FROM {store.SCHEMA}.batches WHERE table_name = ? AND step < ? "
-        "GROUP BY step ORDER BY step",
-        (table, before_step),
+        f"SELECT table_name, step, sum(loaded) FROM {store.SCHEMA}.batches WHERE step < ? "
+        "GROUP BY table_name, step ORDER BY table_name, step",
+        (before_step,),
     )
-    return [int(r[1]) for r in rows]
+    histories: dict[str, list[int]] = {}
+    for table, _, loaded in rows:
+        histories.setdefault(table, []).append(int(loaded))
+    return histories
+
+
+def first_contracts(engine: Engine) -> dict[str, Contract]:
+    """Each table's contract version 1 (what v1 readers expect)."""
+    from pipefix.domain.serde import from_json
+
+    rows = engine.query(f"SELECT table_name, spec FROM {store.SCHEMA}.contracts WHERE version = 1")
+    return {name: from_json(Contract, spec) for name, spec in rows}
 
 
 def open_quarantine(engine: Engine) -> dict[tuple[str, str], int]:

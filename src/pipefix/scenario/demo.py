@@ -13,8 +13,8 @@ from pipefix.domain.goals import Goal, baseline_goal
 from pipefix.domain.records import StepRecord
 from pipefix.engines import store
 from pipefix.engines.base import EngineError
+from pipefix.engines.connect import open_demo_warehouse
 from pipefix.engines.derived import DerivedMetric
-from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.store import ensure_schema, latest_contract_version
 from pipefix.planners.models import ModelUnavailable
 from pipefix.planners.select import Deciders, choose
@@ -44,6 +44,7 @@ class DemoError(RuntimeError):
 @dataclass
 class DemoOptions:
     db: Path | None = None
+    warehouse: str | None = None  # spark://local[N] or sc://host:port; None: DuckDB in --db
     steps: int = 25
     seed: int = 7
     drift_step: int = 8
@@ -79,7 +80,7 @@ def prepare(options: DemoOptions) -> DemoRun:
         if not db_path.parent.is_dir():
             raise DemoError(f"folder {db_path.parent} does not exist")
     try:
-        engine = DuckDBEngine(db_path)
+        engine = open_demo_warehouse(options.warehouse, db_path)
     except EngineError as error:
         raise DemoError(str(error)) from error
     ensure_schema(engine)

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from statistics import mean
+from typing import Any
 
 from pipefix.domain.actions import Action, ActionResult
 from pipefix.domain.records import StepMetrics, TableHealth
 from pipefix.engines import health, store
+from pipefix.pipeline.contracts import Contract
 from pipefix.tools.context import PipelineContext
 
 BASELINE_STEPS = 3
+
+
+@dataclass(frozen=True)
+class _Lookups:
+    """What every table's check needs, read once per measure."""
+
+    contracts: dict[str, Contract]
+    first_contracts: dict[str, Contract]
+    schemas: dict[str, dict[str, str]]
+    histories: dict[str, list[int]]
+    open_rows: dict[tuple[str, str], int]
+    saved: dict[str, dict[str, Any]]
 
 
 def _table_health(
@@ -17,62 +32,94 @@ def _table_health(
     table: str,
     step: int,
     load: health.StepLoad,
-    open_rows: dict[tuple[str, str], int],
-) -> TableHealth:
-    contract = store.active_contract(ctx.engine, table)
-    physical = health.physical_columns(ctx.engine, table)
-    facts = health.table_facts(ctx.engine, contract, physical)
-    first = store.contract_version(ctx.engine, table, 1)
+    seen: _Lookups,
+    full: bool,
+    read_only: bool,
+) -> tuple[TableHealth, dict[str, Any] | None]:
+    contract = seen.contracts.get(table) or store.active_contract(ctx.engine, table)
+    physical = seen.schemas.get(table, {})
+    signature = health.signature(contract, physical)
+    known = None if full else health.known_for(seen.saved.get(table), signature)
+    measured = health.measure_table(ctx.engine, contract, physical, step, known, keep=not read_only)
+    mismatches = health.schema_mismatches(contract, physical, ctx.engine.capabilities.dialect)
     now = ctx.clock(step).replace(tzinfo=None)
-    fresh = True
-    if contract.freshness_seconds is not None:
-        fresh = facts.newest is not None and (now - facts.newest).total_seconds() <= (
-            contract.freshness_seconds
-        )
-    checks = {
-        "schema": not load.drift and not facts.missing_columns,
-        "rejected_rows": load.received == 0 or load.quarantined / load.received <= ctx.max_rejected_rate,
-        "not_null": facts.null_violations == 0,
-        "unique_key": facts.duplicate_keys == 0,
-        "ranges": facts.range_violations == 0,
-        "freshness": fresh,
-    }
+    checks = health.judge(contract, measured.figures, mismatches, now)
+    checks["schema"] = checks["schema"] and not load.drift
+    checks["rejected_rows"] = load.received == 0 or load.quarantined / load.received <= ctx.max_rejected_rate
     if table in ctx.source_tables:
-        history = [n for n in health.loaded_history(ctx.engine, table, step) if n > 0]
+        history = [n for n in seen.histories.get(table, []) if n > 0]
         # Judged on steps that received data: a quiet step is freshness's business, not volume's.
         checks["volume"] = (
             load.received == 0 or not history or load.loaded >= ctx.min_volume_ratio * mean(history)
         )
-    return TableHealth(
+    first = seen.first_contracts.get(table)
+    result = TableHealth(
         table=table,
-        checks=checks,
+        checks={name: checks[name] for name in CHECK_ORDER if name in checks},
         received=load.received,
         loaded=load.loaded,
         quarantined=load.quarantined,
-        quarantine_open=sum(n for (t, _), n in open_rows.items() if t == table),
-        quarantine_schema_open=open_rows.get((table, "schema"), 0),
+        quarantine_open=sum(n for (t, _), n in seen.open_rows.items() if t == table),
+        quarantine_schema_open=seen.open_rows.get((table, "schema"), 0),
         contract_version=contract.version,
-        original_columns_kept=first is None or set(first.column_names) <= physical,
+        original_columns_kept=first is None or set(first.column_names) <= set(physical),
         drift=load.drift,
     )
+    keep = None
+    if measured.saved is not None:
+        keep = {"signature": signature, "through": step - 1, "figures": measured.saved.to_plain()}
+    return result, keep
 
 
-def measure(ctx: PipelineContext, step: int, *, read_only: bool = False) -> StepMetrics:
-    """Every figure the goal is judged on, for this step, counted in the database."""
-    loads = health.step_loads(ctx.engine, step)
-    open_rows = health.open_quarantine(ctx.engine)
-    tables = tuple(
-        _table_health(ctx, t, step, loads.get(t, health.StepLoad()), open_rows) for t in ctx.tables
+# The order checks are reported in (and counted towards health).
+CHECK_ORDER = (
+    "schema",
+    "rejected_rows",
+    "not_null",
+    "unique_key",
+    "ranges",
+    "freshness",
+    "null_fraction",
+    "row_count",
+    "volume",
+)
+
+
+def measure(ctx: PipelineContext, step: int, *, read_only: bool = False, full: bool = False) -> StepMetrics:
+    """Every figure the goal is judged on, for this step, counted in the database.
+
+    Each table is read from the rows loaded since the figures last saved (`full`: read whole);
+    unless read-only, the figures of the rows loaded before this step are saved for the next."""
+    engine = ctx.engine
+    seen = _Lookups(
+        contracts=store.active_contracts(engine),
+        first_contracts=health.first_contracts(engine),
+        schemas=health.physical_schemas(engine, ctx.tables),
+        histories=health.loaded_histories(engine, step),
+        open_rows=health.open_quarantine(engine),
+        saved=health.saved_figures(engine),
     )
-    sources = [t for t in tables if t.table in ctx.source_tables]
+    loads = health.step_loads(engine, step)
+    tables = []
+    keep = dict(seen.saved)
+    for table in ctx.tables:
+        load = loads.get(table, health.StepLoad())
+        result, kept = _table_health(ctx, table, step, load, seen, full, read_only)
+        tables.append(result)
+        if kept is not None:
+            keep[table] = kept
+    if not read_only and keep != seen.saved:
+        health.save_figures(engine, keep)
+    tables_t = tuple(tables)
+    sources = [t for t in tables_t if t.table in ctx.source_tables]
     received = sum(t.received for t in sources)
     loaded = sum(t.loaded for t in sources)
     quarantined = sum(t.quarantined for t in sources)
-    total_checks = sum(len(t.checks) for t in tables)
+    total_checks = sum(len(t.checks) for t in tables_t)
     throughput = loaded / ctx.step_seconds
     return StepMetrics(
         step=step,
-        health=round(sum(t.passed for t in tables) / total_checks, 4) if total_checks else 1.0,
+        health=round(sum(t.passed for t in tables_t) / total_checks, 4) if total_checks else 1.0,
         error_rate=round(quarantined / received, 4) if received else 0.0,
         throughput=round(throughput, 2),
         # Nothing arrived, nothing fell behind: the ratio only means something when data came in.
@@ -85,7 +132,7 @@ def measure(ctx: PipelineContext, step: int, *, read_only: bool = False) -> Step
         received=received,
         loaded=loaded,
         quarantined=quarantined,
-        tables=tables,
+        tables=tables_t,
     )
 
 

@@ -1,0 +1,711 @@
+"""One benchmark case per process: `python benchmarks/cases.py CASE ARG...`.
+
+Each case imports only what it uses, does its work, and prints one JSON object on its last line
+of stdout: `seconds` (the work itself, timed inside the process) and what it found, so the runner
+can check that the tools agree. The runner times the whole process and reads its peak memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import data
+
+CASES: dict[str, Callable[..., dict[str, Any]]] = {}
+
+
+def case(function: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    CASES[function.__name__.replace("_", "-")] = function
+    return function
+
+
+def _warehouse_file(folder: str) -> str:
+    return str(Path(folder) / "orders.duckdb")
+
+
+@contextmanager
+def _tmp_dir() -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="pipefix-bench-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- 1. full check: the same 9 checks ------------------------------------------------------------
+
+
+def handwritten_sql() -> str:
+    statuses = ", ".join(f"'{s}'" for s in data.STATUSES)
+    low, high = data.PRICE_RANGE
+    qlow, qhigh = data.QUANTITY_RANGE
+    nulls = ", ".join(f"count(*) - count({c}) AS null_{c}" for c in data.COLUMNS)
+    return f"""
+    SELECT count(*) AS rows, {nulls},
+      count(order_id) - count(DISTINCT order_id) AS duplicate_keys,
+      count(*) FILTER (WHERE price_usd < {low} OR price_usd > {high}) AS price_out,
+      count(*) FILTER (WHERE quantity < {qlow} OR quantity > {qhigh}) AS quantity_out,
+      count(*) FILTER (WHERE status NOT IN ({statuses})) AS status_out,
+      max(created_at) AS newest
+    FROM orders"""
+
+
+def judge_figures(figures: dict[str, Any], types: dict[str, str]) -> dict[str, bool]:
+    """The 9 checks from the figures a pass measured (shared by the hand-written pass, pipefix's
+    verification and Polars)."""
+    rows = figures["rows"]
+    null_fraction = figures["nulls"]["coupon"] / rows if rows else None
+    newest = figures["newest"]
+    return {
+        "schema": all(types.get(c, "").upper() == t for c, t in data.COLUMNS.items()),
+        "not_null": all(figures["nulls"][c] == 0 for c in data.NOT_NULL),
+        "unique_key": figures["duplicate_keys"] == 0,
+        "null_fraction": null_fraction is None or null_fraction <= data.MAX_COUPON_NULL_FRACTION,
+        "price_range": figures["price_out"] == 0,
+        "quantity_range": figures["quantity_out"] == 0,
+        "allowed_values": figures["status_out"] == 0,
+        "row_count": rows >= data.MIN_ROWS,
+        "freshness": newest is not None and data.NOW - newest <= data.FRESHNESS,
+    }
+
+
+@case
+def duckdb_sql(folder: str) -> dict[str, Any]:
+    """The hand-written baseline: one aggregate query plus the column types."""
+    start = time.perf_counter()
+    import duckdb
+
+    con = duckdb.connect(_warehouse_file(folder), read_only=True)
+    types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'orders'"
+        ).fetchall()
+    )
+    cursor = con.execute(handwritten_sql())
+    names = [d[0] for d in cursor.description]
+    row = dict(zip(names, cursor.fetchone() or (), strict=True))
+    con.close()
+    figures = {
+        "rows": row["rows"],
+        "nulls": {c: row[f"null_{c}"] for c in data.COLUMNS},
+        "duplicate_keys": row["duplicate_keys"],
+        "price_out": row["price_out"],
+        "quantity_out": row["quantity_out"],
+        "status_out": row["status_out"],
+        "newest": row["newest"],
+    }
+    checks = judge_figures(figures, types)
+    seconds = time.perf_counter() - start
+    figures["newest"] = str(figures["newest"])
+    return {"seconds": seconds, "checks": checks, "figures": figures}
+
+
+def pipefix_figures(folder: str, full: bool) -> dict[str, Any]:
+    """pipefix's figures of the orders table, as its health module measures them (for the
+    runner's agreement checks; not timed)."""
+    from pipefix.api import Pipeline
+    from pipefix.engines import health, store
+
+    config = Path(folder) / "pipefix.yaml"
+    with Pipeline.open(config, read_only=True, clock=data.fixed_clock) as pipeline:
+        engine = pipeline.engine
+        contract = store.active_contract(engine, "orders")
+        physical = health.physical_schemas(engine, ("orders",))["orders"]
+        step = max((s.step for s in store.recent_steps(engine, 1)), default=0)
+        saved = health.saved_figures(engine).get("orders")
+        known = None if full else health.known_for(saved, health.signature(contract, physical))
+        measured = health.measure_table(engine, contract, physical, step, known, keep=False)
+        mismatches = health.schema_mismatches(contract, physical, engine.capabilities.dialect)
+    figures = measured.figures
+    thresholds = health.Thresholds(data.MIN_ROWS, {"coupon": data.MAX_COUPON_NULL_FRACTION})
+    pipefix_checks = health.judge(contract, figures, mismatches, data.NOW, thresholds)
+    return {
+        "rows": figures.rows,
+        "nulls": figures.nulls,
+        "duplicate_keys": figures.duplicate_keys,
+        "price_out": figures.below_min["price_usd"] + figures.above_max["price_usd"],
+        "quantity_out": figures.below_min["quantity"] + figures.above_max["quantity"],
+        "status_out": figures.not_allowed["status"],
+        "newest": str(figures.newest),
+        "read_after_step": measured.scanned_after,
+        "pipefix_checks": pipefix_checks,
+        "schema_mismatches": list(mismatches),
+    }
+
+
+@case
+def pipefix_verify(folder: str, mode: str) -> dict[str, Any]:
+    start = time.perf_counter()
+    figures = pipefix_figures(folder, full=mode == "full")
+    return {"seconds": time.perf_counter() - start, "figures": figures}
+
+
+@case
+def pipefix_check(folder: str, mode: str, times: str = "1") -> dict[str, Any]:
+    """What `pipefix check [--full]` does: open the pipeline read-only and measure every check.
+    `times=2` checks once more in the same process: what each step of a running agent pays."""
+    start = time.perf_counter()
+    from pipefix.api import Pipeline
+
+    imported = time.perf_counter()
+    with Pipeline.open(Path(folder) / "pipefix.yaml", read_only=True, clock=data.fixed_clock) as pipeline:
+        opened = time.perf_counter()
+        result = pipeline.check(full=mode == "full")
+        checked = time.perf_counter()
+        if times == "2":
+            pipeline.check(full=mode == "full")
+        again = time.perf_counter()
+    table = result.metrics.table("orders")
+    assert table is not None
+    return {
+        "seconds": checked - start,
+        "import_seconds": imported - start,
+        "check_seconds": checked - opened,
+        "warm_check_seconds": again - checked,
+        "checks": table.checks,
+    }
+
+
+SODA_CHECKS = """
+checks for orders:
+  - schema:
+      name: schema
+      fail:
+        when required column missing: [order_id, customer_id, price_usd, quantity, status, coupon, created_at]
+        when wrong column type:
+          order_id: bigint
+          customer_id: integer
+          price_usd: double
+          quantity: integer
+          status: varchar
+          coupon: varchar
+          created_at: timestamp
+{not_null}
+  - duplicate_count(order_id) = 0:
+      name: unique_key
+  - missing_percent(coupon) <= {null_percent}:
+      name: null_fraction
+  - invalid_count(price_usd) = 0:
+      name: price_range
+      valid min: {price_min}
+      valid max: {price_max}
+  - invalid_count(quantity) = 0:
+      name: quantity_range
+      valid min: {quantity_min}
+      valid max: {quantity_max}
+  - invalid_count(status) = 0:
+      name: allowed_values
+      valid values: [{statuses}]
+  - row_count >= {min_rows}:
+      name: row_count
+  - freshness(created_at) < 1d:
+      name: freshness
+"""
+
+
+def soda_checks_yaml() -> str:
+    not_null = "\n".join(f"  - missing_count({c}) = 0:\n      name: not_null {c}" for c in data.NOT_NULL)
+    return SODA_CHECKS.format(
+        not_null=not_null,
+        null_percent=data.MAX_COUPON_NULL_FRACTION * 100,
+        price_min=data.PRICE_RANGE[0],
+        price_max=data.PRICE_RANGE[1],
+        quantity_min=int(data.QUANTITY_RANGE[0]),
+        quantity_max=int(data.QUANTITY_RANGE[1]),
+        statuses=", ".join(data.STATUSES),
+        min_rows=data.MIN_ROWS,
+    )
+
+
+@case
+def soda(folder: str) -> dict[str, Any]:
+    start = time.perf_counter()
+    from soda.common.config_helper import ConfigHelper
+
+    # Soda's usage statistics are on by default (an HTTP exporter): off, from a private config
+    # file read before anything else asks for one, rather than the user's ~/.soda/config.yml.
+    private = Path(tempfile.mkdtemp(prefix="pipefix-bench-soda-")) / "config.yml"
+    private.write_text("send_anonymous_usage_stats: false\n", encoding="utf-8")
+    ConfigHelper.get_instance(str(private))
+    from soda.scan import Scan
+
+    scan = Scan()
+    scan.set_data_source_name("bench")
+    scan.add_configuration_yaml_str(
+        f"data_source bench:\n  type: duckdb\n  path: {_warehouse_file(folder)}\n  read_only: true\n"
+    )
+    scan.add_variables({"NOW": data.NOW.strftime("%Y-%m-%dT%H:%M:%S")})
+    scan.add_sodacl_yaml_str(soda_checks_yaml())
+    scan.execute()
+    results = scan.get_scan_results()
+    seconds = time.perf_counter() - start
+    outcomes: dict[str, list[str]] = {}
+    for check in results["checks"]:
+        name = str(check["name"]).split(" ")[0]
+        outcomes.setdefault(name, []).append(str(check["outcome"]))
+    checks = {name: all(o == "pass" for o in seen) for name, seen in outcomes.items()}
+    errors = [str(log["message"])[:200] for log in results.get("logs", []) if log.get("level") == "ERROR"]
+    return {"seconds": seconds, "checks": checks, "errors": errors[:5], "outcomes": outcomes}
+
+
+# The type names GX's SQL path reports through SQLAlchemy (DOUBLE comes back as FLOAT).
+GX_TYPES = {
+    "BIGINT": "BigInteger",
+    "INTEGER": "Integer",
+    "DOUBLE": "FLOAT",
+    "VARCHAR": "String",
+    "TIMESTAMP": "TIMESTAMP",
+}
+
+
+@case
+def gx(folder: str) -> dict[str, Any]:
+    start = time.perf_counter()
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.execution_engine import sqlalchemy_execution_engine as sql_engine
+
+    def execute_query(self: Any, query: Any) -> Any:
+        # GX fetches a query's rows after closing its connection, which duckdb-engine does not
+        # survive (every metric comes back empty: great_expectations issues #10738, #11579).
+        # The same query, its rows buffered before the connection closes.
+        with self.get_connection() as connection:
+            return self._execute_query_with_recovery(connection, query).freeze()()
+
+    sql_engine.SqlAlchemyExecutionEngine.execute_query = execute_query
+    context = gx.get_context(mode="ephemeral")
+    source = context.data_sources.add_sql(
+        name="bench", connection_string=f"duckdb:///{_warehouse_file(folder)}"
+    )
+    asset = source.add_table_asset(name="orders", table_name="orders")
+    batch = asset.add_batch_definition_whole_table("all")
+    suite = context.suites.add(gx.ExpectationSuite(name="orders"))
+    expectations: list[tuple[str, Any]] = [
+        ("schema", gxe.ExpectTableColumnsToMatchSet(column_set=list(data.COLUMNS), exact_match=False))
+    ]
+    expectations += [
+        ("schema", gxe.ExpectColumnValuesToBeOfType(column=c, type_=GX_TYPES[t]))
+        for c, t in data.COLUMNS.items()
+    ]
+    expectations += [("not_null", gxe.ExpectColumnValuesToNotBeNull(column=c)) for c in data.NOT_NULL]
+    expectations += [
+        ("unique_key", gxe.ExpectColumnValuesToBeUnique(column=data.KEY)),
+        (
+            "null_fraction",
+            gxe.ExpectColumnValuesToNotBeNull(column="coupon", mostly=1 - data.MAX_COUPON_NULL_FRACTION),
+        ),
+        (
+            "price_range",
+            gxe.ExpectColumnValuesToBeBetween(
+                column="price_usd", min_value=data.PRICE_RANGE[0], max_value=data.PRICE_RANGE[1]
+            ),
+        ),
+        (
+            "quantity_range",
+            gxe.ExpectColumnValuesToBeBetween(
+                column="quantity", min_value=data.QUANTITY_RANGE[0], max_value=data.QUANTITY_RANGE[1]
+            ),
+        ),
+        ("allowed_values", gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(data.STATUSES))),
+        ("row_count", gxe.ExpectTableRowCountToBeBetween(min_value=data.MIN_ROWS)),
+        (
+            "freshness",
+            gxe.ExpectColumnMaxToBeBetween(column="created_at", min_value=data.NOW - data.FRESHNESS),
+        ),
+    ]
+    for name, expectation in expectations:
+        expectation.meta = {"check": name}
+        suite.add_expectation(expectation)
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name="orders", data=batch, suite=suite)
+    )
+    result = validation.run(result_format="BOOLEAN_ONLY")
+    seconds = time.perf_counter() - start
+    outcomes: dict[str, list[bool]] = {}
+    errors = []
+    for item in result.results:
+        name = (item.expectation_config.meta or {}).get("check", "?")
+        outcomes.setdefault(name, []).append(bool(item.success))
+        if item.exception_info and item.exception_info.get("raised_exception"):
+            errors.append(str(item.exception_info.get("exception_message"))[:200])
+    checks = {name: all(seen) for name, seen in outcomes.items()}
+    return {"seconds": seconds, "checks": checks, "errors": errors[:5]}
+
+
+@case
+def polars_lazy(size: str) -> dict[str, Any]:
+    """Polars, one lazy pass over the Parquet file (a different source: no warehouse)."""
+    start = time.perf_counter()
+    import polars as pl
+
+    frame = pl.scan_parquet(data.parquet(size))
+    schema = frame.collect_schema()
+    names = {pl.Int64: "BIGINT", pl.Int32: "INTEGER", pl.Float64: "DOUBLE", pl.String: "VARCHAR"}
+    types = {
+        c: names.get(t, "TIMESTAMP" if isinstance(t, pl.Datetime) else str(t)) for c, t in schema.items()
+    }
+    col = pl.col
+    row = (
+        frame.select(
+            pl.len().alias("rows"),
+            *[col(c).null_count().alias(f"null_{c}") for c in data.COLUMNS],
+            (col("order_id").count() - col("order_id").drop_nulls().n_unique()).alias("duplicate_keys"),
+            ((col("price_usd") < data.PRICE_RANGE[0]) | (col("price_usd") > data.PRICE_RANGE[1]))
+            .sum()
+            .alias("price_out"),
+            ((col("quantity") < data.QUANTITY_RANGE[0]) | (col("quantity") > data.QUANTITY_RANGE[1]))
+            .sum()
+            .alias("quantity_out"),
+            (~col("status").is_in(list(data.STATUSES))).sum().alias("status_out"),
+            col("created_at").max().alias("newest"),
+        )
+        .collect()
+        .row(0, named=True)
+    )
+    figures = {
+        "rows": row["rows"],
+        "nulls": {c: row[f"null_{c}"] for c in data.COLUMNS},
+        "duplicate_keys": row["duplicate_keys"],
+        "price_out": row["price_out"],
+        "quantity_out": row["quantity_out"],
+        "status_out": row["status_out"],
+        "newest": row["newest"],
+    }
+    checks = judge_figures(figures, types)
+    seconds = time.perf_counter() - start
+    figures["newest"] = str(figures["newest"])
+    return {"seconds": seconds, "checks": checks, "figures": figures}
+
+
+# --- 2. incremental step -------------------------------------------------------------------------
+
+
+@case
+def pipefix_load_batch(size: str) -> dict[str, Any]:
+    """The rest of a step: pipefix's loader judges and loads the 10k batch into a copy of the
+    table (the copy is not timed)."""
+    from pipefix.api import Pipeline
+    from pipefix.engines import loader
+
+    with (
+        _copy_of(data.warehouse(size)) as folder,
+        Pipeline.open(folder / "pipefix.yaml", clock=data.fixed_clock) as pipeline,
+    ):
+        start = time.perf_counter()
+        result = loader.load_batch(pipeline.engine, data.batch_jsonl(), "orders", 1)
+        seconds = time.perf_counter() - start
+    assert result is not None
+    return {"seconds": seconds, "loaded": result.loaded, "quarantined": result.quarantined}
+
+
+@contextmanager
+def _copy_of(folder: Path) -> Iterator[Path]:
+    with _tmp_dir() as tmp:
+        target = tmp / folder.name
+        shutil.copytree(folder, target)
+        yield target
+
+
+# --- 3. ingestion --------------------------------------------------------------------------------
+
+
+# Rows a loader without the contract lets in: the non-conforming records, or their NULLs.
+NONCONFORMING = "price_usd < 0 OR status = 'teleported' OR quantity IS NULL OR customer_id IS NULL"
+
+
+@case
+def ingest_pipefix() -> dict[str, Any]:
+    from pipefix.api import Pipeline
+    from pipefix.engines import loader
+    from pipefix.engines.duckdb import DuckDBEngine
+
+    slowest: list[tuple[float, str]] = []
+    run = DuckDBEngine._run
+
+    def timed(self: Any, sql: str, params: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return run(self, sql, params)
+        finally:
+            slowest.append((time.perf_counter() - began, " ".join(sql.split())[:70]))
+
+    DuckDBEngine._run = timed  # type: ignore[method-assign]
+
+    with _tmp_dir() as folder:
+        config = data.config_for(folder, "wh.duckdb")
+        with Pipeline.open(config, clock=data.fixed_clock) as pipeline:
+            start = time.perf_counter()
+            result = loader.load_batch(pipeline.engine, data.ingest_jsonl(), "orders", 1)
+            seconds = time.perf_counter() - start
+            rows = pipeline.engine.query("SELECT count(*) FROM orders")[0][0]
+            held = pipeline.engine.query("SELECT count(*) FROM pipefix.quarantine")[0][0]
+    assert result is not None
+    slowest.sort(reverse=True)
+    return {
+        "seconds": seconds,
+        "loaded": int(rows),
+        "quarantined": int(held),
+        "received": result.received,
+        "slowest": [[round(t, 2), sql] for t, sql in slowest[:3]],
+    }
+
+
+@case
+def ingest_duckdb() -> dict[str, Any]:
+    """Raw DuckDB: INSERT ... SELECT * FROM read_json(...), no contract (a record that cannot be
+    typed would abort the load, so errors are ignored: such values become NULL)."""
+    import duckdb  # imported before the clock starts: only the load is timed, as for pipefix
+
+    columns = "{" + ", ".join(f"'{c}': '{t}'" for c, t in data.COLUMNS.items()) + "}"
+    with _tmp_dir() as folder:
+        con = duckdb.connect(str(folder / "raw.duckdb"))
+        con.execute("SET enable_progress_bar = false")
+        definition = ", ".join(f"{c} {t}" for c, t in data.COLUMNS.items())
+        con.execute(f"CREATE TABLE orders ({definition})")
+        start = time.perf_counter()
+        con.execute(
+            "INSERT INTO orders SELECT * FROM read_json(?, format = 'newline_delimited', "
+            f"columns = {columns}, ignore_errors = true)",
+            [str(data.ingest_jsonl())],
+        )
+        seconds = time.perf_counter() - start
+        rows, bad = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {NONCONFORMING}) FROM orders"
+        ).fetchone() or (0, 0)
+        con.close()
+    return {"seconds": seconds, "loaded": int(rows), "quarantined": 0, "nonconforming_loaded": int(bad)}
+
+
+@case
+def ingest_dlt(limit: str = "") -> dict[str, Any]:
+    """dlt: a resource reading the JSONL file (its first `limit` records when given), typed by
+    column hints, non-conforming data types discarded by its contract (`discard_row`), into
+    DuckDB."""
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+    import dlt  # imported before the clock starts: only the load is timed, as for pipefix
+
+    start = time.perf_counter()
+
+    types = {
+        "BIGINT": "bigint",
+        "INTEGER": "bigint",
+        "DOUBLE": "double",
+        "VARCHAR": "text",
+        "TIMESTAMP": "timestamp",
+    }
+    # A null in a column declared not-nullable fails dlt's whole load (it has no row-level
+    # not-null rule), so every column is declared nullable: those rows are loaded.
+    columns = {c: {"data_type": types[t], "nullable": True} for c, t in data.COLUMNS.items()}
+
+    @dlt.resource(name="orders", columns=columns, schema_contract={"data_type": "discard_row"})
+    def orders() -> Iterator[dict[str, Any]]:
+        with open(data.ingest_jsonl(), encoding="utf-8") as handle:
+            for line in itertools.islice(handle, int(limit) if limit else None):
+                yield json.loads(line)
+
+    with _tmp_dir() as folder:
+        pipeline = dlt.pipeline(
+            pipeline_name="bench",
+            destination=dlt.destinations.duckdb(str(folder / "dlt.duckdb")),
+            dataset_name="bench",
+            pipelines_dir=str(folder / "dlt"),
+        )
+        error = ""
+        try:
+            pipeline.run(orders())
+        except Exception as failure:  # a contract violation may abort the load: report it
+            error = str(failure).splitlines()[0][:300]
+        seconds = time.perf_counter() - start
+        import duckdb
+
+        con = duckdb.connect(str(folder / "dlt.duckdb"), read_only=True)
+        try:
+            rows = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {NONCONFORMING}) FROM bench.orders")
+            loaded, bad = rows.fetchone() or (0, 0)
+        except duckdb.Error:
+            loaded = bad = 0
+        con.close()
+    return {
+        "seconds": seconds,
+        "rows": int(limit) if limit else data.INGEST_ROWS,
+        "loaded": int(loaded),
+        "quarantined": 0,
+        "nonconforming_loaded": int(bad),
+        "error": error,
+    }
+
+
+# --- 4. the demo, and 5. scaling ------------------------------------------------------------------
+
+
+class _DatabaseClock:
+    """Time spent inside DuckDB (statement execution and fetching), summed."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.statements = 0
+
+    def wrap(self, engine: Any) -> None:
+        engine._con = _TimedConnection(engine._con, self)
+
+
+class _TimedConnection:
+    def __init__(self, con: Any, clock: _DatabaseClock) -> None:
+        self._con = con
+        self._clock = clock
+
+    def _timed(self, method: str, *args: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return getattr(self._con, method)(*args)
+        finally:
+            self._clock.seconds += time.perf_counter() - start
+            self._clock.statements += method in ("execute", "executemany")
+
+    def execute(self, *args: Any) -> Any:
+        self._timed("execute", *args)
+        return self
+
+    def executemany(self, *args: Any) -> Any:
+        self._timed("executemany", *args)
+        return self
+
+    def fetchall(self) -> Any:
+        return self._timed("fetchall")
+
+    def fetchone(self) -> Any:
+        return self._timed("fetchone")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+@case
+def demo(steps: str) -> dict[str, Any]:
+    """`pipefix demo` in-process, with the time spent in DuckDB and in the producer counted, so
+    that what is left is the agent's own overhead."""
+    from pipefix.scenario import demo as scenario
+    from pipefix.scenario.producer import Producer
+
+    database = _DatabaseClock()
+    produce = {"seconds": 0.0}
+    write_step = Producer.write_step
+
+    def timed_write(self: Any, step: int) -> Any:
+        start = time.perf_counter()
+        try:
+            return write_step(self, step)
+        finally:
+            produce["seconds"] += time.perf_counter() - start
+
+    Producer.write_step = timed_write  # type: ignore[method-assign]
+    with _tmp_dir() as folder:
+        options = scenario.DemoOptions(db=folder / "demo.duckdb", steps=int(steps))
+        run = scenario.prepare(options)
+        database.wrap(run.pipeline.engine)
+        start = time.perf_counter()
+        scenario.execute(run)
+        seconds = time.perf_counter() - start
+        rows = run.pipeline.engine.query(
+            "SELECT coalesce(sum(received), 0), coalesce(sum(loaded), 0) FROM pipefix.batches"
+        )[0]
+        run.pipeline.engine.close()
+    tables = len(run.pipeline.tables)
+    overhead = seconds - database.seconds - produce["seconds"]
+    return {
+        "seconds": seconds,
+        "steps": int(steps),
+        "tables": tables,
+        "database_seconds": database.seconds,
+        "statements": database.statements,
+        "producer_seconds": produce["seconds"],
+        "overhead_per_step_ms": overhead / int(steps) * 1000,
+        "overhead_per_table_step_ms": overhead / int(steps) / tables * 1000,
+        "received": int(rows[0]),
+        "loaded": int(rows[1]),
+    }
+
+
+SCALE_YAML_TABLE = """\
+  t{n:04d}:
+    key: id
+    columns:
+      id:     {{type: bigint, nullable: false}}
+      amount: {{type: double, min: 0}}
+      kind:   {{type: varchar, values: [a, b, c]}}
+      at:     {{type: timestamp}}
+    freshness: 24h
+"""
+
+
+@case
+def scaling(tables: str, load: str = "yes") -> dict[str, Any]:
+    """N tables. Step 1 (no data) sets up every table's state. With `load=yes`, each table then
+    receives one 20-row batch and step 2 is timed (a loaded step); then a step with nothing new is
+    timed (a quiet step: every table checked, the agent evaluates and plans). Time per table-step,
+    split into time inside DuckDB and the rest (pipefix's own work)."""
+    from pipefix.api import Pipeline
+
+    count = int(tables)
+    result: dict[str, Any] = {"tables": count}
+    with _tmp_dir() as folder:
+        body = "".join(SCALE_YAML_TABLE.format(n=n) for n in range(count))
+        config = folder / "pipefix.yaml"
+        config.write_text(f"warehouse: duckdb:///wh.duckdb\nlanding: landing\ntables:\n{body}")
+        with Pipeline.open(config, clock=data.fixed_clock) as pipeline:
+            pipeline.run(1)
+            database = _DatabaseClock()
+            database.wrap(pipeline.engine)
+            kinds = ["loaded", "quiet"] if load == "yes" else ["quiet"]
+            for kind in kinds:
+                if kind == "loaded":
+                    for n in range(count):
+                        batch = folder / "landing" / f"t{n:04d}" / "step-2.jsonl"
+                        batch.parent.mkdir(parents=True, exist_ok=True)
+                        rows = [
+                            {
+                                "id": i,
+                                "amount": i * 1.5,
+                                "kind": "abc"[i % 3],
+                                "at": f"2026-11-30T02:00:{i:02d}Z",
+                            }
+                            for i in range(20)
+                        ]
+                        batch.write_text("".join(json.dumps(r) + "\n" for r in rows))
+                before, statements = database.seconds, database.statements
+                start = time.perf_counter()
+                summary = pipeline.run(1)
+                seconds = time.perf_counter() - start
+                inside = database.seconds - before
+                result[kind] = {
+                    "seconds": seconds,
+                    "statements": database.statements - statements,
+                    "per_table_step_ms": seconds / count * 1000,
+                    "database_per_table_step_ms": inside / count * 1000,
+                    "overhead_per_table_step_ms": (seconds - inside) / count * 1000,
+                }
+            result["loaded_rows"] = summary["rows"]["loaded"]
+            result["lost"] = summary["rows"]["lost"]
+    result["seconds"] = sum(result[k]["seconds"] for k in kinds)
+    return result
+
+
+def main() -> None:
+    name, *args = sys.argv[1:]
+    result = CASES[name](*args)
+    print(json.dumps(result, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,731 @@
+"""`make bench`: run every benchmark case in a fresh process, pairs alternately in the same run,
+and write BENCHMARKS.md.
+
+Each run is timed from the outside (wall time of the whole process) and its peak memory read
+from the kernel's accounting of that one child (`os.wait4` -> ru_maxrss). Each case also reports
+the time of its work measured inside the process. Before timing, the runner checks that the tools
+find the same results: pipefix's figures must equal the hand-written pass's (asserted), and
+incremental figures must equal a full rescan's (asserted).
+
+Usage: python benchmarks/run.py [--quick] [--out BENCHMARKS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import data
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CASES = HERE / "cases.py"
+PYTHON = sys.executable
+PIPEFIX = str(Path(PYTHON).with_name("pipefix"))
+
+
+@dataclass
+class Run:
+    wall: float
+    rss_mib: float
+    result: dict[str, Any]
+
+
+@dataclass
+class Series:
+    label: str
+    command: list[str]
+    reps: int
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(r.wall for r in self.runs)
+
+    @property
+    def inner(self) -> float:
+        return statistics.median(float(r.result.get("seconds", r.wall)) for r in self.runs)
+
+    def median(self, key: str) -> float:
+        return statistics.median(float(r.result[key]) for r in self.runs)
+
+    @property
+    def rss(self) -> float:
+        return max(r.rss_mib for r in self.runs)
+
+    @property
+    def last(self) -> dict[str, Any]:
+        return self.runs[-1].result
+
+
+class AgreementError(AssertionError):
+    """The tools disagree: no timing is worth reporting."""
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise AgreementError(message)
+
+
+def case(name: str, *args: str) -> list[str]:
+    return [PYTHON, str(CASES), name, *args]
+
+
+def measure(command: Sequence[str]) -> Run:
+    """One fresh process: wall time, peak RSS of that process alone, its last JSON line."""
+    env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
+    with tempfile.TemporaryFile() as errors, tempfile.TemporaryFile() as output:
+        start = time.perf_counter()
+        process = subprocess.Popen(list(command), stdout=output, stderr=errors, env=env, cwd=HERE)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        errors.seek(0)
+        text = output.read().decode(errors="replace")
+        if process.returncode != 0:
+            tail = errors.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{tail}")
+    result: dict[str, Any] = {}
+    if command[:2] == [PYTHON, str(CASES)]:  # a case: its last line is its JSON result
+        result = json.loads(text.strip().splitlines()[-1])
+    return Run(wall, usage.ru_maxrss / 1024, result)
+
+
+def alternate(series: list[Series], log: Any) -> list[Series]:
+    """Round after round, each series once per round (until it has its repetitions)."""
+    for round_no in range(max(s.reps for s in series)):
+        for item in series:
+            if round_no < item.reps:
+                run = measure(item.command)
+                item.runs.append(run)
+                log(f"  {item.label:<42} {run.wall:7.2f} s  {run.rss_mib:7.0f} MiB")
+    return series
+
+
+# --- the benchmarks ----------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    quick: bool
+    machine: list[str] = field(default_factory=list)
+    dlt_rows: int = 100_000
+    sections: list[str] = field(default_factory=list)
+    targets: list[tuple[str, str, bool, str]] = field(default_factory=list)  # what, target, met, detail
+
+    def target(self, what: str, target: str, met: bool, detail: str) -> None:
+        self.targets.append((what, target, met, detail))
+
+
+def _fmt_ratio(x: float) -> str:
+    return f"{x:.2f}×"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _same_figures(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    keys = ("rows", "nulls", "duplicate_keys", "price_out", "quantity_out", "status_out", "newest")
+    return all(a[k] == b[k] for k in keys)
+
+
+def verify(report: Report, log: Any) -> None:
+    """Agreement before speed: pipefix == hand-written pass; incremental == full rescan."""
+    rows = []
+    for size in data.SIZES:
+        for folder in (data.warehouse(size, with_batch=True),):
+            hand = measure(case("duckdb-sql", str(folder))).result
+            full = measure(case("pipefix-verify", str(folder), "full")).result["figures"]
+            incremental = measure(case("pipefix-verify", str(folder), "incremental")).result["figures"]
+            require(_same_figures(full, hand["figures"]), f"pipefix {full} != hand-written {hand}")
+            require(_same_figures(incremental, full), f"incremental {incremental} != full {full}")
+            require(full["pipefix_checks"]["schema"], f"schema mismatch: {full['schema_mismatches']}")
+            require(incremental["read_after_step"] == 0, f"not incremental: {incremental}")
+            expected = hand["checks"]
+            pipefix_checks = full["pipefix_checks"]
+            mapped = {
+                "schema": pipefix_checks["schema"],
+                "not_null": pipefix_checks["not_null"],
+                "unique_key": pipefix_checks["unique_key"],
+                "null_fraction": pipefix_checks["null_fraction"],
+                "ranges": pipefix_checks["ranges"],
+                "row_count": pipefix_checks["row_count"],
+                "freshness": pipefix_checks["freshness"],
+            }
+            ranges = expected["price_range"] and expected["quantity_range"] and expected["allowed_values"]
+            require(mapped["ranges"] == ranges, f"ranges: pipefix {mapped} vs {expected}")
+            same = all(mapped[k] == expected[k] for k in mapped if k != "ranges")
+            require(same, f"checks: pipefix {mapped} vs hand-written {expected}")
+            name = folder.name
+            rows.append(
+                [
+                    name,
+                    f"{hand['figures']['rows']:,}",
+                    str(hand["figures"]["duplicate_keys"]),
+                    str(hand["figures"]["price_out"]),
+                    str(hand["figures"]["status_out"]),
+                    f"{hand['figures']['nulls']['coupon']:,}",
+                    "equal",
+                    "equal (read rows loaded after step 0 only)",
+                ]
+            )
+            log(f"  verified {name}: pipefix == hand-written, incremental == full")
+    report.sections.append(
+        "## Agreement (asserted before any timing)\n\n"
+        "pipefix's figures (rows, nulls per column, duplicate keys, out-of-range and not-allowed "
+        "values, newest timestamp) must equal the hand-written DuckDB pass's, and the incremental "
+        "figures must equal a full rescan's; the runner stops otherwise.\n\n"
+        + _table(
+            [
+                "warehouse",
+                "rows",
+                "duplicate keys",
+                "price out of range",
+                "status not allowed",
+                "null coupons",
+                "pipefix vs hand-written",
+                "incremental vs full",
+            ],
+            rows,
+        )
+    )
+
+
+CHECK_NAMES = data.CHECKS
+
+
+def bench_full_check(report: Report, log: Any) -> None:
+    body = []
+    for size in data.SIZES:
+        # Repetitions within the 10-minute budget: fewer for the large table and slow tools.
+        reps = 2 if report.quick else (5 if size == "1m" else 3)
+        slow = 1 if report.quick or size != "1m" else 2
+        folder = str(data.warehouse(size))
+        log(f"full check, {size}")
+        series = alternate(
+            [
+                Series("pipefix check --full", case("pipefix-check", folder, "full"), reps),
+                Series("hand-written DuckDB pass", case("duckdb-sql", folder), reps),
+                Series("Polars lazy (Parquet)", case("polars-lazy", size), slow),
+                Series("Soda Core (DuckDB)", case("soda", folder), slow),
+                Series("Great Expectations (SQL, DuckDB)", case("gx", folder), slow),
+            ],
+            log,
+        )
+        pipefix, hand, _, soda, gx = series
+        hand_checks = hand.last["checks"]
+        rows = []
+        for item in series:
+            checks = item.last.get("checks", {})
+            if item is pipefix:
+                agree = _pipefix_agrees(checks, hand_checks)
+            else:
+                missing = [c for c in CHECK_NAMES if c not in checks]
+                differ = [c for c in CHECK_NAMES if c in checks and checks[c] != hand_checks[c]]
+                agree = (
+                    "all 9 agree"
+                    if not missing and not differ
+                    else "; ".join(
+                        part
+                        for part in (
+                            f"missing: {', '.join(missing)}" if missing else "",
+                            f"differ: {', '.join(differ)}" if differ else "",
+                        )
+                        if part
+                    )
+                )
+                errors = item.last.get("errors")
+                if errors:
+                    agree += f" (errors: {errors[0][:80]})"
+            rows.append(
+                [
+                    item.label,
+                    str(len(item.runs)),
+                    f"{item.wall:.2f} s",
+                    f"{item.inner:.2f} s",
+                    f"{item.rss:.0f} MiB",
+                    _fmt_ratio(item.wall / hand.wall),
+                    _fmt_ratio(item.inner / hand.inner),
+                    agree,
+                ]
+            )
+        body.append(
+            f"### {data.SIZES[size]:,} rows\n\n"
+            + _table(
+                [
+                    "tool",
+                    "runs",
+                    "wall (median)",
+                    "work inside (median)",
+                    "peak RSS",
+                    "wall vs hand-written",
+                    "work vs hand-written",
+                    "checks vs hand-written",
+                ],
+                rows,
+            )
+            + f"\n\npipefix's process: import {pipefix.median('import_seconds'):.2f} s, "
+            f"check {pipefix.median('check_seconds'):.2f} s (median)."
+        )
+        ratio = pipefix.wall / hand.wall
+        report.target(
+            f"full check {size}: pipefix vs hand-written DuckDB (wall)",
+            "≤ 1.0×",
+            ratio <= 1.0,
+            f"{ratio:.2f}× (work inside: {pipefix.inner / hand.inner:.2f}×)",
+        )
+        report.target(
+            f"full check {size}: faster than Soda",
+            "≥ 1.5×",
+            soda.wall / pipefix.wall >= 1.5,
+            f"{soda.wall / pipefix.wall:.2f}×",
+        )
+        report.target(
+            f"full check {size}: faster than GX",
+            "≥ 5×",
+            gx.wall / pipefix.wall >= 5,
+            f"{gx.wall / pipefix.wall:.2f}×",
+        )
+    report.sections.append(
+        "## 1. Full check: the same 9 checks\n\n"
+        "Schema match (exact types), not-null (6 columns), unique key, null fraction (coupon ≤ 90%), "
+        "value range ×2 (price 0–10,000; quantity 1–100), allowed values (status), row count (≥ 1), "
+        "freshness (newest `created_at` within 1 day of a fixed now). Every tool reads the same table "
+        "in the same DuckDB file, except Polars, which reads the Parquet file it came from. "
+        "*Wall* is the whole process (interpreter, imports, connection, checks); *work inside* is "
+        "timed in the process from before the tool's import to its result. The hand-written pass "
+        "is the query a person writes first: one aggregate with `count(DISTINCT order_id)`.\n\n"
+        + "\n\n".join(body)
+    )
+
+
+def _pipefix_agrees(checks: dict[str, bool], hand: dict[str, bool]) -> str:
+    ranges = hand["price_range"] and hand["quantity_range"] and hand["allowed_values"]
+    pairs = {
+        "schema": hand["schema"],
+        "not_null": hand["not_null"],
+        "unique_key": hand["unique_key"],
+        "ranges": ranges,
+        "freshness": hand["freshness"],
+    }
+    differ = [k for k, v in pairs.items() if checks.get(k) != v]
+    return "agree (null fraction, row count: asserted in verification)" if not differ else f"differ: {differ}"
+
+
+def bench_incremental(report: Report, log: Any) -> None:
+    reps = 2 if report.quick else 3
+    rows = []
+    by_size = {}
+    for size in data.SIZES:
+        folder = str(data.warehouse(size, with_batch=True))
+        log(f"incremental step, {size} + 10k")
+        incremental, full = alternate(
+            [
+                Series(
+                    f"pipefix check, {size} + 10k", case("pipefix-check", folder, "incremental", "2"), reps
+                ),
+                Series(
+                    f"pipefix check --full, {size} + 10k", case("pipefix-check", folder, "full", "2"), reps
+                ),
+            ],
+            log,
+        )
+        load = alternate([Series(f"load the 10k batch, {size}", case("pipefix-load-batch", size), 1)], log)[0]
+        by_size[size] = (incremental, full, load)
+        rows.append(
+            [
+                f"{data.SIZES[size]:,} + 10,000",
+                f"{incremental.median('warm_check_seconds') * 1000:.0f} ms",
+                f"{full.median('warm_check_seconds') * 1000:.0f} ms",
+                _fmt_ratio(full.median("warm_check_seconds") / incremental.median("warm_check_seconds")),
+                f"{incremental.median('check_seconds') * 1000:.0f} / "
+                f"{full.median('check_seconds') * 1000:.0f} ms",
+                f"{incremental.rss:.0f} / {full.rss:.0f} MiB",
+                f"{load.inner:.2f} s",
+            ]
+        )
+    inc10, full10, _ = by_size["10m"]
+    ratio = full10.median("warm_check_seconds") / inc10.median("warm_check_seconds")
+    cold = full10.median("check_seconds") / inc10.median("check_seconds")
+    report.target(
+        "incremental check, 10M table + 10k batch, vs full rescan",
+        "≥ 20× faster",
+        ratio >= 20,
+        f"{ratio:.1f}× in a running agent; {cold:.1f}× for a fresh `pipefix check` process",
+    )
+    rss_small, rss_large = by_size["1m"][0].rss, inc10.rss
+    report.target(
+        "incremental check: peak memory independent of table size",
+        "1M ≈ 10M",
+        rss_large <= rss_small * 1.25,
+        f"{rss_small:.0f} MiB at 1M, {rss_large:.0f} MiB at 10M",
+    )
+    report.sections.append(
+        "## 2. Incremental step: a table receiving a 10,000-row batch\n\n"
+        "The warehouse holds the table as loaded at step 0, with the figures an agent step saved; "
+        "the batch was then loaded at step 1 by pipefix's loader. `pipefix check` reads only the "
+        "rows loaded after the saved step and the new keys' probe into the older keys; "
+        "`--full` rescans. Each process checks twice: the first check pays the process's one-time "
+        "costs (DuckDB's catalog, pydantic's validators), as a fresh `pipefix check` does; the "
+        "second is what each step of a running agent pays (*step*, median). The load of the "
+        "batch (pipefix's loader judging and inserting 10k rows into a copy of the table) is the "
+        "rest of a step, timed once.\n\n"
+        + _table(
+            [
+                "rows",
+                "incremental check (step)",
+                "full rescan (step)",
+                "speed-up",
+                "first check in a fresh process (inc / full)",
+                "peak RSS (inc / full)",
+                "load of the batch",
+            ],
+            rows,
+        )
+    )
+
+
+# dlt turns each record into Python objects: 1M records take it many minutes on this machine,
+# too long for `make bench`. It loads the first DLT_ROWS records of the same file and its time is
+# scaled to 1M (`--dlt-rows 1000000` loads them all).
+DLT_ROWS = 100_000
+
+
+def bench_ingestion(report: Report, log: Any) -> None:
+    reps = 2 if report.quick else 3
+    log("ingestion, 1M JSONL rows, 1% non-conforming")
+    dlt_rows = report.dlt_rows
+    pipefix, raw, dlt = alternate(
+        [
+            Series("pipefix loader (contract split)", case("ingest-pipefix"), 1),
+            Series("raw DuckDB INSERT … read_json", case("ingest-duckdb"), reps),
+            Series(f"dlt pipeline → DuckDB ({dlt_rows:,} rows)", case("ingest-dlt", str(dlt_rows)), 1),
+        ],
+        log,
+    )
+    got = pipefix.last
+    require(got["loaded"] + got["quarantined"] == data.INGEST_ROWS, f"rows lost: {got}")
+    require(got["quarantined"] == data.BAD_ROWS, f"not every bad row held: {got}")
+    scale = data.INGEST_ROWS / dlt.last["rows"]
+    dlt_seconds = dlt.inner * scale  # per 1M rows
+    rows = []
+    for item in (pipefix, raw, dlt):
+        result = item.last
+        seconds = dlt_seconds if item is dlt else item.inner
+        if item is pipefix:
+            note = f"{result['loaded']:,} loaded + {result['quarantined']:,} held with reasons; none lost"
+        elif item is raw:
+            note = (
+                f"{result['loaded']:,} loaded, {result['nonconforming_loaded']:,} of them breaking the "
+                "contract (or turned to NULL)"
+            )
+        else:
+            note = (
+                f"{result['loaded']:,} of {result['rows']:,} loaded, {result['nonconforming_loaded']:,} "
+                "of them breaking the contract; rows with a text quantity discarded, not kept"
+                + (f"; load time ×{scale:.0f} for 1M rows" if scale != 1 else "")
+            ) + (f"; error: {result['error']}" if result.get("error") else "")
+        rows.append(
+            [
+                item.label,
+                str(len(item.runs)),
+                f"{seconds:.2f} s" + (" (scaled)" if item is dlt and scale != 1 else ""),
+                f"{item.wall:.2f} s",
+                f"{item.rss:.0f} MiB",
+                _fmt_ratio(seconds / raw.inner),
+                note,
+            ]
+        )
+    report.target(
+        "ingestion vs raw DuckDB insert",
+        "≤ 1.5×",
+        pipefix.inner / raw.inner <= 1.5,
+        f"{pipefix.inner / raw.inner:.2f}×",
+    )
+    report.target(
+        "ingestion faster than dlt",
+        "≥ 10×",
+        dlt_seconds / pipefix.inner >= 10,
+        f"{dlt_seconds / pipefix.inner:.1f}×"
+        + (f" (dlt on {dlt.last['rows']:,} rows, scaled)" if scale != 1 else ""),
+    )
+    slowest = "; ".join(f"{t:.1f} s `{sql}…`" for t, sql in got["slowest"])
+    report.sections.append(
+        "## 3. Ingestion: 1,000,000 JSONL rows, 1% non-conforming\n\n"
+        "One record in 100 breaks the contract (in turn: a negative price, an unknown status, a "
+        "quantity sent as text, no customer_id). *Load* is timed inside the process, from the "
+        "open warehouse to the committed load; the wall includes the interpreter and imports. "
+        f"dlt loads the first {dlt.last['rows']:,} records of the same file (1M take it many "
+        "minutes here) and its load time is scaled to 1M rows; `benchmarks/run.py --dlt-rows "
+        "1000000` loads them all.\n\n"
+        + _table(["loader", "runs", "load (median)", "wall", "peak RSS", "vs raw DuckDB", "rows"], rows)
+        + f"\n\npipefix's slowest statements in its last run: {slowest}."
+    )
+
+
+def bench_demo_and_scaling(report: Report, log: Any) -> None:
+    log("demo and scaling")
+    profiled = Series("`pipefix demo`, 25 steps, whole process", case("demo", "25"), 1)
+    help_series = Series("pipefix --help", [PIPEFIX, "--help"], 3 if report.quick else 7)
+    alternate([profiled], log)
+    alternate([help_series], log)
+    demo = profiled.last
+    # 1,000 tables each loading a batch take minutes here (the loader's statements per batch):
+    # at 1,000 the quiet step is timed; the loaded step at 8 and 100.
+    plan = [("8", "yes"), ("100", "yes")] if report.quick else [("8", "yes"), ("100", "yes"), ("1000", "no")]
+    scaling = alternate([Series(f"{n} tables", case("scaling", n, load), 1) for n, load in plan], log)
+    rows = [
+        [
+            profiled.label,
+            f"{profiled.wall:.1f} s",
+            f"{profiled.rss:.0f} MiB",
+            f"DuckDB {demo['database_seconds']:.1f} s ({demo['statements']:,} statements), producer "
+            f"{demo['producer_seconds']:.1f} s, agent {demo['overhead_per_step_ms']:.0f} ms per step = "
+            f"{demo['overhead_per_table_step_ms']:.1f} ms per table-step",
+        ],
+        [help_series.label, f"{help_series.wall:.2f} s", f"{help_series.rss:.0f} MiB", ""],
+    ]
+    scale_rows = []
+    for item in scaling:
+        for kind in ("loaded", "quiet"):
+            step = item.last.get(kind)
+            if step is None:
+                continue
+            scale_rows.append(
+                [
+                    f"{item.last['tables']:,}",
+                    "one batch per table" if kind == "loaded" else "nothing new",
+                    f"{step['seconds']:.2f} s",
+                    f"{step['statements']:,}",
+                    f"{step['per_table_step_ms']:.1f} ms",
+                    f"{step['database_per_table_step_ms']:.1f} ms",
+                    f"{step['overhead_per_table_step_ms']:.1f} ms",
+                    f"{item.rss:.0f} MiB",
+                ]
+            )
+    largest = scaling[-1].last
+    overhead = largest["quiet"]["overhead_per_table_step_ms"]
+    report.target(
+        f"agent overhead per table-step at {largest['tables']:,} tables",
+        "≤ 5 ms",
+        overhead <= 5,
+        f"{overhead:.1f} ms (a step with nothing new; with a batch per table at 100 tables: "
+        f"{scaling[1].last['loaded']['overhead_per_table_step_ms']:.1f} ms)",
+    )
+    report.target("`pipefix --help`", "≤ 0.3 s", help_series.wall <= 0.3, f"{help_series.wall:.2f} s")
+    report.sections.append(
+        "## 4. The demo, and `pipefix --help`\n\n"
+        "The demo runs in a fresh process as `pipefix demo` does (without printing the report), "
+        "with the time spent inside DuckDB (statements and fetches) and in the scenario's producer "
+        "(writing each step's batch files) counted; what remains is pipefix's own work per step "
+        "(planning, the LangGraph loop, the safety guard's parsing, bookkeeping).\n\n"
+        + _table(["run", "wall", "peak RSS", "where the time goes"], rows)
+        + "\n\n## 5. Scaling: tables per step\n\n"
+        "N tables with a 4-column contract. Step 1 (no data) sets up every table; then, at 8 and "
+        "100 tables, each table receives one 20-row JSONL batch and that step is timed (load every "
+        "batch, measure every table, evaluate, plan, act); then a step with nothing new is timed. "
+        "At 1,000 tables only the step with nothing new runs: with a batch per table the step "
+        "takes minutes on this machine, nearly all of it the loader's statements (about 24 per "
+        "batch, each committed). *pipefix (rest)* is the step's time outside DuckDB.\n\n"
+        + _table(
+            [
+                "tables",
+                "step",
+                "wall",
+                "statements",
+                "per table-step",
+                "in DuckDB",
+                "pipefix (rest)",
+                "peak RSS",
+            ],
+            scale_rows,
+        )
+    )
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def machine() -> list[str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+        ram = f"{int(mem) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        ram = "unknown"
+    versions = []
+    packages = (
+        "pipefix",
+        "duckdb",
+        "soda-core",
+        "soda-core-duckdb",
+        "great-expectations",
+        "dlt",
+        "polars",
+        "sqlalchemy",
+        "duckdb-engine",
+        "pandas",
+        "langgraph",
+    )
+    for package in packages:
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} (not installed)")
+    load = os.getloadavg()
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores; RAM {ram}",
+        f"- OS: {platform.platform()}",
+        f"- Python {platform.python_version()}",
+        f"- Packages: {', '.join(versions)}",
+        f"- Load average when the run started: {load[0]:.2f} (1 min), {load[1]:.2f} (5 min), "
+        f"{load[2]:.2f} (15 min); the machine should be otherwise idle",
+    ]
+
+
+def write(report: Report, path: Path, seconds: float) -> None:
+    targets = _table(
+        ["target", "wanted", "result", "measured"],
+        [[what, want, "met" if met else "**missed**", detail] for what, want, met, detail in report.targets],
+    )
+    text = "\n\n".join(
+        [
+            "# pipefix benchmarks",
+            f"Written by `make bench` (`benchmarks/run.py{' --quick' if report.quick else ''}`) in "
+            f"{seconds:.0f} s. Every case runs in a fresh process; pairs run alternately in the same "
+            "run; medians of the runs shown. Peak RSS is the largest resident set of the process "
+            "(`ru_maxrss` of that child). Numbers from one machine: re-run `make bench` on yours.",
+            "## Machine\n\n" + "\n".join(report.machine),
+            "## Targets\n\n" + targets + "\n\n" + explain(report),
+            *report.sections,
+            COMPETITORS,
+        ]
+    )
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+COMPETITORS = """## How the other tools are run
+
+- Pinned in `benchmarks/requirements.lock`, installed into `.venv-bench` with the product's lock, never
+  into the product's dependencies. Every version is in *Machine* above.
+- **Soda Core** 3.5 with its DuckDB data source, reading the warehouse file read-only; SodaCL checks
+  `schema` (required columns, `wrong column type`), `missing_count` ×6, `duplicate_count`,
+  `missing_percent`, `invalid_count` with `valid min/max` ×2 and `valid values`, `row_count`,
+  `freshness` (with `NOW` set to the benchmark's fixed now). `soda-core-duckdb` 3.5.6 declares
+  `duckdb<1.1`; it runs here on DuckDB 2 (installed with `--no-deps`) so every tool uses the same
+  engine, and it finds the same 9 results. Its usage statistics are switched off.
+- **Great Expectations** 1.x, SQL datasource through `duckdb-engine` and SQLAlchemy 2.0,
+  `result_format=BOOLEAN_ONLY`: `ExpectTableColumnsToMatchSet`, `ExpectColumnValuesToBeOfType` ×7
+  (its SQL path sees SQLAlchemy types: DOUBLE comes back as FLOAT), `ExpectColumnValuesToNotBeNull`
+  ×6, `ExpectColumnValuesToBeUnique`, `ExpectColumnValuesToNotBeNull(mostly=0.1)` for the null
+  fraction, `ExpectColumnValuesToBeBetween` ×2, `ExpectColumnValuesToBeInSet`,
+  `ExpectTableRowCountToBeBetween`, `ExpectColumnMaxToBeBetween` for freshness. GX 1.24 reads a
+  query's rows after closing its connection, which duckdb-engine does not survive (every metric
+  comes back empty; GX issues #10738 and #11579): the benchmark buffers each result before the
+  connection closes, the same queries otherwise.
+- **dlt** 1.x: a resource yielding the JSONL records as dicts, column hints with types, contract
+  `data_type: discard_row`, destination DuckDB. dlt has no row-level not-null or range rule (a null
+  in a column declared not-nullable fails the whole load), so its columns are declared nullable.
+- **Polars** lazy: one `select` over `scan_parquet` of the file the table was made from.
+- **Hand-written DuckDB**: one aggregate query over the table plus `information_schema` for types.
+"""
+
+
+def explain(report: Report) -> str:
+    notes = []
+    for what, _, met, detail in report.targets:
+        if met:
+            continue
+        if what.startswith("full check") and "hand-written" in what:
+            notes.append(
+                f"- *{what}* ({detail}): pipefix's process imports its config, pydantic, sqlglot "
+                "(the safety guard) and reads its own state (contracts, loads, quarantine) before "
+                "the one aggregate query; on a small table that fixed cost (see the import and check "
+                "split under the table) outweighs the scan."
+            )
+        elif what.startswith("ingestion"):
+            notes.append(
+                f"- *{what}* ({detail}): the raw insert trusts its input; pipefix reads every line as "
+                "text (so a broken line is held, not turned into NULLs), judges every field of every "
+                "record against the contract, checks each key against the keys already loaded, "
+                "writes the rejected records with their reasons, and, when any record has the wrong "
+                "shape, profiles the batch for drift; the slowest statements are listed under "
+                "section 3. The loader's staging (the whole file split into lines) and its drift "
+                "profile (over every record of the batch, not only the rejected ones) are where the "
+                "time goes."
+            )
+        elif "overhead" in what:
+            notes.append(
+                f"- *{what}* ({detail}): pipefix's work outside DuckDB per table and step: building "
+                "and reading each table's statements, the per-table evaluation and planning, and "
+                "the step's records; with a batch per table, also the loader's Python side. It is "
+                "the smallest share of a table-step (see section 5), and it grows with the "
+                "machine's load (see the load average above)."
+            )
+        elif "--help" in what:
+            notes.append(
+                f"- *{what}* ({detail}): `pipefix --help` imports only click and pipefix's command "
+                "module (no DuckDB, no LangGraph); its time follows the machine's load."
+            )
+        else:
+            notes.append(f"- *{what}*: {detail}.")
+    return "### Where a target is missed\n\n" + "\n".join(notes) if notes else "Every target met."
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--only", default="", help="comma-separated: verify,full,incremental,ingest,demo")
+    parser.add_argument(
+        "--dlt-rows", type=int, default=DLT_ROWS, help="records dlt loads (time scaled to 1M)"
+    )
+    options = parser.parse_args()
+    started = time.perf_counter()
+
+    def log(message: str) -> None:
+        print(f"[{time.perf_counter() - started:6.0f} s] {message}", flush=True)
+
+    report = Report(
+        options.quick, machine=machine(), dlt_rows=options.dlt_rows
+    )  # the load average before this run's work
+    log("preparing data (cached under benchmarks/.data/)")
+    data.prepare_all()
+    only = set(filter(None, options.only.split(",")))
+    steps = [
+        ("verify", verify),
+        ("full", bench_full_check),
+        ("incremental", bench_incremental),
+        ("ingest", bench_ingestion),
+        ("demo", bench_demo_and_scaling),
+    ]
+    for name, step in steps:
+        if not only or name in only:
+            log(name)
+            step(report, log)
+    write(report, options.out, time.perf_counter() - started)
+    log(f"wrote {options.out}")
+
+
+if __name__ == "__main__":
+    main()
