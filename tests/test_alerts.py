@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from pipefix.api import Pipeline
 from pipefix.cli import main
+from pipefix.domain.records import StepRecord
 from tests import test_policies as policies
 from tests.pg_server import free_port
 from tests.test_policies import batch
@@ -264,3 +265,29 @@ def test_a_bad_sink_is_a_config_error_with_its_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "pipefix.yaml:12: alerts[0]" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_run_killed_after_alerting_sends_nothing_twice_when_resumed(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    shop = project(tmp_path, f"  - kind: webhook\n    url: {receiver.url}/ok")
+    batch(shop, "a.jsonl", 1, coupon=False)
+    batch(shop, "b.jsonl", 100, coupon=True)
+
+    class Killed(RuntimeError):
+        pass
+
+    def die_at_step_3(record: StepRecord) -> None:
+        if record.step == 3:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run(shop, 5, on_step=die_at_step_3)
+    before = len(receiver.posts)
+    assert before > 0  # the drift of step 1 and the fixes of step 2 went out before the kill
+    run(shop, 5, resume=True)  # continues from the checkpoint: step 3 is finished, then 4 and 5
+    keys = [event["key"] for body in receiver.bodies("/ok") for event in body["events"]]
+    assert len(keys) == len(set(keys)) > 0
+    steps = [body["step"] for body in receiver.bodies("/ok")]
+    assert len(steps) == len(set(steps))
+    assert max(steps) >= 3, steps  # the step cut short had news too, sent once on resume

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import sqlglot
-from sqlglot import exp
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+# sqlglot is imported only when a statement needs parsing: most statements are settled by the
+# word check below, and a read-only `pipefix check` should not pay for the parser's import.
 
 # Words without which a statement cannot destroy anything. Comments are checked for too, since
 # `CREATE OR /* */ REPLACE` would otherwise slip past a word match.
@@ -47,6 +51,8 @@ def _needs_parsing(sql: str) -> bool:
 
 def _is_temporary(statement: exp.Expr, table: exp.Table | None) -> bool:
     """Only temp tables count as scratch: a name alone proves nothing."""
+    from sqlglot import exp
+
     if table is not None and table.db.lower() in ("temp", "pg_temp"):
         return True
     properties = statement.args.get("properties")
@@ -63,6 +69,9 @@ def inspect(sql: str, dialect: str) -> list[DroppedColumn]:
     """Raise on any destructive statement; return column drops the engine must verify empty."""
     if not _needs_parsing(sql):
         return []
+    import sqlglot
+    from sqlglot import exp
+
     try:
         statements = sqlglot.parse(sql, read=dialect)
     except sqlglot.errors.ParseError as error:
@@ -95,6 +104,8 @@ def inspect(sql: str, dialect: str) -> list[DroppedColumn]:
 
 
 def _alter_drops(statement: exp.Alter, table: exp.Table | None, dialect: str) -> list[DroppedColumn]:
+    from sqlglot import exp
+
     drops = []
     for action in statement.args.get("actions") or []:
         if isinstance(action, exp.AlterRename):
