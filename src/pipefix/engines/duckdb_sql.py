@@ -209,6 +209,13 @@ def checked_records_sql(
         values.append(f"{typed} AS v_{i}")
         schema, bad_values = _reasons(column, f"t_{i}", f"s_{i}", f"v_{i}", text)
         schema_reasons += schema
+        if transform is not None and transform.source != column.name:
+            # A record still sending the column under its old name would otherwise load a NULL
+            # (the value is read from the new name only): held with the reason, never lost.
+            held = f"{column.name}: sent under its old name after the rename to {transform.source}"
+            schema_reasons.append(
+                f"CASE WHEN json_type(raw, {json_path(column.name)}) IS NOT NULL THEN {literal(held)} END"
+            )
         value_reasons += bad_values
     objects = f"SELECT * FROM {source} WHERE {IS_OBJECT}"
     fields = f"SELECT batch_id, line_no, raw, {', '.join(extracted)} FROM ({objects})"

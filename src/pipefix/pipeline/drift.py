@@ -103,8 +103,12 @@ class Drift:
         )
 
 
+def _fitting(logical: str) -> frozenset[str] | None:
+    return _JSON_FITS.get(logical, _DECIMAL_FITS if logical.startswith("decimal") else None)
+
+
 def fits(logical: str, json_types: frozenset[str]) -> bool:
-    allowed = _JSON_FITS.get(logical, _DECIMAL_FITS if logical.startswith("decimal") else None)
+    allowed = _fitting(logical)
     return allowed is not None and json_types <= (allowed | {"NULL"})
 
 
@@ -185,7 +189,11 @@ def _overflows(logical: str, seen: ObservedField) -> bool:
 
 
 def _retyped(table: str, expected: str, seen: ObservedField) -> Drift:
-    observed = logical_type_of(seen.json_types, seen.max_decimals)
+    # Values that fit the column (sent by records held for another reason) say nothing about
+    # the change: it is named from the values that do not, so that one bad row beside them
+    # does not turn epoch milliseconds into "json" and block their repair.
+    unfit = seen.json_types - (_fitting(expected) or frozenset()) - {"NULL"}
+    observed = logical_type_of(unfit or seen.json_types, seen.max_decimals)
     hint = None
     if (
         expected == "timestamp"
@@ -231,9 +239,17 @@ def new_values(contract: Contract, reasons: list[tuple[str, int]], total_rows: i
     return tuple(drifts)
 
 
-def rename_candidates(contract: Contract, drifts: tuple[Drift, ...]) -> list[tuple[Drift, Drift]]:
-    """(removed, added) pairs of the same kind of type: renames, if their values overlap."""
-    removed = [d for d in drifts if d.kind is DriftKind.REMOVED]
+def rename_candidates(
+    contract: Contract, drifts: tuple[Drift, ...], total_rows: int
+) -> list[tuple[Drift, Drift]]:
+    """(removed, added) pairs of the same kind of type: renames, if their values overlap.
+
+    Only a column gone from every one of the `total_rows` records counts. A required column is
+    reported removed when some records lack it, and a record that sends it beside the added
+    column shows it was not renamed to that column: mapped by an adapter, the record's own
+    value would be replaced by the added column's.
+    """
+    removed = [d for d in drifts if d.kind is DriftKind.REMOVED and d.rows >= total_rows]
     added = [d for d in drifts if d.kind is DriftKind.ADDED and d.observed is not None]
     pairs = []
     for gone in removed:

@@ -44,7 +44,7 @@ def diagnose(ctx: PipelineContext, table: str, step: int = 0) -> Diagnosis:
     adapter = store.active_adapter(engine, table)
     rows, observed = loader.profile_open_quarantine(engine, table, "schema")
     drifts = diff(contract, observed, rows, adapter)
-    drifts = with_renames(drifts, _rename_overlaps(ctx, contract, drifts))
+    drifts = with_renames(drifts, _rename_overlaps(ctx, contract, drifts, rows))
     drifts += _new_values(ctx, contract)
     held = quarantine.held_rows(engine, table)
     return Diagnosis(
@@ -61,12 +61,12 @@ def diagnose(ctx: PipelineContext, table: str, step: int = 0) -> Diagnosis:
 
 
 def _rename_overlaps(
-    ctx: PipelineContext, contract: Contract, drifts: tuple[Drift, ...]
+    ctx: PipelineContext, contract: Contract, drifts: tuple[Drift, ...], rows: int
 ) -> dict[tuple[str, str], float]:
     """For each removed/added pair of one kind: the share of the added column's held values that
     the removed column already holds in the table. Values are compared as text, numbers as numbers."""
     overlaps = {}
-    for gone, new in rename_candidates(contract, drifts):
+    for gone, new in rename_candidates(contract, drifts, rows):
         values = loader.held_values(ctx.engine, new.column)
         spec = contract.column(gone.column)
         if not values or spec is None:
