@@ -658,8 +658,8 @@ def explain(report: Report) -> str:
             continue
         if what.startswith("full check") and "hand-written" in what:
             notes.append(
-                f"- *{what}* ({detail}): pipefix's process imports its config, pydantic, sqlglot "
-                "(the safety guard) and reads its own state (contracts, loads, quarantine) before "
+                f"- *{what}* ({detail}): pipefix's process imports its config and pydantic "
+                "(click, DuckDB) and reads its own state (contracts, loads, quarantine) before "
                 "the one aggregate query; on a small table that fixed cost (see the import and check "
                 "split under the table) outweighs the scan."
             )
