@@ -46,6 +46,7 @@ from tests.test_drift_kinds import (
     state,
     write_batch,
 )
+from tests.test_properties import decode, plain
 
 Json: TypeAlias = bool | int | float | str | Decimal | list["Json"] | dict[str, "Json"] | None
 Record: TypeAlias = dict[str, Json]
@@ -164,22 +165,6 @@ def encode(value: Json, ascii_only: bool) -> str:
             + "}"
         )
     return json.dumps(value, ensure_ascii=ascii_only)
-
-
-def decode(line: str) -> Any:
-    """A line as the producer meant it: integers and decimals exact."""
-    return json.loads(line, parse_float=Decimal)
-
-
-def plain(value: Any) -> Any:
-    """A decoded value with its decimals as floats, as a JSON column gives them back."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    return value
 
 
 # --- contracts ------------------------------------------------------------------------------------
