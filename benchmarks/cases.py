@@ -95,19 +95,7 @@ def duckdb_sql(folder: str) -> dict[str, Any]:
     names = [d[0] for d in cursor.description]
     row = dict(zip(names, cursor.fetchone() or (), strict=True))
     con.close()
-    figures = {
-        "rows": row["rows"],
-        "nulls": {c: row[f"null_{c}"] for c in data.COLUMNS},
-        "duplicate_keys": row["duplicate_keys"],
-        "price_out": row["price_out"],
-        "quantity_out": row["quantity_out"],
-        "status_out": row["status_out"],
-        "newest": row["newest"],
-    }
-    checks = judge_figures(figures, types)
-    seconds = time.perf_counter() - start
-    figures["newest"] = str(figures["newest"])
-    return {"seconds": seconds, "checks": checks, "figures": figures}
+    return _judged(row, types, start)
 
 
 def pipefix_figures(folder: str, full: bool) -> dict[str, Any]:
@@ -372,19 +360,7 @@ def polars_lazy(size: str) -> dict[str, Any]:
         .collect()
         .row(0, named=True)
     )
-    figures = {
-        "rows": row["rows"],
-        "nulls": {c: row[f"null_{c}"] for c in data.COLUMNS},
-        "duplicate_keys": row["duplicate_keys"],
-        "price_out": row["price_out"],
-        "quantity_out": row["quantity_out"],
-        "status_out": row["status_out"],
-        "newest": row["newest"],
-    }
-    checks = judge_figures(figures, types)
-    seconds = time.perf_counter() - start
-    figures["newest"] = str(figures["newest"])
-    return {"seconds": seconds, "checks": checks, "figures": figures}
+    return _judged(row, types, start)
 
 
 # --- 2. incremental step -------------------------------------------------------------------------
@@ -699,6 +675,23 @@ def scaling(tables: str, load: str = "yes") -> dict[str, Any]:
             result["lost"] = summary["rows"]["lost"]
     result["seconds"] = sum(result[k]["seconds"] for k in kinds)
     return result
+
+
+def _judged(row: dict[str, Any], types: Any, start: float) -> dict[str, Any]:
+    """The 9 checks judged from one aggregate row (hand-written DuckDB and Polars alike)."""
+    figures = {
+        "rows": row["rows"],
+        "nulls": {c: row[f"null_{c}"] for c in data.COLUMNS},
+        "duplicate_keys": row["duplicate_keys"],
+        "price_out": row["price_out"],
+        "quantity_out": row["quantity_out"],
+        "status_out": row["status_out"],
+        "newest": row["newest"],
+    }
+    checks = judge_figures(figures, types)
+    seconds = time.perf_counter() - start
+    figures["newest"] = str(figures["newest"])
+    return {"seconds": seconds, "checks": checks, "figures": figures}
 
 
 def main() -> None:
