@@ -1,5 +1,6 @@
 """A user's own pipeline: three tables, three formats, drift arriving over several `run`s —
-on DuckDB and on a real PostgreSQL, ending healthy with 0 rows lost and values exact."""
+on DuckDB, on a real PostgreSQL and on a real Spark Connect server, ending healthy with 0 rows
+lost and values exact."""
 
 from __future__ import annotations
 
@@ -130,11 +131,13 @@ def sent_amounts(landing: Path) -> Decimal:
     return total
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=["duckdb", "postgres", pytest.param("spark-connect", marks=pytest.mark.slow)])
 def project(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     warehouse = "duckdb:///warehouse.duckdb"
     if request.param == "postgres":
         warehouse = request.getfixturevalue("pg_url")
+    elif request.param == "spark-connect":  # `warehouse: sc://127.0.0.1:PORT`, a real server
+        warehouse = request.getfixturevalue("spark_connect_url")
     (tmp_path / "pipefix.yaml").write_text(CONFIG.format(warehouse=warehouse))
     return tmp_path
 

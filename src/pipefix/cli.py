@@ -396,6 +396,12 @@ def check(config_path: Path, as_json: bool, full: bool) -> None:
     help="A DuckDB warehouse file to report on instead of a config's, e.g. a demo's --db.",
 )
 @click.option(
+    "--warehouse",
+    default=None,
+    help="With --db: the demo ran on Spark with this --warehouse (spark://local[N] or "
+    "sc://host:port); its tables and state are in <db>-spark/ beside --db.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -403,20 +409,25 @@ def check(config_path: Path, as_json: bool, full: bool) -> None:
     show_default=True,
     help="The HTML file to write.",
 )
-def report_command(config_path: Path | None, db: Path | None, output: Path) -> None:
+def report_command(config_path: Path | None, db: Path | None, warehouse: str | None, output: Path) -> None:
     """Write the HTML report of a pipeline from what its warehouse holds (read-only): health, error
     rate and throughput per step, the score, every fix, goal versions, constraints, rows and drift.
 
     One self-contained file: no network, opens from disk.
     """
     from pipefix.api import Pipeline
-    from pipefix.engines.connect import open_warehouse
+    from pipefix.engines.connect import open_demo_warehouse, open_warehouse
 
     if config_path is not None and db is not None:
         _fail("--config and --db exclude each other")
+    if warehouse is not None and db is None:
+        _fail("--warehouse needs the --db the demo ran with")
     _check_report_folder(output)
     with _user_errors():
-        if db is not None:
+        if db is not None and warehouse is not None:
+            engine = open_demo_warehouse(warehouse, db, read_only=True)
+            tables, source = None, warehouse
+        elif db is not None:
             engine = open_warehouse("duckdb", "", db, read_only=True)
             tables, source = None, str(db)
         else:

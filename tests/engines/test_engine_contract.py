@@ -1,4 +1,7 @@
-"""One contract, every engine: DuckDB on a file and PostgreSQL on a real server behave alike."""
+"""One contract, every engine: DuckDB on a file, PostgreSQL on a real server and Spark in local
+mode behave alike. Where Spark differs by design (Capabilities, and spark.py's docstring: its
+Parquet tables take no transaction, no in-place retype and no row-level UPDATE/DELETE), the test
+asserts what Spark does instead."""
 
 from __future__ import annotations
 
@@ -16,19 +19,23 @@ from pipefix.engines.base import EngineError, scalar
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.postgres import PostgresEngine, redact_url, to_pyformat
 from pipefix.engines.safety import DestructiveStatementError
+from pipefix.engines.spark import SparkEngine
 from pipefix.engines.types import physical_type
 from tests.pg_server import free_port
 
-AnyEngine = DuckDBEngine | PostgresEngine
+AnyEngine = DuckDBEngine | PostgresEngine | SparkEngine
 
 NOTE = "Zoë's “100%” ✓ ?"
 PLUS_2 = timezone(timedelta(hours=2))
 DOC = {"sku": "A-1", "tags": ["x", "y"], "qty": 3, "nested": {"ok": True}}
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=["duckdb", "postgres", pytest.param("spark", marks=pytest.mark.slow)])
 def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnyEngine]:
     engine: AnyEngine
+    if request.param == "spark":  # the shared session's engine (conftest.py) closes itself
+        yield request.getfixturevalue("spark")
+        return
     if request.param == "duckdb":
         engine = DuckDBEngine(tmp_path / "warehouse.duckdb")
     else:
@@ -111,7 +118,7 @@ def test_copy_rows_keeps_every_value_exact(any_engine: AnyEngine) -> None:
 
 
 def test_copy_rows_into_a_schema_qualified_table(any_engine: AnyEngine) -> None:
-    any_engine.execute("CREATE SCHEMA pipefix")
+    any_engine.execute("CREATE SCHEMA IF NOT EXISTS pipefix")  # Spark: always there, its state
     any_engine.execute("CREATE TABLE pipefix.quarantine (line_no BIGINT, raw VARCHAR, reason VARCHAR)")
     rows = [(1, '{"broken": ', "unparseable"), (2, "100% ?", None)]
 
@@ -132,73 +139,149 @@ class Boom(RuntimeError):
     """Raised by a test on purpose, inside a transaction."""
 
 
+def _user_and_state_tables(engine: AnyEngine) -> None:
+    """A user table `t` and a table of pipefix's own state, `pipefix.t` (on Spark: in the
+    state DuckDB beside the warehouse)."""
+    engine.execute("CREATE SCHEMA IF NOT EXISTS pipefix")
+    engine.execute("CREATE TABLE pipefix.t (id INTEGER)")
+    engine.execute("CREATE TABLE t (id INTEGER)")
+
+
+def ids(engine: AnyEngine, table: str) -> list[int]:
+    return [int(r[0]) for r in engine.query(f"SELECT id FROM {table} ORDER BY id")]
+
+
+def kept_after_rollback(engine: AnyEngine, written: list[int]) -> list[int]:
+    """What a rolled-back transaction leaves in a user table: nothing — except on Spark, whose
+    Parquet tables have no transaction: its writes happen at once (data before bookkeeping, see
+    spark.py), and only pipefix's state rolls back."""
+    return written if isinstance(engine, SparkEngine) else []
+
+
 def _write_then_fail(engine: AnyEngine) -> None:
     with engine.transaction():
-        engine.execute("INSERT INTO t VALUES (?)", (1,))
-        engine.copy_rows("t", ("id",), [(2,), (3,)])
+        for table in ("t", "pipefix.t"):
+            engine.execute(f"INSERT INTO {table} VALUES (?)", (1,))
+            engine.copy_rows(table, ("id",), [(2,), (3,)])
         engine.execute("CREATE TABLE made_inside (id INTEGER)")  # DDL is transactional too
+        engine.execute("CREATE TABLE pipefix.made_inside (id INTEGER)")
         raise Boom("boom")
 
 
 def test_transaction_rolls_back_on_any_exception(any_engine: AnyEngine) -> None:
-    any_engine.execute("CREATE TABLE t (id INTEGER)")
+    _user_and_state_tables(any_engine)
     with pytest.raises(Boom):
         _write_then_fail(any_engine)
 
-    assert count(any_engine, "t") == 0
+    assert ids(any_engine, "pipefix.t") == []
+    assert not any_engine.table_columns("made_inside", "pipefix")
+    assert ids(any_engine, "t") == kept_after_rollback(any_engine, [1, 2, 3])
+    # Spark has no transactional DDL, but its registry of tables is pipefix state: the table
+    # made inside is gone from the engine's view (its Parquet files stay, unregistered).
     assert not any_engine.table_columns("made_inside")
+    with pytest.raises(EngineError, match="made_inside"):
+        any_engine.query("SELECT count(*) FROM made_inside")
+    any_engine.execute("CREATE TABLE made_inside (id INTEGER)")  # and can be made again
+    any_engine.execute("INSERT INTO made_inside VALUES (?)", (7,))
+    assert ids(any_engine, "made_inside") == [7]
 
 
 def _write_then_break(engine: AnyEngine) -> None:
     with engine.transaction():
         engine.execute("INSERT INTO t VALUES (1)")
+        engine.execute("INSERT INTO pipefix.t VALUES (1)")
         engine.execute("INSERT INTO missing_table VALUES (1)")
 
 
 def test_transaction_rolls_back_after_a_database_error(any_engine: AnyEngine) -> None:
-    any_engine.execute("CREATE TABLE t (id INTEGER)")
+    _user_and_state_tables(any_engine)
     with pytest.raises(EngineError, match="missing_table"):
         _write_then_break(any_engine)
 
-    assert count(any_engine, "t") == 0
+    assert ids(any_engine, "pipefix.t") == []
+    assert ids(any_engine, "t") == kept_after_rollback(any_engine, [1])
     any_engine.execute("INSERT INTO t VALUES (2)")  # the engine is usable afterwards
-    assert count(any_engine, "t") == 1
+    any_engine.execute("INSERT INTO pipefix.t VALUES (2)")
+    assert ids(any_engine, "t") == [*kept_after_rollback(any_engine, [1]), 2]
+    assert ids(any_engine, "pipefix.t") == [2]
 
 
 def test_transaction_commits_on_success(any_engine: AnyEngine) -> None:
-    any_engine.execute("CREATE TABLE t (id INTEGER)")
+    _user_and_state_tables(any_engine)
     with any_engine.transaction():
-        any_engine.execute("INSERT INTO t VALUES (?)", (1,))
-        any_engine.copy_rows("t", ("id",), [(2,)])
+        for table in ("t", "pipefix.t"):
+            any_engine.execute(f"INSERT INTO {table} VALUES (?)", (1,))
+            any_engine.copy_rows(table, ("id",), [(2,)])
 
-    assert any_engine.query("SELECT id FROM t ORDER BY id") == [(1,), (2,)]
+    assert ids(any_engine, "t") == [1, 2]
+    assert ids(any_engine, "pipefix.t") == [1, 2]
 
 
 def _inner_succeeds_outer_fails(engine: AnyEngine) -> None:
     with engine.transaction():
         with engine.transaction():
             engine.execute("INSERT INTO t VALUES (1)")
+            engine.execute("INSERT INTO pipefix.t VALUES (1)")
         raise Boom("outer")
 
 
 def _inner_fails(engine: AnyEngine) -> None:
     with engine.transaction():
         engine.execute("INSERT INTO t VALUES (2)")
+        engine.execute("INSERT INTO pipefix.t VALUES (2)")
         raise Boom("inner")
 
 
 def test_nested_transaction_joins_the_outer_one(any_engine: AnyEngine) -> None:
-    any_engine.execute("CREATE TABLE t (id INTEGER)")
+    _user_and_state_tables(any_engine)
     with pytest.raises(Boom, match="outer"):
         _inner_succeeds_outer_fails(any_engine)
-    assert count(any_engine, "t") == 0  # the inner block's success committed nothing on its own
+    # the inner block's success committed nothing on its own
+    assert ids(any_engine, "pipefix.t") == []
+    assert ids(any_engine, "t") == kept_after_rollback(any_engine, [1])
 
     with any_engine.transaction():
         with pytest.raises(Boom, match="inner"):
             _inner_fails(any_engine)
         any_engine.execute("INSERT INTO t VALUES (3)")
+        any_engine.execute("INSERT INTO pipefix.t VALUES (3)")
     # An inner failure caught inside the outer block undoes nothing by itself (no savepoint).
-    assert any_engine.query("SELECT id FROM t ORDER BY id") == [(2,), (3,)]
+    assert ids(any_engine, "pipefix.t") == [2, 3]
+    assert ids(any_engine, "t") == [*kept_after_rollback(any_engine, [1]), 2, 3]
+
+
+# --- what an engine can do to a user table in place ----------------------------------------
+
+
+def test_row_level_update_where_the_engine_has_it(users: AnyEngine) -> None:
+    sql = "UPDATE users SET note = ? WHERE id = ?"
+    if users.capabilities.row_level_dml:
+        users.execute(sql, ("hi", 2))
+        assert user_rows(users)[1] == (2, "bob", "hi")
+    else:  # Spark's Parquet tables take no row-level DML, and the error says so
+        with pytest.raises(EngineError, match=r"no UPDATE, DELETE or MERGE\n  in: UPDATE users"):
+            users.execute(sql, ("hi", 2))
+        assert user_rows(users)[1] == (2, "bob", None)
+    # pipefix's own state takes UPDATE on every engine
+    users.execute("CREATE SCHEMA IF NOT EXISTS pipefix")
+    users.execute("CREATE TABLE pipefix.marks (id INTEGER, note VARCHAR)")
+    users.execute("INSERT INTO pipefix.marks VALUES (1, NULL), (2, NULL)")
+    users.execute("UPDATE pipefix.marks SET note = ? WHERE id = ?", ("hi", 2))
+    assert users.query("SELECT id, note FROM pipefix.marks ORDER BY id") == [(1, None), (2, "hi")]
+
+
+def test_retyping_a_column_keeps_every_row(users: AnyEngine) -> None:
+    before = user_rows(users)
+    first = users.active_version("users") if isinstance(users, SparkEngine) else None
+
+    users.execute("ALTER TABLE users ALTER COLUMN id TYPE BIGINT")
+
+    assert users.table_columns("users")["id"].lower() == "bigint"
+    assert user_rows(users) == before
+    if not users.capabilities.in_place_retype:
+        # Spark writes a new physical version and swaps the view; the old one is kept
+        assert isinstance(users, SparkEngine)
+        assert users.table_versions("users") == [first, users.active_version("users")]
 
 
 # --- the safety guard -----------------------------------------------------------------------

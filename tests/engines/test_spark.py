@@ -5,11 +5,8 @@ runs, and a crash between the data write and the bookkeeping re-runs without dup
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -20,82 +17,12 @@ pyspark = pytest.importorskip("pyspark")
 from pipefix.engines import loader, store  # noqa: E402
 from pipefix.engines.base import EngineError, scalar  # noqa: E402
 from pipefix.engines.safety import DestructiveStatementError  # noqa: E402
-from pipefix.engines.spark import STATE_FILE, SparkEngine, open_session  # noqa: E402
-from pipefix.pipeline.contracts import ColumnSpec, Contract  # noqa: E402
+from pipefix.engines.spark import STATE_FILE, SparkEngine  # noqa: E402
 from pipefix.pipeline.drift import DriftKind  # noqa: E402
-from pipefix.tools import ingest, retry_failed, schema_migration  # noqa: E402
-from pipefix.tools.context import PipelineContext  # noqa: E402
+from pipefix.tools import retry_failed, schema_migration  # noqa: E402
+from tests.engines.spark_helpers import accounting, order, set_up, write_batch  # noqa: E402
 
 pytestmark = pytest.mark.slow
-
-ORDERS = Contract(
-    "orders",
-    1,
-    (
-        ColumnSpec("order_id", "bigint", False),
-        ColumnSpec("qty", "integer", False),
-        ColumnSpec("price", "decimal(12,2)", False, 0),
-        ColumnSpec("status", "varchar", False, None, None, ("paid", "open")),
-        ColumnSpec("created_at", "timestamp", True),
-    ),
-    key="order_id",
-)
-_databases = count(1)
-
-
-@pytest.fixture(scope="session")
-def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    session = open_session("spark://local[2]", str(tmp_path_factory.mktemp("spark-warehouse")))
-    yield session
-    session.stop()
-
-
-@pytest.fixture
-def spark(spark_session: Any, tmp_path: Path) -> Iterator[SparkEngine]:
-    engine = SparkEngine(
-        "spark://local[2]",
-        tmp_path / "warehouse",
-        tmp_path / STATE_FILE,
-        session=spark_session,
-        database=f"pipefix_test_{next(_databases)}",
-    )
-    yield engine
-    engine.close()
-
-
-def context(engine: SparkEngine) -> PipelineContext:
-    return PipelineContext(engine, ("orders",), lambda step: datetime(2026, 11, 1, tzinfo=UTC), 60)
-
-
-def write_batch(path: Path, records: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    return path
-
-
-def order(i: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "order_id": i,
-        "qty": i % 7 + 1,
-        "price": i + 0.25,
-        "status": "paid",
-        "created_at": "2026-11-01T10:00:00+02:00",
-        **extra,
-    }
-
-
-def accounting(engine: SparkEngine) -> dict[str, int]:
-    return store.row_accounting(engine, ("orders",))
-
-
-def set_up(engine: SparkEngine, tmp_path: Path) -> PipelineContext:
-    ctx = context(engine)
-    ingest.setup(ctx, {"orders": ORDERS})
-    good = [order(i) for i in range(1, 9)]
-    bad = [order(9, price=-3.0), order(10, status="teleport")]
-    batch = loader.load_batch(engine, write_batch(tmp_path / "b1.jsonl", good + bad), "orders", 1)
-    assert batch is not None
-    assert (batch.received, batch.loaded, batch.quarantined) == (10, 8, 2)
-    return ctx
 
 
 def test_a_batch_loads_with_its_bad_rows_held(spark: SparkEngine, tmp_path: Path) -> None:

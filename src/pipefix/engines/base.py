@@ -33,6 +33,11 @@ class Engine(Protocol):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
+    def query_many(self, statements: Sequence[str]) -> list[list[tuple[Any, ...]]]:
+        """Independent read-only statements, each one's rows in order; an engine where a
+        statement is a job of its own (Spark) runs them at once."""
+        ...
+
     def transaction(self) -> AbstractContextManager[None]:
         """Commit on success, roll back on any exception; nested use joins the outer one."""
         ...
@@ -40,6 +45,14 @@ class Engine(Protocol):
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         """Bulk-append Python rows (Decimal, datetime, str, int, None ...) to `table` (which may be
         schema-qualified, e.g. `pipefix.quarantine`); returns the number of rows written."""
+        ...
+
+    def existing_rows(
+        self, table: str, key: str | None, keys: Sequence[str], batches: Sequence[str]
+    ) -> list[tuple[str | None, str, int]]:
+        """What a batch being judged must know of `table`: its rows of `batches` (written by a
+        load that did not commit) and those whose key, as text, is one of `keys`, as
+        (key as text, batch, line)."""
         ...
 
     def table_columns(self, table: str, schema: str = ...) -> dict[str, str]:
@@ -52,6 +65,25 @@ class Engine(Protocol):
 def scalar(engine: Engine, sql: str, params: Sequence[Any] = ()) -> Any:
     rows = engine.query(sql, params)
     return rows[0][0] if rows else None
+
+
+def existing_rows_by_lists(
+    engine: Engine, table: str, key: str | None, keys: Sequence[str], batches: Sequence[str]
+) -> list[tuple[str | None, str, int]]:
+    """`Engine.existing_rows` through IN lists: fine where a statement is cheap (PostgreSQL)."""
+    name = quote(table)
+    key_text = f"CAST({quote(key)} AS VARCHAR)" if key else "CAST(NULL AS VARCHAR)"
+    found: dict[tuple[str, int], str | None] = {}
+    lookups = [("_pipefix_batch", chunk) for chunk in iter_chunks(batches, 5000)]
+    if key:
+        lookups += [(key_text, chunk) for chunk in iter_chunks(keys, 5000)]
+    for column, chunk in lookups:
+        marks = ", ".join("?" for _ in chunk)
+        for k, b, line in engine.query(
+            f"SELECT {key_text}, _pipefix_batch, _pipefix_line FROM {name} WHERE {column} IN ({marks})", chunk
+        ):
+            found[(str(b), int(line))] = k
+    return [(k, b, line) for (b, line), k in found.items()]
 
 
 def quote(identifier: str) -> str:

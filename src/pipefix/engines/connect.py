@@ -50,11 +50,11 @@ def open_spark(url: str, warehouse_dir: Path | None, *, read_only: bool = False)
     return SparkEngine(url, folder, state, read_only=read_only)
 
 
-def open_demo_warehouse(url: str | None, db_path: Path) -> Engine:
+def open_demo_warehouse(url: str | None, db_path: Path, *, read_only: bool = False) -> Engine:
     """The demo's warehouse: DuckDB in `db_path`, or Spark (`url`) with its tables and state in
     `<db_path stem>-spark/` beside it."""
     if url is None or url.startswith("duckdb"):
-        return DuckDBEngine(db_path)
+        return open_warehouse("duckdb", "", db_path, read_only=read_only)
     if not url.startswith(("spark://", "sc://")):
         raise EngineError(f"unsupported demo warehouse {url!r}: use spark://local[N] or sc://host:port")
-    return open_spark(url, db_path.parent / f"{db_path.stem}-spark")
+    return open_spark(url, db_path.parent / f"{db_path.stem}-spark", read_only=read_only)

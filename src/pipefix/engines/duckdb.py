@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 
 from pipefix.engines import safety
-from pipefix.engines.base import Capabilities, EngineError, columns_of, quote
+from pipefix.engines.base import Capabilities, EngineError, columns_of, existing_rows_by_lists, quote
 
 
 class DuckDBEngine:
@@ -31,6 +31,9 @@ class DuckDBEngine:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._run(sql, params)
+
+    def query_many(self, statements: Sequence[str]) -> list[list[tuple[Any, ...]]]:
+        return [self.query(sql) for sql in statements]
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._run(sql, params).fetchall()
@@ -79,6 +82,11 @@ class DuckDBEngine:
         except duckdb.Error as error:
             raise EngineError(f"{error}\n  in: {statement[:300]}") from error
         return len(batch)
+
+    def existing_rows(
+        self, table: str, key: str | None, keys: Sequence[str], batches: Sequence[str]
+    ) -> list[tuple[str | None, str, int]]:
+        return existing_rows_by_lists(self, table, key, keys, batches)
 
     def table_columns(self, table: str, schema: str = "main") -> dict[str, str]:
         return columns_of(self, table, schema)

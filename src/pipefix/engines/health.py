@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -236,7 +236,7 @@ def _duplicates_sql(table: str, key: str, condition: str) -> str:
     )
 
 
-def _figures(labels: list[str], values: tuple[Any, ...] | list[Any], duplicates: int) -> TableFigures:
+def _figures(labels: list[str], values: Sequence[Any], duplicates: int) -> TableFigures:
     named = dict(zip(labels, values, strict=True))
     counts: dict[str, dict[str, int]] = {"nulls": {}, "below_min": {}, "above_max": {}, "not_allowed": {}}
     for label, value in named.items():
@@ -263,6 +263,44 @@ class Measured:
     scanned_after: int | None  # the step after which rows were read; None: the whole table
 
 
+@dataclass(frozen=True)
+class Measurement:
+    """A table's measure, planned: the one statement to run, and how to read its row."""
+
+    sql: str
+    labels: tuple[str, ...]
+    split: bool
+    after: int | None
+    base: TableFigures
+
+    def read(self, row: Sequence[Any]) -> Measured:
+        width = len(self.labels)
+        extras = [int(v) for v in row[width * (2 if self.split else 1) :]] or [0, 0]
+        figures = _figures(list(self.labels), row[:width], extras[0])
+        if not self.split:
+            return Measured(self.base.plus(figures), None, self.after)
+        saved = _figures(list(self.labels), row[width : 2 * width], extras[1])
+        return Measured(self.base.plus(figures), self.base.plus(saved), self.after)
+
+
+def plan_measure(
+    contract: Contract,
+    physical: Mapping[str, str],
+    step: int,
+    known: tuple[int, TableFigures] | None = None,
+    keep: bool = True,
+) -> Measurement:
+    """The table's figures now, in one query. `known` = (a step, the figures of the rows loaded
+    up to it) makes it read only the rows loaded after that step; without it the whole table is
+    read. `keep`: also measure what to save for the next measure (the rows loaded before `step`)."""
+    staged = LOADED_STEP in physical
+    after = known[0] if known is not None and staged else None
+    split = keep and staged
+    labels = tuple(label for label, _, _ in _measures(contract, physical, partial=after is not None))
+    base = known[1] if known is not None and after is not None else TableFigures()
+    return Measurement(figures_sql(contract, physical, after, step, split), labels, split, after, base)
+
+
 def measure_table(
     engine: Engine,
     contract: Contract,
@@ -271,22 +309,8 @@ def measure_table(
     known: tuple[int, TableFigures] | None = None,
     keep: bool = True,
 ) -> Measured:
-    """The table's figures now, in one query. `known` = (a step, the figures of the rows loaded
-    up to it) makes it read only the rows loaded after that step; without it the whole table is
-    read. `keep`: also measure what to save for the next measure (the rows loaded before `step`)."""
-    staged = LOADED_STEP in physical
-    after = known[0] if known is not None and staged else None
-    split = keep and staged
-    row = engine.query(figures_sql(contract, physical, after, step, split))[0]
-    labels = [label for label, _, _ in _measures(contract, physical, partial=after is not None)]
-    width = len(labels)
-    extras = [int(v) for v in row[width * (2 if split else 1) :]] or [0, 0]
-    figures = _figures(labels, row[:width], extras[0])
-    base = known[1] if known is not None and after is not None else TableFigures()
-    if not split:
-        return Measured(base.plus(figures), None, after)
-    saved = _figures(labels, row[width : 2 * width], extras[1])
-    return Measured(base.plus(figures), base.plus(saved), after)
+    planned = plan_measure(contract, physical, step, known, keep)
+    return planned.read(engine.query(planned.sql)[0])
 
 
 def signature(contract: Contract, physical: Mapping[str, str]) -> str:

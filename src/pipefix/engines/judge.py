@@ -22,7 +22,6 @@ from pipefix.pipeline.contracts import Adapter, Contract
 STAGE = "_pipefix_stage"
 CHECKED = "_pipefix_checked"
 KEYS = "_pipefix_keys"
-LINEAGE = "_pipefix_lineage"
 STAGE_COLUMNS = "batch_id VARCHAR, line_no BIGINT, raw VARCHAR, stage_error VARCHAR"
 
 
@@ -127,16 +126,9 @@ class Judge:
             keys = f"SELECT {key} AS k FROM {table}" if key else "SELECT NULL AS k WHERE false"
             return keys, f"SELECT _pipefix_batch AS b, _pipefix_line AS l FROM {table}"
         self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {KEYS} (k VARCHAR, b VARCHAR, l BIGINT)")
-        self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {LINEAGE} (b VARCHAR, l BIGINT)")
         batches = [r[0] for r in self.duck.query(f"SELECT DISTINCT batch_id FROM {STAGE}")]
-        if batches:
-            marks = ", ".join("?" for _ in batches)
-            rows = self.warehouse.query(
-                f"SELECT _pipefix_batch, _pipefix_line FROM {table} WHERE _pipefix_batch IN ({marks})",
-                batches,
-            )
-            self.duck.copy_rows(f"temp.{LINEAGE}", ("b", "l"), rows)
-        if key is not None and contract.key is not None:
+        candidates: list[str] = []
+        if contract.key is not None:
             path = duckdb_sql.json_path(contract.key)
             candidates = [
                 r[0]
@@ -145,21 +137,15 @@ class Judge:
                     f"AND raw ->> {path} IS NOT NULL"
                 )
             ]
-            for start in range(0, len(candidates), 5000):
-                chunk = candidates[start : start + 5000]
-                marks = ", ".join("?" for _ in chunk)
-                rows = self.warehouse.query(
-                    f"SELECT CAST({key} AS VARCHAR), _pipefix_batch, _pipefix_line FROM {table} "
-                    f"WHERE CAST({key} AS VARCHAR) IN ({marks})",
-                    chunk,
-                )
-                self.duck.copy_rows(f"temp.{KEYS}", ("k", "b", "l"), rows)
+        if batches:
+            rows = self.warehouse.existing_rows(contract.table, contract.key, candidates, batches)
+            self.duck.copy_rows(f"temp.{KEYS}", ("k", "b", "l"), rows)
         # A record already written by a load that did not commit (Spark writes no transaction)
         # is not a duplicate of itself.
         return (
-            f"SELECT k FROM {KEYS} AS x WHERE NOT EXISTS "
+            f"SELECT k FROM {KEYS} AS x WHERE k IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {STAGE} AS s WHERE s.batch_id = x.b AND s.line_no = x.l)",
-            f"SELECT b, l FROM {LINEAGE}",
+            f"SELECT b, l FROM {KEYS}",
         )
 
     def count(self, where: str) -> int:

@@ -14,7 +14,7 @@ from psycopg.rows import dict_row
 from psycopg.types.string import TextLoader
 
 from pipefix.engines import safety
-from pipefix.engines.base import Capabilities, EngineError, columns_of, quote
+from pipefix.engines.base import Capabilities, EngineError, columns_of, existing_rows_by_lists, quote
 
 
 class PostgresEngine:
@@ -47,6 +47,9 @@ class PostgresEngine:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._run(sql, params, fetch=False)
+
+    def query_many(self, statements: Sequence[str]) -> list[list[tuple[Any, ...]]]:
+        return [self.query(sql) for sql in statements]
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._run(sql, params, fetch=True)
@@ -108,6 +111,11 @@ class PostgresEngine:
         except psycopg.Error as error:
             raise EngineError(f"{error}\n  in: {statement[:300]}") from error
         return written
+
+    def existing_rows(
+        self, table: str, key: str | None, keys: Sequence[str], batches: Sequence[str]
+    ) -> list[tuple[str | None, str, int]]:
+        return existing_rows_by_lists(self, table, key, keys, batches)
 
     def table_columns(self, table: str, schema: str = "public") -> dict[str, str]:
         return columns_of(self, table, schema)

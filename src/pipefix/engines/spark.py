@@ -28,9 +28,10 @@ splits what it keeps where, and orders its writes so that every guarantee still 
   them rolls the bookkeeping back; the batch is then not "loaded" by content hash, runs again,
   and the lineage columns (`_pipefix_batch`, `_pipefix_line`) make the judge skip the rows
   already in Spark (and not count their keys as duplicates of themselves). A failed fix rolls
-  back its registry change too, and the view is re-pointed to the registry's version; a column
-  added in place stays physically (Parquet tables cannot drop one) but hidden and empty, and is
-  reused if the migration runs again.
+  back its registry change too, and the view is re-pointed to the registry's version (or dropped,
+  for a table the rollback unmade: its version stays, unregistered, and a later one skips its
+  name); a column added in place stays physically (Parquet tables cannot drop one) but hidden
+  and empty, and is reused if the migration runs again.
 
 Capabilities say what Spark lacks: no transactional DDL, no in-place retype, no row-level DML.
 """
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -105,6 +107,7 @@ class SparkEngine:
         self.statement_log: list[str] = []
         self._depth = 0
         self._touched: set[str] = set()
+        self._state_lock = threading.Lock()
         self.spark = session if session is not None else open_session(url, self.warehouse_dir)
         self.database = database
         if database != "default":  # a catalog database of its own (tests share one session)
@@ -124,6 +127,16 @@ class SparkEngine:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._run(sql, params, fetch=True)
+
+    def query_many(self, statements: Sequence[str]) -> list[list[tuple[Any, ...]]]:
+        """Each statement is a Spark job: submitted from threads, one job plans and schedules
+        while another runs (measured 1.6x on 8 health aggregates at local[2])."""
+        if len(statements) < 2:
+            return [self.query(sql) for sql in statements]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(4, len(statements))) as pool:
+            return list(pool.map(self.query, statements))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -157,6 +170,33 @@ class SparkEngine:
         except Exception as error:  # pyspark raises its own exception tree, py4j others
             raise EngineError(f"{_first_line(error)}\n  in: {statement}") from error
         return len(batch)
+
+    def existing_rows(
+        self, table: str, key: str | None, keys: Sequence[str], batches: Sequence[str]
+    ) -> list[tuple[str | None, str, int]]:
+        """One Spark job: the keys travel as a local relation (Arrow) joined to the table; IN
+        lists of thousands of parameters cost Spark seconds to plan."""
+        if _is_state_name(table):  # a shadow table of a trial
+            return self.state.existing_rows(table, key, keys, batches)
+        import pyarrow as pa
+
+        F = column_functions(self.spark)
+        self.statement_log.append(
+            f"SELECT key, _pipefix_batch, _pipefix_line FROM {table} "
+            f"-- {len(keys)} keys, {len(batches)} batches"
+        )
+        try:
+            rows = self.spark.table(_bq(table))
+            key_text = F.col(_bq(key)).cast("string") if key else F.lit(None).cast("string")
+            wanted = F.col("_pipefix_batch").isin(list(batches))
+            if key and keys:
+                probe = self.spark.createDataFrame(pa.table({"_pipefix_probe": pa.array(keys, pa.string())}))
+                rows = rows.join(F.broadcast(probe), key_text == probe["_pipefix_probe"], "left")
+                wanted = wanted | probe["_pipefix_probe"].isNotNull()
+            found = rows.where(wanted).select(key_text, "_pipefix_batch", "_pipefix_line").collect()
+        except Exception as error:  # pyspark raises its own exception tree, py4j others
+            raise EngineError(f"{_first_line(error)}\n  in: existing rows of {table}") from error
+        return [(k, str(b), int(line)) for k, b, line in found]
 
     def table_columns(self, table: str, schema: str = DEFAULT_SCHEMA) -> dict[str, str]:
         if schema in _STATE_SCHEMAS:
@@ -211,6 +251,7 @@ class SparkEngine:
         except sqlglot.errors.ParseError as error:
             raise EngineError(f"statement could not be parsed: {error}\n  in: {sql[:300]}") from error
         if len(statements) != 1:
+            safety.inspect(sql, "duckdb")  # a destructive statement among them is refused as such
             raise EngineError(f"one statement at a time on Spark\n  in: {sql[:300]}")
         tree = statements[0]
         spark_tables, state_tables = self._split(tree)
@@ -252,7 +293,8 @@ class SparkEngine:
         if _INFO_COLUMNS.search(sql):
             sql = _CURRENT_SCHEMA.sub(f"'{DEFAULT_SCHEMA}'", _INFO_COLUMNS.sub("_pipefix_columns", sql))
         self.statement_log.append(sql)
-        return self.state.query(sql, params)
+        with self._state_lock:  # query_many's threads share the state connection
+            return self.state.query(sql, params)
 
     def _run_spark(
         self, tree: exp.Expr, sql: str, params: Sequence[Any], fetch: bool
@@ -343,6 +385,8 @@ class SparkEngine:
         """Write a new physical version (a copy of `source` with these columns, or empty), check
         it holds every row, and make it active. Nothing of the old version is touched."""
         n = len(self.table_versions(table)) + 1
+        while self.spark.catalog.tableExists(f"{table}__v{n}"):  # left by a rolled-back transaction
+            n += 1
         physical = f"{table}__v{n}"
         location = f"{self.warehouse_dir.rstrip('/')}/{table}/v{n}-{uuid.uuid4().hex[:8]}"
         spec = ", ".join(f"{_bq(c)} {t}" for c, t in columns)
@@ -413,13 +457,15 @@ class SparkEngine:
             self._spark_rows(str(body))
 
     def _resync(self, tables: set[str] | None) -> None:
-        for table, physical, columns in self.state.query(
-            "SELECT table_name, physical, columns FROM pipefix.spark_active"
-        ):
+        active = self.state.query("SELECT table_name, physical, columns FROM pipefix.spark_active")
+        for table, physical, columns in active:
             if tables is None or table in tables:
                 parsed = [(c["name"], c["type"]) for c in json.loads(columns)]
                 # a column added in place then rolled back may linger, empty and hidden
                 self._point_view(str(table), str(physical), parsed)
+        # a table created in a rolled-back transaction: its name goes (its version stays, unregistered)
+        for table in (tables or set()) - {str(r[0]) for r in active}:
+            self._spark_rows(f"DROP VIEW IF EXISTS {_bq(table)}")
 
     def _physical_columns(self, physical: str) -> dict[str, str]:
         return {f.name: _spark_type_name(f.dataType) for f in self.spark.table(physical).schema.fields}
@@ -456,20 +502,26 @@ class SparkEngine:
         return [tuple(row) for row in frame.collect()]
 
     def _insert_rows(self, physical: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-        from pyspark.sql import functions as F
-        from pyspark.sql.types import StructType
+        """One job: the rows travel to Spark as one Arrow table typed like the target (a local
+        session and Spark Connect alike), and missing columns are written as typed NULLs."""
+        import pyarrow as pa
+        from pyspark.sql.pandas.types import to_arrow_type
 
-        schema = self.spark.table(physical).schema
-        fields = {f.name: f for f in schema.fields}
-        frame = self.spark.createDataFrame(rows, schema=StructType([fields[c] for c in columns]))
+        F = column_functions(self.spark)
+
+        fields = {f.name: f for f in self.spark.table(physical).schema.fields}
+        arrays = [
+            pa.array(values, type=to_arrow_type(fields[c].dataType))
+            for c, values in zip(columns, zip(*rows, strict=True), strict=True)
+        ]
+        frame = self.spark.createDataFrame(pa.Table.from_arrays(arrays, names=columns))
         given = set(columns)
-        frame = frame.select(
+        frame.select(
             *[
-                F.col(f.name) if f.name in given else F.lit(None).cast(f.dataType).alias(f.name)
-                for f in schema.fields
+                F.col(_bq(name)) if name in given else F.lit(None).cast(field.dataType).alias(name)
+                for name, field in fields.items()
             ]
-        )
-        frame.write.insertInto(physical)
+        ).write.insertInto(physical)
 
 
 def open_session(url: str, warehouse_dir: str) -> Any:
@@ -478,7 +530,7 @@ def open_session(url: str, warehouse_dir: str) -> Any:
 
     builder: Any = SparkSession.builder
     if url.startswith("sc://"):
-        builder = builder.remote(url)
+        builder = connect_builder(url)
     else:
         master = url.removeprefix("spark://") or "local[2]"
         builder = (
@@ -498,6 +550,33 @@ def open_session(url: str, warehouse_dir: str) -> Any:
     if not url.startswith("sc://"):
         session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def connect_builder(url: str) -> Any:
+    """The builder of a Spark Connect session, from Connect's own session class: pyspark's
+    generic builder flips the whole process to Connect (an environment switch) and refuses
+    while a local session exists, so one process could not hold both (the tests do)."""
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    return ConnectSession.builder.remote(url)
+
+
+def is_connect(session: Any) -> bool:
+    """A Spark Connect session (no JVM here: no sparkContext, Connect's own column functions)."""
+    return type(session).__module__.startswith("pyspark.sql.connect.")
+
+
+def column_functions(session: Any) -> Any:
+    """pyspark's column functions for `session`. `pyspark.sql.functions` picks local or Connect
+    columns by a process-wide switch that `connect_builder` leaves alone, so code building
+    columns for a session asks here."""
+    if is_connect(session):
+        from pyspark.sql.connect import functions as connect_functions
+
+        return connect_functions
+    from pyspark.sql import functions as local_functions
+
+    return local_functions
 
 
 def parse_url(url: str) -> str:

@@ -268,13 +268,14 @@ def row_accounting(engine: Engine, tables: tuple[str, ...]) -> dict[str, int]:
         f"SELECT coalesce(sum(received), 0) FROM {SCHEMA}.batches WHERE table_name IN ({names})",
         tables,
     )
-    loaded = duplicated = 0
-    for table in tables:
-        counts = engine.query(
+    per_table = engine.query_many(
+        [
             f"SELECT count(*), count(*) - count(DISTINCT (_pipefix_batch, _pipefix_line)) FROM {quote(table)}"
-        )[0]
-        loaded += int(counts[0])
-        duplicated += int(counts[1])
+            for table in tables
+        ]
+    )
+    loaded = sum(int(rows[0][0]) for rows in per_table)
+    duplicated = sum(int(rows[0][1]) for rows in per_table)
     held, replayed = engine.query(
         f"SELECT count(*) FILTER (WHERE replayed_step IS NULL), "
         f"count(*) FILTER (WHERE replayed_step IS NOT NULL) FROM {SCHEMA}.quarantine "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import mean
 from typing import Any
@@ -27,20 +28,38 @@ class _Lookups:
     saved: dict[str, dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """One table's check before its statement runs."""
+
+    contract: Contract
+    physical: dict[str, str]
+    signature: str
+    measurement: health.Measurement
+
+
+def _plan(
+    ctx: PipelineContext, table: str, step: int, seen: _Lookups, full: bool, read_only: bool
+) -> _Planned:
+    contract = seen.contracts.get(table) or store.active_contract(ctx.engine, table)
+    physical = seen.schemas.get(table, {})
+    signature = health.signature(contract, physical)
+    known = None if full else health.known_for(seen.saved.get(table), signature)
+    measurement = health.plan_measure(contract, physical, step, known, keep=not read_only)
+    return _Planned(contract, physical, signature, measurement)
+
+
 def _table_health(
     ctx: PipelineContext,
     table: str,
     step: int,
     load: health.StepLoad,
     seen: _Lookups,
-    full: bool,
-    read_only: bool,
+    planned: _Planned,
+    row: Sequence[Any],
 ) -> tuple[TableHealth, dict[str, Any] | None]:
-    contract = seen.contracts.get(table) or store.active_contract(ctx.engine, table)
-    physical = seen.schemas.get(table, {})
-    signature = health.signature(contract, physical)
-    known = None if full else health.known_for(seen.saved.get(table), signature)
-    measured = health.measure_table(ctx.engine, contract, physical, step, known, keep=not read_only)
+    contract, physical, signature = planned.contract, planned.physical, planned.signature
+    measured = planned.measurement.read(row)
     mismatches = health.schema_mismatches(contract, physical, ctx.engine.capabilities.dialect)
     now = ctx.clock(step).replace(tzinfo=None)
     checks = health.judge(contract, measured.figures, mismatches, now)
@@ -100,11 +119,14 @@ def measure(ctx: PipelineContext, step: int, *, read_only: bool = False, full: b
         saved=health.saved_figures(engine),
     )
     loads = health.step_loads(engine, step)
+    plans = [_plan(ctx, table, step, seen, full, read_only) for table in ctx.tables]
+    # One statement per table, independent of each other: an engine may run them at once.
+    rows = engine.query_many([planned.measurement.sql for planned in plans])
     tables = []
     keep = dict(seen.saved)
-    for table in ctx.tables:
+    for table, planned, table_rows in zip(ctx.tables, plans, rows, strict=True):
         load = loads.get(table, health.StepLoad())
-        result, kept = _table_health(ctx, table, step, load, seen, full, read_only)
+        result, kept = _table_health(ctx, table, step, load, seen, planned, table_rows[0])
         tables.append(result)
         if kept is not None:
             keep[table] = kept

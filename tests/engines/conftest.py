@@ -1,0 +1,38 @@
+"""Spark fixtures shared by the Spark tests and the engine-contract suite: one local Spark
+session (one JVM) for the whole test session, and per test an engine with a catalog database
+of its own, so tests never see each other's tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipefix.engines.spark import STATE_FILE, SparkEngine, open_session
+
+SPARK_URL = "spark://local[2]"
+_databases = count(1)
+
+
+@pytest.fixture(scope="session")
+def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    pytest.importorskip("pyspark")
+    session = open_session(SPARK_URL, str(tmp_path_factory.mktemp("spark-warehouse")))
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def spark(spark_session: Any, tmp_path: Path) -> Iterator[SparkEngine]:
+    engine = SparkEngine(
+        SPARK_URL,
+        tmp_path / "warehouse",
+        tmp_path / STATE_FILE,
+        session=spark_session,
+        database=f"pipefix_test_{next(_databases)}",
+    )
+    yield engine
+    engine.close()
