@@ -39,6 +39,7 @@ Capabilities say what Spark lacks: no transactional DDL, no in-place retype, no 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import uuid
@@ -524,22 +525,37 @@ class SparkEngine:
         ).write.insertInto(physical)
 
 
+INSTALL_HINT = "pip install 'pipefix[spark]' (pyspark with pyarrow; a local session also needs Java 17+)"
+
+
 def open_session(url: str, warehouse_dir: str) -> Any:
     """`spark://local[N]`: an in-process local session; `sc://host:port`: Spark Connect."""
-    from pyspark.sql import SparkSession
+    try:
+        import pyarrow  # noqa: F401  (batches travel to Spark as Arrow)
+        from pyspark.sql import SparkSession
+    except ImportError as error:
+        raise EngineError(f"a Spark warehouse needs {error.name}: {INSTALL_HINT}") from None
+    try:
+        return _start_session(SparkSession.builder, url, warehouse_dir)
+    except Exception as error:  # pyspark and py4j raise their own exception trees
+        raise EngineError(f"cannot start Spark for {url}: {_first_line(error)}\n  {INSTALL_HINT}") from error
 
-    builder: Any = SparkSession.builder
+
+def _start_session(builder: Any, url: str, warehouse_dir: str) -> Any:
     if url.startswith("sc://"):
         builder = connect_builder(url)
     else:
         master = url.removeprefix("spark://") or "local[2]"
+        cores = re.fullmatch(r"local\[(\d+)\]", master)
+        # as many partitions as cores: Spark's default of 200 makes 200 tasks of a small table
+        partitions = cores.group(1) if cores else str(os.cpu_count() or 2)
         builder = (
             builder.master(master)
             .appName("pipefix")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "2")
-            .config("spark.default.parallelism", "2")
+            .config("spark.sql.shuffle.partitions", partitions)
+            .config("spark.default.parallelism", partitions)
             .config("spark.sql.warehouse.dir", warehouse_dir)
             .config("spark.driver.extraJavaOptions", "-Dderby.system.home=" + warehouse_dir)
         )
