@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 ARGS    ?=
 
-.PHONY: install demo test lint typecheck unit lock clean bench
+.PHONY: install demo test lint typecheck unit lock clean bench bench-spark
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ $(BENCH_STAMP): requirements.lock benchmarks/requirements.lock pyproject.toml
 
 bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/run.py $(ARGS)
+
+# pipefix on Spark local[2] beside DuckDB (needs Java 17+; a JVM per case, so minutes, not part
+# of `make bench`): rewrites only the "Spark local[2]" section of BENCHMARKS.md, which `make bench`
+# keeps. ARGS="--spark-sizes 1m" skips the 10M-row table; ARGS=--quick for a smoke run.
+bench-spark: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/run.py --only spark $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

@@ -1,6 +1,7 @@
 """The benchmarks' data, generated with DuckDB SQL from fixed seeds and cached under
-benchmarks/.data/ (gitignored): orders Parquet files, pipefix warehouses built from them, a 10k-row
-batch for the incremental step, and a 1M-row JSONL batch with 1% non-conforming records.
+benchmarks/.data/ (gitignored): orders Parquet files, pipefix warehouses built from them (DuckDB,
+and Spark local[2] for `--spark`), a 10k-row batch for the incremental step, and a 1M-row JSONL
+batch with 1% non-conforming records.
 
 Every value is a function of the row number (DuckDB's `hash`), so the same files come out on any
 machine and with any number of threads.
@@ -10,8 +11,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -55,8 +59,9 @@ SIZES = {"1m": 1_000_000, "10m": 10_000_000}
 BATCH_ROWS = 10_000
 INGEST_ROWS = 1_000_000
 
+SPARK_URL = "spark://local[2]"
 PIPEFIX_YAML = """\
-warehouse: duckdb:///{warehouse}
+warehouse: {warehouse}
 landing: {landing}
 tables:
   orders:
@@ -161,10 +166,12 @@ def _write_jsonl(path: Path, source: str, first: int, bad: bool) -> None:
 
 
 def config_for(folder: Path, warehouse: str) -> Path:
+    """pipefix.yaml of the orders pipeline: `warehouse` a DuckDB file name beside it, or a URL."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "landing" / "orders").mkdir(parents=True, exist_ok=True)
     path = folder / "pipefix.yaml"
-    path.write_text(PIPEFIX_YAML.format(warehouse=warehouse, landing="landing"), encoding="utf-8")
+    url = warehouse if "://" in warehouse else f"duckdb:///{warehouse}"
+    path.write_text(PIPEFIX_YAML.format(warehouse=url, landing="landing"), encoding="utf-8")
     return path
 
 
@@ -213,6 +220,52 @@ def _seed_warehouse(config: Path, source: Path, rows: int) -> None:
         measure(pipeline.context, 1)  # saves the figures of the rows loaded before step 1
 
 
+def spark_warehouse(size: str) -> Path:
+    """The same orders, as `warehouse(size)` holds them, in a pipefix warehouse on Spark
+    local[2] (`spark-warehouse/` beside pipefix.yaml: the Parquet table `orders__v1` behind the
+    view `orders`, pipefix's state in `pipefix-state.duckdb`), with the figures of step 0 saved.
+    Returns the folder holding pipefix.yaml."""
+    folder = DATA / f"wh-spark-{size}"
+    config = folder / "pipefix.yaml"
+    if _fresh(config):
+        return folder
+    if folder.exists():
+        shutil.rmtree(folder)
+    _seed_spark_warehouse(config_for(folder, SPARK_URL), parquet(size), SIZES[size])
+    _done(config)
+    return folder
+
+
+def _seed_spark_warehouse(config: Path, source: Path, rows: int) -> None:
+    """pipefix creates the table (its first version); Spark copies the Parquet rows into it with
+    the lineage the DuckDB seed gives them (file, row number from 1, step 0)."""
+    from pipefix.api import Pipeline
+    from pipefix.engines import store
+    from pipefix.tools.check_health import measure
+
+    with Pipeline.open(config, clock=fixed_clock) as pipeline:
+        engine: Any = pipeline.engine
+        spark = engine.spark
+        physical = engine.active_version("orders")
+        target = spark.table(physical).schema
+        frame = spark.read.parquet(str(source)).selectExpr(
+            *COLUMNS, "'orders/seed.parquet' AS _pipefix_batch", "_metadata.row_index + 1 AS _pipefix_line"
+        )
+        frame = frame.selectExpr(
+            *(f"CAST({f.name} AS {f.dataType.simpleString()})" for f in target.fields[:-1]),
+            f"CAST(0 AS {target.fields[-1].dataType.simpleString()})",
+        )
+        frame.write.insertInto(physical)
+        held = spark.table(physical).count()
+        if held != rows:
+            raise RuntimeError(f"the Spark seed holds {held} rows, not {rows}")
+        engine.execute(
+            f"INSERT INTO {store.SCHEMA}.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ("orders/seed.parquet", "orders", 0, str(source), "seed", rows, rows, 0, "[]"),
+        )
+        measure(pipeline.context, 1)  # saves the figures of the rows loaded before step 1
+
+
 def _load_batch(config: Path) -> None:
     from pipefix.api import Pipeline
     from pipefix.engines import loader
@@ -223,8 +276,9 @@ def _load_batch(config: Path) -> None:
             raise RuntimeError(f"the 10k batch did not load whole: {result}")
 
 
-def prepare_all() -> dict[str, str]:
-    """Every cached input; returns what was built, for the report."""
+def prepare_all(spark_sizes: Sequence[str] = ()) -> dict[str, str]:
+    """Every cached input; returns what was built, for the report. `spark_sizes`: also the Spark
+    warehouses of these sizes (built by Spark, in this process)."""
     built = {}
     for size in SIZES:
         built[f"orders-{size}.parquet"] = str(parquet(size))
@@ -232,8 +286,13 @@ def prepare_all() -> dict[str, str]:
         built[f"warehouse-{size}+10k"] = str(warehouse(size, with_batch=True))
     built["batch-10k.jsonl"] = str(batch_jsonl())
     built["ingest-1m.jsonl"] = str(ingest_jsonl())
+    for size in spark_sizes:
+        built[f"spark-warehouse-{size}"] = str(spark_warehouse(size))
     return built
 
 
 if __name__ == "__main__":
-    print(json.dumps(prepare_all(), indent=2))
+    # `python benchmarks/data.py [--spark SIZE...]`
+    arguments = sys.argv[1:]
+    spark = arguments[arguments.index("--spark") + 1 :] if "--spark" in arguments else []
+    print(json.dumps(prepare_all(spark), indent=2))

@@ -7,7 +7,11 @@ the time of its work measured inside the process. Before timing, the runner chec
 find the same results: pipefix's figures must equal the hand-written pass's (asserted), and
 incremental figures must equal a full rescan's (asserted).
 
-Usage: python benchmarks/run.py [--quick] [--out BENCHMARKS.md]
+Usage: python benchmarks/run.py [--quick] [--out BENCHMARKS.md] [--spark] [--only PART,...]
+
+The Spark local[2] part (a JVM per case) runs with `--spark` or `--only spark` (`make
+bench-spark`); `--only spark` rewrites only its section of BENCHMARKS.md, and a run without it
+keeps the section already there.
 """
 
 from __future__ import annotations
@@ -111,7 +115,11 @@ def alternate(series: list[Series], log: Any) -> list[Series]:
             if round_no < item.reps:
                 run = measure(item.command)
                 item.runs.append(run)
-                log(f"  {item.label:<42} {run.wall:7.2f} s  {run.rss_mib:7.0f} MiB")
+                jvm = run.result.get("jvm_rss_mib")
+                log(
+                    f"  {item.label:<42} {run.wall:7.2f} s  {run.rss_mib:7.0f} MiB"
+                    + (f" + JVM {jvm:.0f} MiB" if jvm else "")
+                )
     return series
 
 
@@ -123,6 +131,9 @@ class Report:
     quick: bool
     machine: list[str] = field(default_factory=list)
     dlt_rows: int = 100_000
+    spark_sizes: tuple[str, ...] = ("1m",)
+    ran: set[str] = field(default_factory=set)  # the parts measured in this run
+    spark: str = ""  # the Spark section, when measured in this run
     sections: list[str] = field(default_factory=list)
     targets: list[tuple[str, str, bool, str]] = field(default_factory=list)  # what, target, met, detail
 
@@ -145,6 +156,27 @@ def _same_figures(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return all(a[k] == b[k] for k in keys)
 
 
+def _require_agreement(full: dict[str, Any], hand: dict[str, Any]) -> None:
+    """pipefix's figures (`pipefix-verify`) equal a hand-written pass's, and so do its checks."""
+    require(_same_figures(full, hand["figures"]), f"pipefix {full} != hand-written {hand}")
+    require(full["pipefix_checks"]["schema"], f"schema mismatch: {full['schema_mismatches']}")
+    expected = hand["checks"]
+    pipefix_checks = full["pipefix_checks"]
+    mapped = {
+        "schema": pipefix_checks["schema"],
+        "not_null": pipefix_checks["not_null"],
+        "unique_key": pipefix_checks["unique_key"],
+        "null_fraction": pipefix_checks["null_fraction"],
+        "ranges": pipefix_checks["ranges"],
+        "row_count": pipefix_checks["row_count"],
+        "freshness": pipefix_checks["freshness"],
+    }
+    ranges = expected["price_range"] and expected["quantity_range"] and expected["allowed_values"]
+    require(mapped["ranges"] == ranges, f"ranges: pipefix {mapped} vs {expected}")
+    same = all(mapped[k] == expected[k] for k in mapped if k != "ranges")
+    require(same, f"checks: pipefix {mapped} vs hand-written {expected}")
+
+
 def verify(report: Report, log: Any) -> None:
     """Agreement before speed: pipefix == hand-written pass; incremental == full rescan."""
     rows = []
@@ -153,25 +185,9 @@ def verify(report: Report, log: Any) -> None:
             hand = measure(case("duckdb-sql", str(folder))).result
             full = measure(case("pipefix-verify", str(folder), "full")).result["figures"]
             incremental = measure(case("pipefix-verify", str(folder), "incremental")).result["figures"]
-            require(_same_figures(full, hand["figures"]), f"pipefix {full} != hand-written {hand}")
+            _require_agreement(full, hand)
             require(_same_figures(incremental, full), f"incremental {incremental} != full {full}")
-            require(full["pipefix_checks"]["schema"], f"schema mismatch: {full['schema_mismatches']}")
             require(incremental["read_after_step"] == 0, f"not incremental: {incremental}")
-            expected = hand["checks"]
-            pipefix_checks = full["pipefix_checks"]
-            mapped = {
-                "schema": pipefix_checks["schema"],
-                "not_null": pipefix_checks["not_null"],
-                "unique_key": pipefix_checks["unique_key"],
-                "null_fraction": pipefix_checks["null_fraction"],
-                "ranges": pipefix_checks["ranges"],
-                "row_count": pipefix_checks["row_count"],
-                "freshness": pipefix_checks["freshness"],
-            }
-            ranges = expected["price_range"] and expected["quantity_range"] and expected["allowed_values"]
-            require(mapped["ranges"] == ranges, f"ranges: pipefix {mapped} vs {expected}")
-            same = all(mapped[k] == expected[k] for k in mapped if k != "ranges")
-            require(same, f"checks: pipefix {mapped} vs hand-written {expected}")
             name = folder.name
             rows.append(
                 [
@@ -401,6 +417,10 @@ def bench_incremental(report: Report, log: Any) -> None:
     )
 
 
+# Table sizes the Spark part checks (`--spark-sizes`).
+SPARK_SIZES = ("1m", "10m")
+
+
 # dlt turns each record into Python objects: 1M records take it many minutes on this machine,
 # too long for `make bench`. It loads the first DLT_ROWS records of the same file and its time is
 # scaled to 1M (`--dlt-rows 1000000` loads them all).
@@ -559,6 +579,310 @@ def bench_demo_and_scaling(report: Report, log: Any) -> None:
     )
 
 
+# --- Spark local[2] -------------------------------------------------------------------------------
+
+# The Spark section is measured by `make bench-spark` (`run.py --only spark`), which rewrites it
+# alone; `make bench` keeps the section it finds in BENCHMARKS.md.
+SPARK_BEGIN = "<!-- spark: written by `make bench-spark`; `make bench` keeps it -->"
+SPARK_END = "<!-- /spark -->"
+
+
+def _jvm_rss(item: Series) -> float:
+    return max((float(r.result.get("jvm_rss_mib", 0)) for r in item.runs), default=0.0)
+
+
+def _rss_with_jvm(item: Series) -> str:
+    """Peak RSS of the Python process, plus that of its Spark JVM (a child process) if any."""
+    jvm = _jvm_rss(item)
+    return f"{item.rss:.0f} + {jvm:.0f} MiB" if jvm else f"{item.rss:.0f} MiB"
+
+
+def _start_and_work(item: Series) -> tuple[str, str]:
+    """(start: interpreter-side set-up up to the first job, the work itself), medians."""
+    result = item.last
+    if "jvm_seconds" in result:  # hand-written Spark: the session's start, then the query
+        return f"{item.median('jvm_seconds'):.2f} s", f"{item.median('query_seconds'):.2f} s"
+    if "open_seconds" in result and "check_seconds" in result:  # pipefix: import + open, check
+        start = item.median("import_seconds") + item.median("open_seconds")
+        return f"{start:.2f} s", f"{item.median('check_seconds'):.2f} s"
+    return "–", f"{item.inner:.2f} s"
+
+
+def spark_machine() -> list[str]:
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True, check=False)
+    java_line = (java.stderr or java.stdout).splitlines()[0] if (java.stderr or java.stdout) else "?"
+    versions = []
+    for package in ("pipefix", "pyspark", "py4j", "pyarrow", "pandas", "duckdb"):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} (not installed)")
+    return [
+        f"- Java: {java_line}; Spark in local mode, `local[2]` (one JVM, 2 task threads, the "
+        "default 1 GiB driver heap), 2 shuffle partitions, no UI, as pipefix's `spark://local[2]` "
+        "opens it",
+        f"- Packages: {', '.join(versions)}",
+    ]
+
+
+def bench_spark(report: Report, log: Any) -> None:
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    sizes = report.spark_sizes
+    log(f"Spark warehouses {', '.join(sizes)} (cached under benchmarks/.data/; built once, by Spark)")
+    measure([PYTHON, str(HERE / "data.py"), "--spark", *sizes])
+    folders = {size: (str(data.spark_warehouse(size)), str(data.warehouse(size))) for size in sizes}
+
+    # Agreement before speed: the Spark passes find what the DuckDB hand-written pass finds.
+    agreement = []
+    for size, (on_spark, on_duckdb) in folders.items():
+        hand = measure(case("duckdb-sql", on_duckdb)).result
+        by_spark = measure(case("spark-sql", on_spark)).result
+        figures = measure(case("pipefix-verify", on_spark, "full")).result["figures"]
+        require(
+            _same_figures(by_spark["figures"], hand["figures"]),
+            f"hand-written Spark {by_spark['figures']} != hand-written DuckDB {hand['figures']}",
+        )
+        require(by_spark["checks"] == hand["checks"], f"Spark {by_spark['checks']} != {hand['checks']}")
+        _require_agreement(figures, hand)
+        agreement.append(
+            [
+                f"{data.SIZES[size]:,}",
+                f"{hand['figures']['duplicate_keys']} / {hand['figures']['price_out']} / "
+                f"{hand['figures']['status_out']} / {hand['figures']['nulls']['coupon']:,}",
+                "equal",
+                "equal",
+            ]
+        )
+        log(f"  verified Spark {size}: pipefix on Spark == hand-written Spark == hand-written DuckDB")
+
+    reps = 1 if report.quick else 3
+    body = []
+    checked: dict[str, list[Series]] = {}
+    for size, (on_spark, on_duckdb) in folders.items():
+        log(f"Spark: full check, {size}")
+        n = reps if size == "1m" else max(1, reps - 1)
+        series = alternate(
+            [
+                Series("pipefix check --full, Spark local[2]", case("pipefix-check", on_spark, "full"), n),
+                Series("hand-written Spark SQL pass, local[2]", case("spark-sql", on_spark), n),
+                Series("pipefix check --full, DuckDB", case("pipefix-check", on_duckdb, "full"), n),
+                Series("hand-written DuckDB pass", case("duckdb-sql", on_duckdb), n),
+            ],
+            log,
+        )
+        pipefix_spark, spark_hand, pipefix_duckdb, duckdb_hand = series
+        hand_checks = duckdb_hand.last["checks"]
+        require(spark_hand.last["checks"] == hand_checks, f"Spark pass: {spark_hand.last['checks']}")
+        agrees = _pipefix_agrees(pipefix_spark.last["checks"], hand_checks)
+        require(agrees.startswith("agree"), f"pipefix on Spark: {agrees}")
+        rows = []
+        for item in series:
+            start, work = _start_and_work(item)
+            rows.append(
+                [
+                    item.label,
+                    str(len(item.runs)),
+                    f"{item.wall:.2f} s",
+                    start,
+                    work,
+                    _rss_with_jvm(item),
+                    _fmt_ratio(item.wall / pipefix_duckdb.wall),
+                    _fmt_ratio(item.wall / duckdb_hand.wall),
+                ]
+            )
+        body.append(
+            f"#### {data.SIZES[size]:,} rows\n\n"
+            + _table(
+                [
+                    "tool",
+                    "runs",
+                    "wall (median)",
+                    "start (imports, JVM, catalog)",
+                    "the check itself",
+                    "peak RSS (Python + JVM)",
+                    "wall vs pipefix on DuckDB",
+                    "wall vs hand-written DuckDB",
+                ],
+                rows,
+            )
+            + f"\n\nThe Spark session's start alone (the JVM, `SparkSession.builder…getOrCreate()`): "
+            f"{pipefix_spark.median('session_seconds'):.2f} s inside pipefix's open, "
+            f"{spark_hand.median('jvm_seconds'):.2f} s in the hand-written pass (medians). The rest "
+            "of pipefix's open re-registers the table's versions and view in the session's "
+            "in-memory catalog: its first Spark statements, which pay the SQL engine's warm-up "
+            "that the hand-written pass pays inside its query."
+        )
+        checked[size] = series
+
+    log("Spark: ingestion, 1M JSONL rows, 1% non-conforming")
+    raw_reps = 1 if report.quick else 2
+    ingest = alternate(
+        [
+            Series("pipefix loader → Spark local[2]", case("ingest-pipefix", "spark"), 1),
+            Series("raw Spark read.json + insertInto", case("ingest-spark"), raw_reps),
+            Series("pipefix loader → DuckDB", case("ingest-pipefix"), 1),
+            Series("raw DuckDB INSERT … read_json", case("ingest-duckdb"), raw_reps),
+        ],
+        log,
+    )
+    loader_spark, raw_spark, loader_duckdb, _ = ingest
+    for item in (loader_spark, loader_duckdb):
+        got = item.last
+        require(got["received"] == data.INGEST_ROWS, f"{item.label}: received {got}")
+        require(got["loaded"] + got["quarantined"] == got["received"], f"{item.label}: rows lost: {got}")
+        require(got["quarantined"] == data.BAD_ROWS, f"{item.label}: not every bad row held: {got}")
+    require(raw_spark.last["loaded"] == data.INGEST_ROWS, f"raw Spark: {raw_spark.last}")
+    require(raw_spark.last["null_timestamps"] == 0, f"raw Spark lost timestamps: {raw_spark.last}")
+    ingest_rows = []
+    for item in ingest:
+        got = item.last
+        if item is loader_spark or item is loader_duckdb:
+            note = (
+                f"{got['loaded']:,} loaded + {got['quarantined']:,} held with reasons = "
+                f"{got['received']:,} received; 0 lost"
+            )
+        else:
+            note = (
+                f"{got['loaded']:,} loaded, {got['nonconforming_loaded']:,} of them breaking the "
+                "contract (or turned to NULL)"
+            )
+        start = f"{item.median('open_seconds'):.2f} s" if "open_seconds" in got else "–"
+        ingest_rows.append(
+            [
+                item.label,
+                str(len(item.runs)),
+                f"{item.inner:.2f} s",
+                start,
+                f"{item.wall:.2f} s",
+                _rss_with_jvm(item),
+                _fmt_ratio(item.inner / raw_spark.inner),
+                _fmt_ratio(item.inner / loader_duckdb.inner),
+                note,
+            ]
+        )
+    slowest = "; ".join(f"{t:.1f} s `{sql}…`" for t, sql in loader_spark.last["slowest"])
+
+    by_size = [
+        f"{spark.wall / duckdb.wall:.0f}×{' its wall time on DuckDB' if not n else ''} at "
+        f"{data.SIZES[size] // 1_000_000}M rows (the check itself {spark.median('check_seconds'):.2f} s "
+        f"against {duckdb.median('check_seconds'):.2f} s)"
+        for n, (size, (spark, _, duckdb, _)) in enumerate(checked.items())
+    ]
+    pipefix_spark = checked[sizes[0]][0]
+    worth = (
+        "**When Spark is worth it.** Not on one machine: pipefix's `check --full` on Spark "
+        f"local[2] took {' and '.join(by_size)}. Two costs DuckDB does not have: "
+        "each process starts a JVM and a Spark session "
+        f"({pipefix_spark.median('session_seconds'):.1f} s inside pipefix's open, "
+        f"{pipefix_spark.median('open_seconds'):.1f} s for the whole open with the catalog), and "
+        "each statement is a job, planned, scheduled and run as tasks, where DuckDB runs a "
+        "query in-process. Ingestion pays both, plus the trip of every verdict row from DuckDB "
+        f"(which still judges the batch) to Spark: {loader_spark.inner / loader_duckdb.inner:.1f}× "
+        "pipefix's DuckDB load. A running agent starts its JVM once, so only the per-job cost "
+        "recurs each step; a fresh `pipefix check` pays the start every time. Spark earns "
+        "these costs back only where one machine is not enough: tables larger than a machine "
+        "scans in a step, or tables that already live in a cluster's storage beside other Spark "
+        "readers, where executors on many machines scan in parallel (not measured here: this "
+        "is one 2-core machine). Below that, choose DuckDB."
+    )
+    load_after = os.getloadavg()
+    report.spark = "\n\n".join(
+        [
+            SPARK_BEGIN,
+            "## Spark local[2]",
+            f"Written by `make bench-spark` (`benchmarks/run.py --only spark"
+            f"{' --quick' if report.quick else ''}`) in {time.perf_counter() - started:.0f} s, "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, on the machine above, with "
+            "each case in a fresh process as everywhere here, and the DuckDB cases beside it "
+            "measured again, alternately, in the same run. Load average when this part started: "
+            f"{load_before[0]:.2f} / {load_before[1]:.2f} / {load_before[2]:.2f} (1 / 5 / 15 min); "
+            f"when it ended: {load_after[0]:.2f} / {load_after[1]:.2f} / {load_after[2]:.2f}. On a "
+            "2-core machine any other process competes with the JVM's task threads: re-run when "
+            "the machine is quiet.",
+            "\n".join(spark_machine()),
+            "The Spark warehouse is pipefix's own `spark://local[2]` (a `pipefix.yaml` naming it): "
+            "the orders table is the Parquet table `orders__v1` behind the view `orders`, written "
+            "by Spark from the same Parquet file as the DuckDB warehouse, with pipefix's state "
+            "(contracts, batches, saved figures) in `spark-warehouse/pipefix-state.duckdb`. "
+            "Peak RSS is the Python process's and, after the `+`, its JVM's (a child process the "
+            "runner's accounting does not reach: read from `/proc/<pid>/status` `VmHWM` before "
+            "the case exits).",
+            "### Agreement (asserted before any timing)\n\n"
+            "pipefix on Spark (`pipefix-verify`: its health module's figures), the hand-written "
+            "Spark SQL pass and the hand-written DuckDB pass must find the same figures and the "
+            "same 9 results; the runner stops otherwise.\n\n"
+            + _table(
+                [
+                    "rows",
+                    "duplicate keys / price out of range / status not allowed / null coupons",
+                    "pipefix on Spark vs hand-written DuckDB",
+                    "hand-written Spark vs hand-written DuckDB",
+                ],
+                agreement,
+            ),
+            "### Full check, the same 9 checks\n\n"
+            "`pipefix check --full` as section 1 times it (`Pipeline.open(read_only=True)`, "
+            "`check(full=True)`), on the Spark warehouse and on the DuckDB one. The hand-written "
+            "Spark SQL pass starts a local[2] session configured as pipefix's, reads the table's "
+            "Parquet files (`spark.read.parquet`) and runs the hand-written DuckDB pass's "
+            "aggregate query unchanged (`count(DISTINCT order_id)`, `count(*) FILTER (…)`). "
+            "*Start* is the process's work before the first job: for pipefix its imports and "
+            "`Pipeline.open` (on Spark: the JVM, the session, and the table versions registered "
+            "again in the session's in-memory catalog); for the hand-written Spark pass, the "
+            "session. *The check itself* is the rest: pipefix's `check` (its state's reads and "
+            "one aggregate statement per table), or the hand-written query with reading the "
+            "schema.\n\n" + "\n\n".join(body),
+            "### Ingestion: 1,000,000 JSONL rows, 1% non-conforming\n\n"
+            "The file of section 3, into a new warehouse. *Load* is timed inside the process "
+            "from the open warehouse (for Spark: its JVM started, the table created) to the "
+            "committed load; *start* is that opening. On Spark, pipefix's loader still stages and "
+            "judges the batch in DuckDB, probes the table for the batch's keys (one Spark job), "
+            "writes the conforming rows to the table's Parquet version as one Arrow DataFrame, "
+            "and commits the held records and the batch's bookkeeping to its state. The raw "
+            "Spark load is `spark.read.json(path, schema=…)` (PERMISSIVE: a value it cannot type "
+            "becomes NULL) and `insertInto` a Parquet table, no contract; its timestamp column is "
+            "`TIMESTAMP_LTZ`, because read into `TIMESTAMP_NTZ` every `…Z` timestamp of the file "
+            "becomes NULL without an error.\n\n"
+            + _table(
+                [
+                    "loader",
+                    "runs",
+                    "load (median)",
+                    "start",
+                    "wall",
+                    "peak RSS (Python + JVM)",
+                    "vs raw Spark",
+                    "vs pipefix on DuckDB",
+                    "rows",
+                ],
+                ingest_rows,
+            )
+            + f"\n\nThe slowest steps of pipefix's load into Spark (its last run): {slowest}.",
+            worth,
+            SPARK_END,
+        ]
+    )
+
+
+def _spark_block(text: str) -> str:
+    """The Spark section of an earlier BENCHMARKS.md, markers included ("" if none)."""
+    begin, end = text.find(SPARK_BEGIN), text.find(SPARK_END)
+    return text[begin : end + len(SPARK_END)] if 0 <= begin < end else ""
+
+
+def _with_spark_block(text: str, block: str) -> str:
+    """`text` with its Spark section replaced by `block` (or placed before the notes on how the
+    other tools are run)."""
+    old = _spark_block(text)
+    if old:
+        return text.replace(old, block)
+    marker = "## How the other tools are run"
+    if marker in text:
+        return text.replace(marker, block + "\n\n" + marker)
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
 # --- the report ----------------------------------------------------------------------------------
 
 
@@ -604,6 +928,11 @@ def machine() -> list[str]:
 
 
 def write(report: Report, path: Path, seconds: float) -> None:
+    before = path.read_text(encoding="utf-8") if path.exists() else ""
+    spark = report.spark or _spark_block(before)
+    if report.ran == {"spark"}:  # `make bench-spark`: the rest of the file stays as it was
+        path.write_text(_with_spark_block(before or "# pipefix benchmarks\n", spark), encoding="utf-8")
+        return
     targets = _table(
         ["target", "wanted", "result", "measured"],
         [[what, want, "met" if met else "**missed**", detail] for what, want, met, detail in report.targets],
@@ -618,6 +947,7 @@ def write(report: Report, path: Path, seconds: float) -> None:
             "## Machine\n\n" + "\n".join(report.machine),
             "## Targets\n\n" + targets + "\n\n" + explain(report),
             *report.sections,
+            *([spark] if spark else []),
             COMPETITORS,
         ]
     )
@@ -696,9 +1026,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
-    parser.add_argument("--only", default="", help="comma-separated: verify,full,incremental,ingest,demo")
+    parser.add_argument(
+        "--only", default="", help="comma-separated: verify,full,incremental,ingest,demo,spark"
+    )
     parser.add_argument(
         "--dlt-rows", type=int, default=DLT_ROWS, help="records dlt loads (time scaled to 1M)"
+    )
+    parser.add_argument(
+        "--spark", action="store_true", help="also the Spark local[2] part (`make bench-spark` alone)"
+    )
+    parser.add_argument(
+        "--spark-sizes", default=",".join(SPARK_SIZES), help="comma-separated table sizes on Spark: 1m,10m"
     )
     options = parser.parse_args()
     started = time.perf_counter()
@@ -706,8 +1044,12 @@ def main() -> None:
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - started:6.0f} s] {message}", flush=True)
 
+    sizes = tuple(filter(None, options.spark_sizes.split(",")))
+    unknown = [size for size in sizes if size not in data.SIZES]
+    if unknown or not sizes:
+        parser.error(f"--spark-sizes: one or more of {', '.join(data.SIZES)}")
     report = Report(
-        options.quick, machine=machine(), dlt_rows=options.dlt_rows
+        options.quick, machine=machine(), dlt_rows=options.dlt_rows, spark_sizes=sizes
     )  # the load average before this run's work
     log("preparing data (cached under benchmarks/.data/)")
     data.prepare_all()
@@ -718,11 +1060,14 @@ def main() -> None:
         ("incremental", bench_incremental),
         ("ingest", bench_ingestion),
         ("demo", bench_demo_and_scaling),
+        ("spark", bench_spark),
     ]
     for name, step in steps:
-        if not only or name in only:
+        wanted = name in only if only else (name != "spark" or options.spark)
+        if wanted:
             log(name)
             step(report, log)
+            report.ran.add(name)
     write(report, options.out, time.perf_counter() - started)
     log(f"wrote {options.out}")
 
