@@ -12,7 +12,14 @@ from typing import Any
 import duckdb
 
 from pipefix.engines import safety
-from pipefix.engines.base import Capabilities, EngineError, columns_of, existing_rows_by_lists, quote
+from pipefix.engines.base import (
+    Capabilities,
+    EngineError,
+    columns_of,
+    existing_rows_by_lists,
+    iter_chunks,
+    quote,
+)
 
 
 class DuckDBEngine:
@@ -74,11 +81,17 @@ class DuckDBEngine:
         if not batch:
             return 0
         names = ", ".join(quote(c) for c in columns)
-        marks = ", ".join("?" for _ in columns)
-        statement = f"INSERT INTO {_qualified(table)} ({names}) VALUES ({marks})"
+        row_marks = "(" + ", ".join("?" for _ in columns) + ")"
+        statement = f"INSERT INTO {_qualified(table)} ({names}) VALUES {row_marks}, ... -- {len(batch)} rows"
         self.statement_log.append(statement)
         try:
-            self._con.executemany(statement, batch)
+            # Many rows per statement: executemany binds and runs one row at a time (10k held
+            # records took 13 s that way, 2 s in chunks of 100).
+            for chunk in iter_chunks(batch, 100):
+                self._con.execute(
+                    f"INSERT INTO {_qualified(table)} ({names}) VALUES {', '.join([row_marks] * len(chunk))}",
+                    [value for row in chunk for value in row],
+                )
         except duckdb.Error as error:
             raise EngineError(f"{error}\n  in: {statement[:300]}") from error
         return len(batch)
