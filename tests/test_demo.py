@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,9 @@ from typing import Any
 import pytest
 
 from pipefix.engines import store
-from pipefix.report.summary import build_summary
 from pipefix.scenario.demo import DemoOptions, DemoRun, run_demo
 from pipefix.scenario.tables import SOURCE_TABLES
+from tests.demo_checks import batch_lines, destructive_statements, summary_of
 
 
 @pytest.fixture(scope="module")
@@ -24,17 +23,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
 
 @pytest.fixture(scope="module")
 def summary(demo: DemoRun) -> dict[str, Any]:
-    state = demo.final_state
-    return build_summary(
-        demo.pipeline, demo.records, state["goal"], state["constraints"], state["stop_reason"]
-    )
-
-
-def _batch_lines(landing: Path) -> dict[str, int]:
-    return {
-        f"{path.parent.name}/{path.name}": sum(1 for line in path.read_text().splitlines() if line.strip())
-        for path in landing.glob("*/batch-*.jsonl")
-    }
+    return summary_of(demo)
 
 
 def test_the_demo_recovers_within_five_steps_of_the_drift(summary: dict[str, Any]) -> None:
@@ -50,14 +39,14 @@ def test_no_row_is_lost_or_loaded_twice(summary: dict[str, Any], demo: DemoRun) 
     rows = summary["rows"]
     assert rows["lost"] == 0
     assert rows["duplicated"] == 0
-    assert rows["received"] == sum(_batch_lines(demo.landing).values())
+    assert rows["received"] == sum(batch_lines(demo.landing).values())
     assert rows["received"] == rows["loaded"] + rows["quarantined"]
     assert rows["replayed"] > 0
 
 
 def test_every_line_of_every_batch_file_is_in_its_table_or_held(demo: DemoRun) -> None:
     engine = demo.pipeline.engine
-    expected = _batch_lines(demo.landing)
+    expected = batch_lines(demo.landing)
     placed: dict[str, int] = {}
     for table in SOURCE_TABLES:
         rows = engine.query(
@@ -157,10 +146,7 @@ def test_constraints_evolved_from_observed_violations_and_were_enforced(summary:
 
 
 def test_nothing_destructive_ran(demo: DemoRun) -> None:
-    destructive = re.compile(r"^\s*(DROP|TRUNCATE|DELETE)\b|\bDROP\s+COLUMN\b", re.IGNORECASE)
-    scratch = re.compile(r"^\s*DROP TABLE IF EXISTS temp\.\"_pipefix_", re.IGNORECASE)
-    ran = [s for s in demo.pipeline.engine.statement_log if destructive.search(s) and not scratch.match(s)]
-    assert ran == []
+    assert destructive_statements(demo.pipeline.engine.statement_log) == []
 
 
 def test_analytics_is_derived_every_step(demo: DemoRun) -> None:
@@ -174,10 +160,7 @@ def test_analytics_is_derived_every_step(demo: DemoRun) -> None:
 
 def test_a_spent_budget_blocks_fixes_but_monitoring_goes_on(tmp_path: Path) -> None:
     run = run_demo(DemoOptions(db=tmp_path / "w.duckdb", steps=11, max_fixes=0))
-    state = run.final_state
-    summary = build_summary(
-        run.pipeline, run.records, state["goal"], state["constraints"], state["stop_reason"]
-    )
+    summary = summary_of(run)
     assert summary["steps"] == 11
     assert summary["fixes"] == []
     assert summary["budget"]["used"] == 0

@@ -5,7 +5,6 @@ lost."""
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,9 @@ from click.testing import CliRunner
 from pipefix.cli import main
 from pipefix.engines import store
 from pipefix.engines.spark import SparkEngine
-from pipefix.report.summary import build_summary
 from pipefix.scenario.demo import DemoOptions, DemoRun, run_demo
 from pipefix.scenario.tables import SOURCE_TABLES
+from tests.demo_checks import batch_lines, destructive_statements, summary_of
 
 pytestmark = pytest.mark.slow
 
@@ -38,17 +37,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
 
 @pytest.fixture(scope="module")
 def summary(demo: DemoRun) -> dict[str, Any]:
-    state = demo.final_state
-    return build_summary(
-        demo.pipeline, demo.records, state["goal"], state["constraints"], state["stop_reason"]
-    )
-
-
-def _batch_lines(landing: Path) -> dict[str, int]:
-    return {
-        f"{path.parent.name}/{path.name}": sum(1 for line in path.read_text().splitlines() if line.strip())
-        for path in landing.glob("*/batch-*.jsonl")
-    }
+    return summary_of(demo)
 
 
 def test_the_demo_ran_on_spark(demo: DemoRun) -> None:
@@ -72,7 +61,7 @@ def test_no_row_is_lost_or_loaded_twice(summary: dict[str, Any], demo: DemoRun) 
     rows = summary["rows"]
     assert rows["lost"] == 0
     assert rows["duplicated"] == 0
-    assert rows["received"] == sum(_batch_lines(demo.landing).values())
+    assert rows["received"] == sum(batch_lines(demo.landing).values())
     assert rows["received"] == rows["loaded"] + rows["quarantined"]
     assert rows["replayed"] > 0
 
@@ -90,7 +79,7 @@ def test_every_line_of_every_batch_file_is_in_its_table_or_held(demo: DemoRun) -
         for batch, count in [*in_spark, *held]:
             name = batch.split("@")[0]  # batch ids are "<table>/<file>@<content hash>"
             placed[name] = placed.get(name, 0) + int(count)
-    assert placed == _batch_lines(demo.landing)
+    assert placed == batch_lines(demo.landing)
 
 
 def test_money_is_exact_after_the_repair(demo: DemoRun) -> None:
@@ -110,11 +99,7 @@ def test_contracts_moved_to_v2_and_kept_the_v1_columns(demo: DemoRun) -> None:
 
 
 def test_nothing_destructive_ran(demo: DemoRun) -> None:
-    destructive = re.compile(r"^\s*(DROP|TRUNCATE|DELETE)\b|\bDROP\s+COLUMN\b", re.IGNORECASE)
-    # pipefix's own scratch tables (in the state DuckDB on Spark) are no user data
-    scratch = re.compile(r"^\s*DROP TABLE IF EXISTS temp\.\"?_pipefix_", re.IGNORECASE)
-    ran = [s for s in demo.pipeline.engine.statement_log if destructive.search(s) and not scratch.match(s)]
-    assert ran == []
+    assert destructive_statements(demo.pipeline.engine.statement_log) == []
 
 
 def test_analytics_is_derived_every_step(demo: DemoRun) -> None:
