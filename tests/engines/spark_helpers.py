@@ -61,3 +61,16 @@ def set_up(engine: SparkEngine, tmp_path: Path) -> PipelineContext:
     assert batch is not None
     assert (batch.received, batch.loaded, batch.quarantined) == (10, 8, 2)
     return ctx
+
+
+# Refused on every Spark warehouse, before they reach Spark.
+DESTRUCTIVE = (
+    "DROP TABLE orders",
+    'DROP TABLE "orders__v1"',
+    "TRUNCATE orders",
+    "DELETE FROM orders WHERE order_id = 1",
+    "CREATE OR REPLACE TABLE orders AS SELECT 1 AS x",
+    "ALTER TABLE orders RENAME TO orders_old",
+    "ALTER TABLE orders DROP COLUMN price",
+    "SELECT 1; DROP TABLE orders",
+)

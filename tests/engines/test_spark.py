@@ -20,7 +20,7 @@ from pipefix.engines.safety import DestructiveStatementError  # noqa: E402
 from pipefix.engines.spark import STATE_FILE, SparkEngine  # noqa: E402
 from pipefix.pipeline.drift import DriftKind  # noqa: E402
 from pipefix.tools import retry_failed, schema_migration  # noqa: E402
-from tests.engines.spark_helpers import accounting, order, set_up, write_batch  # noqa: E402
+from tests.engines.spark_helpers import DESTRUCTIVE, accounting, order, set_up, write_batch  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -97,18 +97,7 @@ def test_retype_writes_a_new_version_and_rollback_restores(spark: SparkEngine, t
     assert accounting(spark)["lost"] == 0
 
 
-@pytest.mark.parametrize(
-    "sql",
-    [
-        "DROP TABLE orders",
-        'DROP TABLE "orders__v1"',
-        "TRUNCATE orders",
-        "DELETE FROM orders WHERE order_id = 1",
-        "CREATE OR REPLACE TABLE orders AS SELECT 1 AS x",
-        "ALTER TABLE orders RENAME TO orders_old",
-        "ALTER TABLE orders DROP COLUMN price",
-    ],
-)
+@pytest.mark.parametrize("sql", DESTRUCTIVE)
 def test_the_safety_guard_refuses_destruction(spark: SparkEngine, tmp_path: Path, sql: str) -> None:
     set_up(spark, tmp_path)
     with pytest.raises(DestructiveStatementError):

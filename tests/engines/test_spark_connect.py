@@ -21,7 +21,7 @@ from pipefix.engines.safety import DestructiveStatementError
 from pipefix.engines.spark import STATE_FILE, SparkEngine, is_connect
 from pipefix.pipeline.drift import DriftKind
 from pipefix.tools import retry_failed, schema_migration
-from tests.engines.spark_helpers import accounting, order, set_up, write_batch
+from tests.engines.spark_helpers import DESTRUCTIVE, accounting, order, set_up, write_batch
 from tests.spark_server import SparkConnectServer
 
 pytestmark = pytest.mark.slow
@@ -161,18 +161,6 @@ def test_an_added_and_a_retyped_column_are_repaired_with_nothing_lost(
         *[(*expected(i, qty=big + i), f"W{i}") for i in range(11, 15)],
     ]
     assert scalar(spark_connect, "SELECT count(*) FROM orders_v1") == 12  # v1 readers keep their view
-
-
-DESTRUCTIVE = (
-    "DROP TABLE orders",
-    'DROP TABLE "orders__v1"',
-    "TRUNCATE orders",
-    "DELETE FROM orders WHERE order_id = 1",
-    "CREATE OR REPLACE TABLE orders AS SELECT 1 AS x",
-    "ALTER TABLE orders RENAME TO orders_old",
-    "ALTER TABLE orders DROP COLUMN price",
-    "SELECT 1; DROP TABLE orders",
-)
 
 
 def test_a_destructive_statement_is_refused_before_it_reaches_the_server(
