@@ -1,11 +1,11 @@
-# Everything a new user needs: `make demo`, `make test`. The venv is built from the lock file.
+# Everything a new user needs: `make demo`, `make test`, `make test-all`. The venv is built from the lock file.
 VENV    ?= .venv
 PYTHON  ?= python3
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 ARGS    ?=
 
-.PHONY: install demo test lint typecheck unit lock clean bench bench-spark
+.PHONY: install demo test test-all prereqs prereqs-full lint typecheck unit unit-all lock clean bench bench-spark
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,10 +27,25 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The system prerequisites (PostgreSQL server, Chromium + chromedriver; Java for the full tier),
+# checked in the first seconds: `sudo scripts/prereqs.sh install` brings what is missing.
+prereqs:
+	@scripts/prereqs.sh check everyday
+
+prereqs-full:
+	@scripts/prereqs.sh check full
+
+# Everyday tier: every correctness test at small scale (tests/tiers.py), minutes on 2 cores.
 unit: $(STAMP)
 	$(BIN)/pytest $(ARGS)
 
-test: lint typecheck unit
+# Full tier: everything at full strength (500-example properties, every SIGKILL point, Spark).
+unit-all: $(STAMP)
+	PIPEFIX_TEST_TIER=full $(BIN)/pytest $(ARGS)
+
+test: prereqs lint typecheck unit
+
+test-all: prereqs-full lint typecheck unit-all
 
 # Re-pin every dependency (needs uv: `pip install uv`).
 lock:

@@ -18,7 +18,7 @@ from pipefix.planners import models
 from pipefix.tools import ingest
 from pipefix.tools.context import PipelineContext
 
-pytest_plugins = ["tests.pg_server", "tests.spark_server"]
+pytest_plugins = ["tests.tiers", "tests.pg_server", "tests.spark_server"]
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

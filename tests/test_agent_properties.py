@@ -47,6 +47,7 @@ from tests.test_drift_kinds import (
     write_batch,
 )
 from tests.test_properties import decode, plain
+from tests.tiers import examples
 
 Json: TypeAlias = bool | int | float | str | Decimal | list["Json"] | dict[str, "Json"] | None
 Record: TypeAlias = dict[str, Json]
@@ -670,13 +671,13 @@ def check_warehouse(pipeline: Pipeline, summary: dict[str, Any], producer: Produ
 TEMP = "/dev/shm" if Path("/dev/shm").is_dir() else None
 
 AGENT_PROPERTY = settings(
-    max_examples=500,
+    max_examples=examples(500, everyday=25),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
 
-@pytest.mark.slow  # 500 agent runs of 2-3 steps: about 6 minutes on 2 cores
+# 500 agent runs of 2-3 steps in the full tier (about 6 minutes on 2 cores), 25 every day.
 @AGENT_PROPERTY
 @given(scenario=scenarios())
 def test_whatever_drifts_every_row_lands_once_with_the_value_sent(scenario: Scenario) -> None:

@@ -20,6 +20,7 @@ from pipefix.config import (
     redact_url,
 )
 from pipefix.pipeline.contracts import ColumnSpec, Contract
+from tests.tiers import examples
 
 # The example from the interface description; line numbers below refer to it.
 EXAMPLE = """\
@@ -715,7 +716,7 @@ YAMLISH = st.lists(
     st.sampled_from([*"ab:- \n\t[]{},#&*!|>'\"%@`?$\\~.0129", "${HOME}", "<<", "tables", "warehouse"]),
     max_size=120,
 ).map("".join)
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def loads_or_config_error(path: Path) -> None:

@@ -37,9 +37,10 @@ from pipefix.engines.base import quote
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.duckdb_sql import create_table_sql
 from pipefix.pipeline.contracts import ColumnSpec, Contract
+from tests.tiers import examples
 
 PROPERTY = settings(
-    max_examples=500,
+    max_examples=examples(500),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -761,7 +762,7 @@ def test_any_bytes_load_without_raising(
 # --- bugs found by the properties above, one property each, from the example Hypothesis printed ---
 
 # Narrow properties of one record each: fewer examples keep the file within its time budget.
-REGRESSION = settings(PROPERTY, max_examples=100)
+REGRESSION = settings(PROPERTY, max_examples=examples(100))
 
 
 def one_column(kind: str) -> Contract:

@@ -17,6 +17,7 @@ from pipefix.domain.constraints import (
     requires_shadow,
     safety,
 )
+from tests.tiers import examples
 
 KNOWN = frozenset({"orders", "customers"})
 
@@ -220,7 +221,7 @@ extras_st = st.lists(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     actions=st.lists(actions_st, max_size=10),
     limit=st.integers(0, 6),

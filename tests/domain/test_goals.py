@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipefix.domain.goals import Comparator, Criterion, Goal, baseline_goal, evaluate
+from tests.tiers import examples
 
 OPS: tuple[Comparator, ...] = (">=", "<=", "<", ">", "==")
 
@@ -142,7 +143,7 @@ criteria_st = st.builds(
 metrics_st = st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), finite)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(criterion=criteria_st, value=st.one_of(st.none(), st.floats()))
 def test_a_criterion_score_is_within_minus_one_and_one(criterion: Criterion, value: float | None) -> None:
     score = criterion.score(value)
@@ -150,7 +151,7 @@ def test_a_criterion_score_is_within_minus_one_and_one(criterion: Criterion, val
     assert (score == 1.0) == (value is not None and criterion.is_met(value))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(criteria=st.lists(criteria_st, min_size=1, max_size=8), metrics=metrics_st)
 def test_the_score_is_bounded_and_one_exactly_when_all_met(
     criteria: list[Criterion], metrics: dict[str, float]

@@ -15,6 +15,7 @@ from pipefix.domain.serde import from_json, from_plain, to_json, to_plain
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.pipeline.drift import Drift, DriftKind
 from pipefix.tools.run_diagnostic import Diagnosis
+from tests.tiers import examples
 
 TYPES = ("bigint", "integer", "double", "varchar", "boolean", "timestamp", "date", "json", "decimal(12,2)")
 
@@ -163,25 +164,25 @@ records_st = st.builds(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(contract=contracts_st)
 def test_contract_round_trips(contract: Contract) -> None:
     assert from_json(Contract, to_json(contract)) == contract
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(goal=goals_st)
 def test_goal_round_trips(goal: Goal) -> None:
     assert from_json(Goal, to_json(goal)) == goal
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(value=plans_st)
 def test_plan_round_trips(value: Plan) -> None:
     assert from_json(Plan, to_json(value)) == value
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(constraint=constraints_st)
 def test_constraint_round_trips(constraint: Constraint) -> None:
     back = from_json(Constraint, to_json(constraint))
@@ -190,7 +191,7 @@ def test_constraint_round_trips(constraint: Constraint) -> None:
     assert isinstance(back.tables, frozenset)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(record=records_st)
 def test_step_record_round_trips(record: StepRecord) -> None:
     assert from_json(StepRecord, to_json(record)) == record

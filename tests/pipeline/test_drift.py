@@ -17,6 +17,7 @@ from pipefix.pipeline.drift import (
     logical_type_of,
 )
 from tests.conftest import orders_contract
+from tests.tiers import examples
 
 ROWS = 10
 EPOCH_MS_2026 = 1_793_491_200_000  # 2026-11-01 in epoch milliseconds
@@ -279,7 +280,7 @@ def contract_and_matching_fields(draw: st.DrawFn) -> tuple[Contract, tuple[Obser
     return Contract("t", 1, tuple(columns)), tuple(order), rows
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(case=contract_and_matching_fields())
 def test_fields_matching_a_contract_exactly_never_drift(
     case: tuple[Contract, tuple[ObservedField, ...], int],
