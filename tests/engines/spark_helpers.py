@@ -73,4 +73,9 @@ DESTRUCTIVE = (
     "ALTER TABLE orders RENAME TO orders_old",
     "ALTER TABLE orders DROP COLUMN price",
     "SELECT 1; DROP TABLE orders",
+    "UPDATE orders SET qty = 0",
+    "SELECT 1; UPDATE orders SET qty = 0",
+    "MERGE INTO orders USING (SELECT 1 AS order_id) AS s ON orders.order_id = s.order_id "
+    "WHEN MATCHED THEN UPDATE SET qty = 0",
+    "INSERT OVERWRITE orders SELECT * FROM orders",
 )

@@ -282,15 +282,14 @@ def test_nested_transaction_joins_the_outer_one(any_engine: AnyEngine) -> None:
 # --- what an engine can do to a user table in place ----------------------------------------
 
 
-def test_row_level_update_where_the_engine_has_it(users: AnyEngine) -> None:
-    sql = "UPDATE users SET note = ? WHERE id = ?"
-    if users.capabilities.row_level_dml:
-        users.execute(sql, ("hi", 2))
-        assert user_rows(users)[1] == (2, "bob", "hi")
-    else:  # Spark's Parquet tables take no row-level DML, and the error says so
-        with pytest.raises(EngineError, match=r"no UPDATE, DELETE or MERGE\n  in: UPDATE users"):
-            users.execute(sql, ("hi", 2))
-        assert user_rows(users)[1] == (2, "bob", None)
+def test_rows_of_a_user_table_are_never_updated_but_pipefix_state_is(users: AnyEngine) -> None:
+    # pipefix only appends to user tables: the guard refuses an UPDATE on every engine, before
+    # it reaches the engine (Spark's own "no row-level DML" check is never reached)
+    logged = list(users.statement_log)
+    with pytest.raises(DestructiveStatementError, match=r"^refused: UPDATE of users"):
+        users.execute("UPDATE users SET note = ? WHERE id = ?", ("hi", 2))
+    assert users.statement_log == logged
+    assert user_rows(users)[1] == (2, "bob", None)
     # pipefix's own state takes UPDATE on every engine
     users.execute("CREATE SCHEMA IF NOT EXISTS pipefix")
     users.execute("CREATE TABLE pipefix.marks (id INTEGER, note VARCHAR)")
@@ -322,6 +321,19 @@ REFUSED = [
     pytest.param("DELETE FROM users WHERE id = 2", "DELETE", id="delete-where"),
     pytest.param("CREATE OR REPLACE TABLE users AS SELECT 1 AS id", "CREATE OR REPLACE", id="ctas-replace"),
     pytest.param("INSERT INTO users VALUES (4, 'dee', NULL); DROP TABLE users", "DROP", id="smuggled-drop"),
+    pytest.param("UPDATE users SET note = 'x'", "UPDATE", id="update"),
+    pytest.param("SELECT id FROM users; UPDATE/* x */users SET note = 'x'", "UPDATE", id="smuggled-update"),
+    pytest.param(
+        "MERGE INTO users USING (SELECT 2 AS id) AS s ON users.id = s.id "
+        "WHEN MATCHED THEN UPDATE SET note = 'x'",
+        "MERGE",
+        id="merge",
+    ),
+    pytest.param(
+        "INSERT INTO users VALUES (2, 'bob', 'x') ON CONFLICT (id) DO UPDATE SET note = 'x'",
+        "upsert",
+        id="upsert",
+    ),
 ]
 
 
@@ -406,7 +418,7 @@ def test_read_only_engine_refuses_writes(pg_url: str) -> None:
         with pytest.raises(EngineError, match="read-only"):
             reader.copy_rows("t", ("id",), [(3,)])
         with pytest.raises(EngineError, match="read-only"), reader.transaction():
-            reader.execute("UPDATE t SET id = 5")
+            reader.execute("INSERT INTO t VALUES (5)")
         assert reader.query("SELECT id FROM t") == [(1,)]
     finally:
         reader.close()

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from pipefix.engines import safety
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.safety import DestructiveStatementError
 
@@ -36,6 +37,39 @@ REFUSED = [
     pytest.param("INSERT INTO users VALUES (4, 'dee', NULL); DROP TABLE users", "DROP", id="smuggled-drop"),
     pytest.param("SELECT 1; TRUNCATE users", "TRUNCATE", id="smuggled-truncate"),
     pytest.param("DROP SCHEMA main CASCADE", "DROP", id="drop-schema"),
+    # rows already in a user table are never changed either: pipefix only appends
+    pytest.param("UPDATE users SET note = 'x'", "UPDATE", id="update"),
+    pytest.param("update main.users set note = 'x' where id = 2", "UPDATE", id="update-qualified"),
+    pytest.param(
+        "MERGE INTO users USING (SELECT 2 AS id, 'x' AS note) AS s ON users.id = s.id "
+        "WHEN MATCHED THEN UPDATE SET note = s.note",
+        "MERGE",
+        id="merge",
+    ),
+    pytest.param(
+        "INSERT INTO users VALUES (2, 'bob', 'x') ON CONFLICT (id) DO UPDATE SET note = excluded.note",
+        r"upsert \(INSERT ... ON CONFLICT DO UPDATE\)",
+        id="on-conflict-do-update",
+    ),
+    pytest.param(
+        "INSERT OR REPLACE INTO users VALUES (2, 'bob', 'x')",
+        r"upsert \(INSERT OR REPLACE\)",
+        id="or-replace",
+    ),
+    pytest.param("INSERT OVERWRITE users SELECT 1, 'x', NULL", "INSERT OVERWRITE", id="insert-overwrite"),
+    pytest.param("SELECT id FROM users; UPDATE users SET note = 'x'", "UPDATE", id="smuggled-update"),
+    pytest.param("SELECT 1; UPDATE/* a comment */users SET note = 'x'", "UPDATE", id="commented-update"),
+    pytest.param(
+        "SELECT 1 -- ; UPDATE? no\n; UPDATE users SET note = 'x'", "UPDATE", id="update-after-comment"
+    ),
+    pytest.param(
+        "WITH s AS (SELECT 2 AS id) UPDATE users SET note = 'x' FROM s WHERE users.id = s.id",
+        "UPDATE",
+        id="update-with-cte",
+    ),
+    pytest.param(
+        "WITH d AS (DELETE FROM users RETURNING *) SELECT count(*) FROM d", "DELETE", id="delete-in-cte"
+    ),
 ]
 
 
@@ -144,3 +178,90 @@ def test_renaming_a_user_table_into_scratch_does_not_make_it_droppable(users: Du
     with pytest.raises(DestructiveStatementError):
         users.execute("ALTER TABLE users RENAME TO _pipefix_users; DROP TABLE _pipefix_users")
     assert user_rows(users) == USERS
+
+
+def test_update_with_parameters_is_refused(users: DuckDBEngine) -> None:
+    with pytest.raises(DestructiveStatementError, match="UPDATE of users"):
+        users.execute("UPDATE users SET note = ? WHERE id = ?", ("x", 2))
+    assert user_rows(users) == USERS
+
+
+def test_pipefix_state_and_temp_tables_take_updates_and_upserts(users: DuckDBEngine) -> None:
+    users.execute("CREATE SCHEMA IF NOT EXISTS pipefix")
+    users.execute("CREATE TABLE pipefix.marks (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    users.execute("INSERT INTO pipefix.marks VALUES ('a', '1'), ('b', '1')")
+    users.execute("UPDATE pipefix.marks SET value = ? WHERE key = ?", ("2", "a"))
+    users.execute("UPDATE \"pipefix\".\"marks\" AS m SET value = '3' WHERE m.key = 'b'")
+    users.execute(
+        "INSERT INTO pipefix.marks VALUES ('b', '4') ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    )
+    users.execute("INSERT OR REPLACE INTO pipefix.marks VALUES ('c', '5')")
+    users.execute(
+        "MERGE INTO pipefix.marks USING (SELECT 'c' AS key, '6' AS value) AS n ON marks.key = n.key "
+        "WHEN MATCHED THEN UPDATE SET value = n.value"
+    )
+    assert users.query("SELECT key, value FROM pipefix.marks ORDER BY key") == [
+        ("a", "2"),
+        ("b", "4"),
+        ("c", "6"),
+    ]
+    users.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS x")
+    users.execute("UPDATE temp.scratch SET x = 2")
+    assert users.query("SELECT x FROM temp.scratch") == [(2,)]
+    # rows of pipefix's own state are changed, never removed (the quarantine holds user rows)
+    with pytest.raises(DestructiveStatementError, match=r"DELETE from pipefix\.marks"):
+        users.execute("DELETE FROM pipefix.marks")
+    # a name alone makes nothing scratch: unqualified, `scratch` might be a user table
+    with pytest.raises(DestructiveStatementError, match="UPDATE of scratch"):
+        users.execute("UPDATE scratch SET x = 3")
+    assert user_rows(users) == USERS
+
+
+def test_appending_is_allowed(users: DuckDBEngine) -> None:
+    users.execute("INSERT INTO users VALUES (4, 'dee', NULL)")
+    users.execute("INSERT INTO users SELECT 5, 'update -- merge', NULL")  # words in a literal
+    users.execute("CREATE UNIQUE INDEX users_id ON users (id)")
+    users.execute("INSERT INTO users VALUES (1, 'ada', 'x') ON CONFLICT DO NOTHING")
+    users.execute("INSERT OR IGNORE INTO users VALUES (2, 'bob', 'x')")
+    assert user_rows(users) == [*USERS, (4, "dee", None), (5, "update -- merge", None)]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO users VALUES (4, 'dee', NULL)",
+        "SELECT id, updated_at, last_update_ts FROM users WHERE merged_by IS NULL",
+        "INSERT INTO pipefix.batches SELECT * FROM read_json('x.jsonl')",
+        "CREATE OR REPLACE TEMP TABLE _pipefix_stage AS SELECT replace(raw, 'a', 'b') AS raw FROM t",
+    ],
+)
+def test_plain_inserts_and_selects_skip_the_parser(sql: str) -> None:
+    """Parsing is kept rare: only a risky word (or a comment) sends a statement to sqlglot."""
+    assert not safety._needs_parsing(sql)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE OR REPLACE TEMP TABLE _pipefix_stage AS SELECT 1; UPDATE users SET note = 'x'",
+        "CREATE OR REPLACE TEMP TABLE _pipefix_stage AS SELECT 1; INSERT OR REPLACE INTO users VALUES (1)",
+        "CREATE OR REPLACE TEMP TABLE _pipefix_stage AS SELECT 1; MERGE INTO users USING t ON true",
+        "INSERT INTO users VALUES (1) ON CONFLICT (id) DO UPDATE SET note = 'x'",
+        "INSERT OVERWRITE users SELECT 1",
+        "Upsert users",
+    ],
+)
+def test_a_hidden_row_change_is_always_parsed(sql: str) -> None:
+    assert safety._needs_parsing(sql)
+
+
+def test_a_data_modifying_cte_is_refused_in_postgres_dialect() -> None:
+    for sql, verb in (
+        ("WITH d AS (UPDATE users SET note = 'x' RETURNING *) SELECT * FROM d", "UPDATE"),
+        ("WITH d AS (DELETE FROM users RETURNING *) SELECT * FROM d", "DELETE"),
+        ("INSERT INTO users VALUES (1) ON CONFLICT (id) DO UPDATE SET note = 'x'", "upsert"),
+    ):
+        with pytest.raises(DestructiveStatementError, match=f"^refused: {verb}"):
+            safety.inspect(sql, "postgres")
+    assert safety.inspect("UPDATE pg_temp.scratch SET x = 1", "postgres") == []
+    assert safety.inspect("INSERT INTO users VALUES (1) ON CONFLICT DO NOTHING", "postgres") == []

@@ -20,6 +20,11 @@ from pipefix.tools.errors import FixRejected
 from pipefix.tools.schema_migration import apply_schema_migration, plan_schema_migration
 from tests.conftest import clock, orders_contract, v1_order, v2_order
 
+
+class _Undo(Exception):
+    """Raised to roll a transaction back."""
+
+
 V2_DRIFTS = (
     Drift(DriftKind.REMOVED, "orders", "price_usd", rows=2),
     Drift(DriftKind.ADDED, "orders", "currency_code", observed="varchar", rows=2),
@@ -110,8 +115,15 @@ def test_a_widening_runs_and_its_inverse_restores_the_type(engine: DuckDBEngine)
     for statement in plan.statements:
         engine.execute(statement)
     assert engine.table_columns("events")["qty"] == "BIGINT"
-    engine.execute("INSERT INTO events (event_id, qty) VALUES (3, 2147483648)")  # did not fit before
-    engine.execute("UPDATE events SET qty = 0 WHERE event_id = 3")
+
+    def fits_now_then_undone() -> None:  # undone, not updated: a user row is never changed
+        with engine.transaction():
+            engine.execute("INSERT INTO events (event_id, qty) VALUES (3, 2147483648)")  # did not fit before
+            raise _Undo
+
+    with pytest.raises(_Undo):
+        fits_now_then_undone()
+    engine.execute("INSERT INTO events (event_id, qty) VALUES (3, 0)")
     for statement in plan.inverse:
         engine.execute(statement)
     assert columns_snapshot(engine, "events") == before

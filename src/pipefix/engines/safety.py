@@ -3,6 +3,11 @@
 This is the second line of defence after the planner's safety constraint: every statement an
 engine runs is checked here first, so a bug or a model elsewhere cannot slip a DROP through.
 A statement that cannot be verified (unparseable, or parsed only as an opaque command) is refused.
+
+pipefix only appends to user tables. Rows already there are never changed or removed: UPDATE,
+MERGE, upserts (`INSERT OR REPLACE`, `ON CONFLICT DO UPDATE`) and `INSERT OVERWRITE` are allowed
+only on pipefix's own tables (schema `pipefix`) and temp tables; DELETE only on temp tables;
+TRUNCATE nowhere. These are found anywhere in a statement, a data-modifying CTE included.
 """
 
 from __future__ import annotations
@@ -17,15 +22,19 @@ if TYPE_CHECKING:
 # sqlglot is imported only when a statement needs parsing: most statements are settled by the
 # word check below, and a read-only `pipefix check` should not pay for the parser's import.
 
-# Words without which a statement cannot destroy anything. Comments are checked for too, since
-# `CREATE OR /* */ REPLACE` would otherwise slip past a word match.
-_RISKY = re.compile(r"\b(drop|truncate|delete|alter|replace)\b|--|/\*", re.IGNORECASE)
+# Words without which a statement cannot destroy anything: a plain INSERT or SELECT skips the
+# parser. A word inside a literal or an identifier only costs a parse (`updated_at` does not match).
+# Comments are checked for too, since `CREATE OR /* */ REPLACE` would otherwise slip past a match.
+_WORDS = r"drop|truncate|delete|alter|update|merge|upsert|conflict|overwrite"
+_RISKY = re.compile(rf"\b({_WORDS}|replace)\b|--|/\*", re.IGNORECASE)
 # pipefix's own temp tables are rebuilt every batch; parsing those large statements costs more
 # than the load itself, and a temp table holds no user data.
 _TEMP_REBUILD = re.compile(
     r"^\s*CREATE\s+OR\s+REPLACE\s+TEMP\s+TABLE\s+\"?_pipefix_\w+\"?\s+AS\s+SELECT\s", re.I
 )
-_OTHER_RISKS = re.compile(r"\b(drop|truncate|delete|alter)\b|--|/\*|\bor\s+replace\b", re.IGNORECASE)
+# ... whose SELECT may call replace() without being parsed, but not hide another statement.
+_OTHER_RISKS = re.compile(rf"\b({_WORDS})\b|--|/\*|\b(or\s+replace|replace\s+into)\b", re.IGNORECASE)
+_OWN_SCHEMAS = ("pipefix", "temp", "pg_temp")
 
 
 class DestructiveStatementError(RuntimeError):
@@ -86,8 +95,6 @@ def inspect(sql: str, dialect: str) -> list[DroppedColumn]:
         temporary = _is_temporary(statement, table)
         if isinstance(statement, exp.TruncateTable):
             raise DestructiveStatementError(f"refused: TRUNCATE of {_name(table)}")
-        if isinstance(statement, exp.Delete) and not temporary:
-            raise DestructiveStatementError(f"refused: DELETE from {_name(table)}")
         if isinstance(statement, exp.Drop) and not temporary:
             kind = statement.args.get("kind") or "object"
             raise DestructiveStatementError(f"refused: DROP {kind} {_name(table)}")
@@ -100,7 +107,56 @@ def inspect(sql: str, dialect: str) -> list[DroppedColumn]:
             raise DestructiveStatementError(f"refused: CREATE OR REPLACE TABLE {_name(table)}")
         if isinstance(statement, exp.Alter) and not temporary:
             drops += _alter_drops(statement, table, dialect)
+        for change in statement.find_all(exp.Update, exp.Delete, exp.Merge, exp.Insert):
+            _refuse_row_changes(change)
     return drops
+
+
+def _target(change: exp.Expr) -> exp.Table:
+    from sqlglot import exp
+
+    target = change.this.this if isinstance(change.this, exp.Schema) else change.this
+    if not isinstance(target, exp.Table):
+        raise DestructiveStatementError(
+            f"refused: {change.key.upper()} on a target that could not be verified"
+        )
+    return target
+
+
+def _refuse_row_changes(change: exp.Expr) -> None:
+    """Rows already in a user table are never changed or removed, wherever the statement says so
+    (a data-modifying CTE included): only pipefix's own tables and temp tables take these."""
+    from sqlglot import exp
+
+    if change.this is None and isinstance(change.parent, exp.When):
+        return  # a branch of a MERGE (THEN UPDATE / THEN INSERT): the MERGE itself is checked
+    target = _target(change)
+    own = target.db.lower() in _OWN_SCHEMAS
+    scratch = target.db.lower() in ("temp", "pg_temp")
+    name = _name(target)
+    if isinstance(change, exp.Delete) and not scratch:
+        raise DestructiveStatementError(f"refused: DELETE from {name}")
+    if isinstance(change, exp.Update) and not own:
+        raise DestructiveStatementError(f"refused: UPDATE of {name} (pipefix only appends to user tables)")
+    if isinstance(change, exp.Merge):
+        if not own:
+            raise DestructiveStatementError(
+                f"refused: MERGE into {name} (pipefix only appends to user tables)"
+            )
+        deletes = any(w.text("then").upper() == "DELETE" for w in change.find_all(exp.When))
+        if deletes and not scratch:
+            raise DestructiveStatementError(f"refused: DELETE from {name} (in a MERGE)")
+    if isinstance(change, exp.Insert):
+        if change.args.get("overwrite") and not scratch:
+            raise DestructiveStatementError(f"refused: INSERT OVERWRITE of {name}")
+        conflict = change.args.get("conflict")
+        updates = conflict is not None and (
+            conflict.args.get("duplicate") or conflict.text("action").upper() != "DO NOTHING"
+        )
+        replaces = str(change.args.get("alternative") or "").upper() == "REPLACE"
+        if (updates or replaces) and not own:
+            how = "INSERT OR REPLACE" if replaces else "INSERT ... ON CONFLICT DO UPDATE"
+            raise DestructiveStatementError(f"refused: upsert ({how}) into {name}")
 
 
 def _alter_drops(statement: exp.Alter, table: exp.Table | None, dialect: str) -> list[DroppedColumn]:
