@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import click
+import pytest
 from click.testing import CliRunner
 
-from pipefix.cli import main
+from pipefix.agent.checkpoint_serde import CheckpointError
+from pipefix.cli import crash_log_path, main
+from pipefix.errors import PipefixError
 
 
 def _commands() -> list[click.Command]:
@@ -80,3 +84,68 @@ def test_json_summary_has_the_documented_shape(tmp_path: Path) -> None:
     assert summary["steps"] == 9
     assert summary["rows"]["lost"] == 0
     assert all(set(f) == {"step", "action", "target", "ok", "detail"} for f in summary["fixes"])
+
+
+def _init_raising(error: Exception) -> object:
+    def init_project(directory: Path) -> list[Path]:
+        raise error
+
+    return init_project
+
+
+def test_a_bug_is_one_paragraph_and_exit_3_with_the_traceback_in_the_crash_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "crash.log"
+    monkeypatch.setenv("PIPEFIX_CRASH_LOG", str(log))
+    monkeypatch.setattr("pipefix.project.init_project", _init_raising(KeyError("orders")))
+
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "shop")])
+
+    assert result.exit_code == 3
+    assert result.output == (
+        f"pipefix hit a bug: KeyError: 'orders'. The traceback is in {log}; please report it.\n"
+    )
+    written = log.read_text(encoding="utf-8")
+    assert written.startswith("pipefix ")
+    assert "Traceback (most recent call last)" in written
+    assert "in init_project" in written
+    assert written.rstrip().endswith("KeyError: 'orders'")
+
+
+def test_a_bug_whose_log_cannot_be_written_shows_the_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "no" / "such" / "folder" / "crash.log"
+    monkeypatch.setenv("PIPEFIX_CRASH_LOG", str(log))
+    monkeypatch.setattr("pipefix.project.init_project", _init_raising(IndexError("list index out of range")))
+
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "shop")])
+
+    assert result.exit_code == 3
+    assert "Traceback (most recent call last)" in result.output
+    assert f"pipefix hit a bug: IndexError: list index out of range. The traceback is above ({log}" in (
+        result.output
+    )
+
+
+def test_the_crash_log_defaults_to_the_temp_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PIPEFIX_CRASH_LOG", raising=False)
+    assert crash_log_path() == Path(tempfile.gettempdir()) / "pipefix-crash.log"
+
+
+def test_any_pipefix_error_is_a_message_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIPEFIX_CRASH_LOG", str(tmp_path / "crash.log"))
+    for error in (PipefixError("the warehouse is full"), CheckpointError("the warehouse is full")):
+        monkeypatch.setattr("pipefix.project.init_project", _init_raising(error))
+        result = CliRunner().invoke(main, ["init", str(tmp_path / "shop")])
+        assert (result.exit_code, result.output) == (2, "Error: the warehouse is full\n")
+    assert not (tmp_path / "crash.log").exists()
+
+
+def test_help_names_the_exit_codes() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "2 bad usage, configuration or warehouse; 3 a bug in pipefix" in text
+    assert "pipefix-crash.log" in text

@@ -23,6 +23,7 @@ from pipefix.domain.records import StepMetrics, StepRecord
 from pipefix.engines import store
 from pipefix.engines.base import Engine
 from pipefix.engines.connect import open_warehouse
+from pipefix.errors import NotFoundError, PipefixError
 from pipefix.report.summary import build_summary, model_summary
 from pipefix.tools import ingest
 from pipefix.tools.check_health import measure
@@ -32,7 +33,7 @@ from pipefix.tools.context import PipelineContext
 STEP_SECONDS = 60
 
 
-class PipelineNotReady(RuntimeError):
+class PipelineNotReady(PipefixError):
     """The warehouse holds no pipefix state yet (a `check` before any `run`)."""
 
 
@@ -229,7 +230,7 @@ class Pipeline:
         status = "approved" if approve else "rejected"
         try:
             table, fix_type, before = store.decide(self.engine, decision_id, status, "pipefix cli")
-        except LookupError as error:
+        except NotFoundError as error:
             raise PipelineNotReady(str(error)) from error
         if before != "pending":
             return f"decision {decision_id} ({fix_type} on {table}) was already {before}; now {status}"

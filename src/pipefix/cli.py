@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from pipefix import __version__
+from pipefix.errors import PipefixError
 
 if TYPE_CHECKING:
     from pipefix.engines.base import Engine
@@ -57,7 +58,59 @@ def model_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+CRASH_LOG_NAME = "pipefix-crash.log"
+EXIT_BUG = 3
+
+
+class _Commands(click.Group):
+    """Errors as a user meets them, never as a traceback: pipefix's own (a PipefixError) as one
+    line and exit 2; anything else is a bug, reported in one paragraph with exit 3."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except PipefixError as error:
+            _fail(str(error))
+        except Exception as error:
+            _crash(error)
+
+
+def crash_log_path() -> Path:
+    """Where a bug's traceback goes: $PIPEFIX_CRASH_LOG, else pipefix-crash.log in the system's
+    temp folder."""
+    import os
+    import tempfile
+
+    return Path(os.environ.get("PIPEFIX_CRASH_LOG") or Path(tempfile.gettempdir()) / CRASH_LOG_NAME)
+
+
+def _crash(error: Exception) -> NoReturn:
+    """A bug: one paragraph for the user, the traceback in the crash log (or, if that cannot be
+    written, on stderr), exit 3."""
+    import sys
+    import traceback
+    from datetime import UTC, datetime
+
+    trace = "".join(traceback.format_exception(error))
+    path = crash_log_path()
+    try:
+        path.write_text(
+            f"pipefix {__version__}, {datetime.now(UTC).isoformat(timespec='seconds')}\n"
+            f"command: {' '.join(sys.argv)}\n\n{trace}",
+            encoding="utf-8",
+        )
+        where = f"The traceback is in {path}"
+    except OSError as unwritable:
+        click.echo(trace, err=True)
+        where = f"The traceback is above ({path} could not be written: {unwritable})"
+    message = str(error).strip().splitlines()[0] if str(error).strip() else "(no message)"
+    click.echo(f"pipefix hit a bug: {type(error).__name__}: {message}. {where}; please report it.", err=True)
+    raise SystemExit(EXIT_BUG)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pipefix")
 def main() -> None:
     """pipefix keeps a data pipeline healthy through upstream schema drift without losing a row.
@@ -65,6 +118,11 @@ def main() -> None:
     It loads producer batches under per-table contracts, measures health from the rows, and
     when a producer changes its schema it revises its goal, diagnoses and repairs with safe,
     reversible actions.
+
+    Exit codes: 0 done (and healthy, for `check`); 1 unhealthy, or not done (a demo that cannot
+    start, a report not written, an alert not delivered); 2 bad usage, configuration or
+    warehouse; 3 a bug in pipefix: one paragraph on stderr, the traceback in pipefix-crash.log in
+    the system's temp folder (or $PIPEFIX_CRASH_LOG).
     """
 
 
@@ -239,15 +297,11 @@ def _print_report_path(path: Path, as_json: bool) -> None:
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """Bad config, unreachable warehouse, nothing to check yet: a message and exit 2, never a traceback."""
-    from pipefix.api import PipelineNotReady
-    from pipefix.config import ConfigError
-    from pipefix.engines.base import EngineError
-    from pipefix.planners.models import ModelUnavailable
-
+    """Bad config, unreachable warehouse, nothing to check yet (any PipefixError): a message and
+    exit 2, never a traceback. Here, not only at the top (_Commands), so a command stops at once."""
     try:
         yield
-    except (ConfigError, EngineError, PipelineNotReady, ModelUnavailable) as error:
+    except PipefixError as error:
         _fail(str(error))
 
 

@@ -32,6 +32,7 @@ from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
+from pipefix.errors import ConfigError as ConfigError
 from pipefix.notify.settings import AlertSink
 from pipefix.pipeline.contracts import ColumnSpec, Contract, decimal_scale, is_valid_type, type_family
 
@@ -52,10 +53,6 @@ _COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _MAX_NODES = 100_000  # guards against alias bombs; a real config has a few hundred nodes
 
 Loc = tuple[str | int, ...]
-
-
-class ConfigError(Exception):
-    """A problem with the configuration. str() is the whole message for the user: file, line, key, fix."""
 
 
 # --------------------------------------------------------------------------------------------- models

@@ -103,19 +103,40 @@ def test_baseline_goal_criteria() -> None:
         ("error_rate", "<", 0.05),
         ("throughput_ratio", ">=", 0.9),
         ("schema_conformance", ">=", 1.0),
+        ("rows_held_for_shape", "<=", 0),
+        ("max_held_share", "<", 0.05),
     ]
     assert all(c.scale > 0 for c in goal.criteria)
 
 
 def test_baseline_goal_is_met_by_a_healthy_pipeline_and_not_by_a_drifted_one() -> None:
     goal = baseline_goal()
-    healthy = {"health": 1.0, "error_rate": 0.0, "throughput_ratio": 1.0, "schema_conformance": 1.0}
-    drifted = {"health": 0.7, "error_rate": 0.3, "throughput_ratio": 1.0, "schema_conformance": 0.5}
+    held_none = {"rows_held_for_shape": 0.0, "max_held_share": 0.0}
+    healthy = {
+        "health": 1.0,
+        "error_rate": 0.0,
+        "throughput_ratio": 1.0,
+        "schema_conformance": 1.0,
+    } | held_none
+    drifted = {
+        "health": 0.7,
+        "error_rate": 0.3,
+        "throughput_ratio": 1.0,
+        "schema_conformance": 0.5,
+        "rows_held_for_shape": 300.0,
+        "max_held_share": 0.3,
+    }
     assert evaluate(goal, healthy).score == 1.0
     assert evaluate(goal, healthy).all_met
     low = evaluate(goal, drifted)
     assert low.score < 0
-    assert {r.criterion.metric for r in low.unmet} == {"health", "error_rate", "schema_conformance"}
+    assert {r.criterion.metric for r in low.unmet} == {
+        "health",
+        "error_rate",
+        "schema_conformance",
+        "rows_held_for_shape",
+        "max_held_share",
+    }
 
 
 def test_revised_bumps_the_version_and_replaces_the_content() -> None:

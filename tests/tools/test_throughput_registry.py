@@ -1,4 +1,5 @@
-"""Loader capacity (throughput) and the registry that turns a tool's refusal into a failed result."""
+"""Loader capacity (throughput) and the registry that turns a tool's refusal into a failed result
+(and lets a bug through)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,13 @@ import pytest
 
 from pipefix.domain.actions import Action, FixType, Tool
 from pipefix.engines import loader, store
+from pipefix.errors import (
+    DestructiveStatementError,
+    EngineError,
+    FixRejected,
+    NotFoundError,
+    RecoverableError,
+)
 from pipefix.tools import ingest, registry
 from pipefix.tools.check_health import measure
 from pipefix.tools.context import PipelineContext
@@ -164,3 +172,58 @@ def test_registry_rolls_back_an_unused_migration(ctx: PipelineContext, write_bat
     result = registry.execute(ctx, Action(Tool.ROLLBACK, "orders", version=1), 4, measure(ctx, 3), ())
     assert result.ok, result.detail
     assert "price" not in ctx.engine.table_columns("orders")
+
+
+def test_registry_reports_a_table_it_has_no_contract_for(ctx: PipelineContext) -> None:
+    for action in (
+        Action(Tool.RUN_DIAGNOSTIC, "nowhere"),
+        Action(Tool.APPLY_FIX, "nowhere", FixType.RETRY_FAILED),
+        Action(Tool.ROLLBACK, "nowhere", version=1),
+    ):
+        result = registry.execute(ctx, action, 1, measure(ctx, 1), ())
+        assert (result.ok, result.detail) == (False, "no contract for table 'nowhere'")
+
+
+def _raising(error: Exception) -> Callable[..., object]:
+    def tool(*args: object) -> object:
+        raise error
+
+    return tool
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        FixRejected("shadow trial failed"),
+        NotFoundError("no such thing"),
+        EngineError("disk full"),
+        DestructiveStatementError("refused: UPDATE of orders"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_a_declared_recoverable_error_becomes_a_failed_result(
+    ctx: PipelineContext, monkeypatch: pytest.MonkeyPatch, error: RecoverableError
+) -> None:
+    monkeypatch.setattr(registry, "run_diagnostic", _raising(error))
+    action = Action(Tool.RUN_DIAGNOSTIC, "orders")
+    result = registry.execute(ctx, action, 1, measure(ctx, 1), ())
+    assert (result.action, result.ok, result.detail) == (action, False, str(error))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [KeyError("orders"), IndexError("list index out of range"), TypeError("bad"), RuntimeError("bug")],
+    ids=lambda e: type(e).__name__,
+)
+def test_a_bug_in_a_tool_propagates_instead_of_failing_the_fix(
+    ctx: PipelineContext, monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    monkeypatch.setattr(registry, "run_diagnostic", _raising(error))
+    action = Action(Tool.RUN_DIAGNOSTIC, "orders")
+    with pytest.raises(type(error)) as raised:
+        registry.execute(ctx, action, 1, measure(ctx, 1), ())
+    assert raised.value is error
+    # ... and through the ledger too: nothing is recorded as done, so a fixed pipefix acts again
+    with pytest.raises(type(error)):
+        registry.execute_once(ctx, action, 1, 0, measure(ctx, 1), ())
+    assert store.ledger_entry(ctx.engine, 1, 0) is None

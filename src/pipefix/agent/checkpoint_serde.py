@@ -18,11 +18,12 @@ from typing import Any
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from pipefix.domain.serde import from_plain, to_plain
+from pipefix.errors import PipefixError
 
 TYPE_NAME = "pipefix-json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(PipefixError, ValueError):
     """A checkpoint this version of pipefix cannot read."""
 
 

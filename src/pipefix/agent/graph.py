@@ -20,7 +20,7 @@ from pipefix.domain.constraints import (
     filter_plan,
 )
 from pipefix.domain.goals import Evaluation, Goal, evaluate
-from pipefix.domain.records import Revision, StepJournal, StepMetrics, StepRecord
+from pipefix.domain.records import Revision, StepJournal, StepMetrics, StepRecord, Waiting
 from pipefix.domain.serde import to_json
 from pipefix.engines import store
 from pipefix.planners.view import PlanningView
@@ -29,6 +29,7 @@ from pipefix.tools.approvals import policy_gates
 from pipefix.tools.check_health import measure
 from pipefix.tools.registry import execute_once
 from pipefix.tools.run_diagnostic import latest_diagnosis
+from pipefix.tools.waiting import record_waits
 
 
 class AgentState(TypedDict, total=False):
@@ -46,6 +47,7 @@ class AgentState(TypedDict, total=False):
     plan: Plan | None
     filtered: FilterResult | None
     results: tuple[ActionResult, ...]
+    waiting: tuple[Waiting, ...]
     stop_reason: str
     journaled: bool
 
@@ -83,6 +85,7 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
                 "plan": journal.plan,
                 "filtered": FilterResult(journal.plan, journal.refused, journal.amendments),
                 "results": (),
+                "waiting": (),
                 "journaled": True,
             }
         deps.before_step(step)
@@ -95,6 +98,7 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
             "plan": None,
             "filtered": None,
             "results": (),
+            "waiting": (),
         }
 
     def evaluate_node(state: AgentState) -> dict[str, Any]:
@@ -179,7 +183,9 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
             fixes += int(action.is_fix)
             if action.is_fix and not result.ok:
                 break  # later actions of the plan assumed this one worked
-        return {"results": tuple(results), "fixes_used": fixes}
+        with ctx.engine.transaction():
+            waiting = record_waits(ctx, state["step"], state["metrics"], filtered.plan, filtered.refused)
+        return {"results": tuple(results), "fixes_used": fixes, "waiting": waiting}
 
     def transition(state: AgentState) -> dict[str, Any]:
         record = _record(state)
@@ -240,6 +246,7 @@ def _record(state: AgentState) -> StepRecord:
         amendments=filtered.amendments if filtered else (),
         results=state.get("results", ()),
         constraint_changes=state.get("changes", ()),
+        waiting=state.get("waiting", ()),
     )
 
 

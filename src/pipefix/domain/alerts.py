@@ -1,6 +1,7 @@
 """What is worth telling a person, derived from a step's record: drift found, the goal revised,
 fixes applied / failed / rolled back, a fix waiting for approval, the budget exhausted, an
-action refused by a rule, the pipeline healthy again. Pure: delivery lives in notify/."""
+action refused by a rule, rows waiting on a repair pipefix cannot make, the pipeline healthy
+again. Pure: delivery lives in notify/."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class EventKind(StrEnum):
     APPROVAL_WAITING = "approval_waiting"
     BUDGET_EXHAUSTED = "budget_exhausted"
     ACTION_REFUSED = "action_refused"
+    REPAIR_NEEDED = "repair_needed"
     HEALTHY_AGAIN = "healthy_again"
 
 
@@ -135,6 +137,25 @@ def step_events(record: StepRecord, previous: StepRecord | None) -> tuple[AlertE
                     (refusal.reason,),
                 )
             )
+    for waiting in record.waiting:
+        held = " and ".join(
+            f"{n} held for their {what}"
+            for n, what in ((waiting.held_for_shape, "shape"), (waiting.held_for_value, "values"))
+            if n
+        )
+        events.append(
+            AlertEvent(
+                EventKind.REPAIR_NEEDED,
+                Severity.WARNING,
+                step,
+                f"{waiting.table}: rows wait for a repair pipefix cannot make ({held})",
+                waiting.table,
+                (waiting.reason, waiting.needs),
+                (f"pipefix quarantine {waiting.table}", f"pipefix replay {waiting.table}"),
+                # Said once per open decision, however many steps the rows wait.
+                key=f"repair_needed:{waiting.decision_id}",
+            )
+        )
     if previous is not None and not previous.evaluation.all_met and record.evaluation.all_met:
         events.append(AlertEvent(EventKind.HEALTHY_AGAIN, Severity.INFO, step, "pipeline healthy again"))
     return tuple(events)

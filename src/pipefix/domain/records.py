@@ -10,6 +10,15 @@ from pipefix.domain.goals import Evaluation, Goal
 
 
 @dataclass(frozen=True)
+class Resent:
+    """A batch file re-sent under a new name with bytes already loaded: recorded, not loaded."""
+
+    file: str  # `orders/b.jsonl`
+    lines: int
+    first: str  # the file that loaded these bytes, `orders/a.jsonl`
+
+
+@dataclass(frozen=True)
 class TableHealth:
     table: str
     checks: dict[str, bool]
@@ -18,9 +27,11 @@ class TableHealth:
     quarantined: int = 0
     quarantine_open: int = 0
     quarantine_schema_open: int = 0  # rows held back by shape, not by bad values
+    received_total: int = 0  # rows judged over the table's whole life (loaded + held, ever)
     contract_version: int = 1
     original_columns_kept: bool = True  # backward compatibility: v1 readers still work
     drift: tuple[str, ...] = ()
+    resent: tuple[Resent, ...] = ()  # files re-sent this step: counted apart from `received`
 
     @property
     def passed(self) -> int:
@@ -29,6 +40,21 @@ class TableHealth:
     @property
     def failing(self) -> tuple[str, ...]:
         return tuple(name for name, ok in self.checks.items() if not ok)
+
+    @property
+    def held_for_shape(self) -> int:
+        """Rows waiting on a repair: their shape is not the contract's (drift)."""
+        return self.quarantine_schema_open
+
+    @property
+    def held_for_value(self) -> int:
+        """Rows held for the producer's values (or unreadable lines) under the contract."""
+        return self.quarantine_open - self.quarantine_schema_open
+
+    @property
+    def held_share(self) -> float:
+        """Rows still held, of all the rows the table ever received: a quiet step hides nothing."""
+        return self.quarantine_open / self.received_total if self.received_total else 0.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +69,8 @@ class StepMetrics:
     loaded: int
     quarantined: int
     tables: tuple[TableHealth, ...]
+    held_for_shape: int = 0  # rows waiting on a repair, all tables
+    max_held_share: float = 0.0  # the largest share of a table's rows still held
 
     def table(self, name: str) -> TableHealth | None:
         return next((t for t in self.tables if t.table == name), None)
@@ -54,10 +82,13 @@ class StepMetrics:
             "error_rate": self.error_rate,
             "throughput_ratio": self.throughput_ratio,
             "schema_conformance": self.schema_conformance,
+            "rows_held_for_shape": float(self.held_for_shape),
+            "max_held_share": self.max_held_share,
         }
         for table in self.tables:
             signals[f"quarantine_open.{table.table}"] = float(table.quarantine_open)
             signals[f"drifted_rows_open.{table.table}"] = float(table.quarantine_schema_open)
+            signals[f"held_share.{table.table}"] = table.held_share
             signals[f"contract_version.{table.table}"] = float(table.contract_version)
             signals[f"schema.{table.table}"] = float(table.checks.get("schema", True))
             signals[f"original_columns_kept.{table.table}"] = float(table.original_columns_kept)
@@ -78,6 +109,19 @@ class Revision:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """Rows of a table that no action of this step would release, and what would: said once,
+    as a decision that stays open (and an alert) until the rows load."""
+
+    table: str
+    held_for_shape: int
+    held_for_value: int
+    reason: str  # why nothing ran: what the diagnosis found, or why the rows are held
+    needs: str  # what a person can do about it
+    decision_id: int
+
+
+@dataclass(frozen=True)
 class StepRecord:
     step: int
     metrics: StepMetrics
@@ -89,6 +133,7 @@ class StepRecord:
     amendments: tuple[str, ...] = ()
     results: tuple[ActionResult, ...] = field(default_factory=tuple)
     constraint_changes: tuple[ConstraintChange, ...] = ()
+    waiting: tuple[Waiting, ...] = ()
 
 
 @dataclass(frozen=True)

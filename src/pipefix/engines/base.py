@@ -7,6 +7,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pipefix.errors import EngineError as EngineError
+
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -16,10 +18,6 @@ class Capabilities:
     temp_schema: str = "temp"  # where this engine keeps temp tables (PostgreSQL: pg_temp)
     in_place_retype: bool = True  # ALTER COLUMN ... TYPE in place (Spark: a new table version)
     row_level_dml: bool = True  # UPDATE/DELETE on user tables (Spark Parquet tables: none)
-
-
-class EngineError(RuntimeError):
-    """A database error, with the statement that caused it."""
 
 
 class Engine(Protocol):

@@ -17,10 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from pipefix.domain.records import Resent
 from pipefix.engines import store
 from pipefix.engines.base import Engine, columns_of, literal, quote
 from pipefix.engines.types import physical_type
@@ -375,22 +376,28 @@ class StepLoad:
     loaded: int = 0
     quarantined: int = 0
     drift: tuple[str, ...] = ()
+    resent: tuple[Resent, ...] = ()  # files re-sent with bytes already loaded: not in `received`
 
 
 def step_loads(engine: Engine, step: int) -> dict[str, StepLoad]:
     rows = engine.query(
-        f"SELECT table_name, received, loaded, quarantined, drift FROM {store.SCHEMA}.batches "
-        "WHERE step = ? ORDER BY table_name, batch_id",
+        f"SELECT table_name, received, loaded, quarantined, drift, batch_id, duplicate_of "
+        f"FROM {store.SCHEMA}.batches WHERE step = ? ORDER BY table_name, batch_id",
         (step,),
     )
     loads: dict[str, StepLoad] = {}
-    for table, received, loaded, quarantined, drift in rows:
+    for table, received, loaded, quarantined, drift, batch_id, duplicate_of in rows:
         before = loads.get(table, StepLoad())
-        loads[table] = StepLoad(
-            before.received + int(received),
-            before.loaded + int(loaded),
-            before.quarantined + int(quarantined),
-            before.drift + tuple(_describe(d) for d in json.loads(drift)),
+        if duplicate_of is not None:  # judged once already, under its first name
+            resent = Resent(store.file_of(batch_id), int(received), store.file_of(duplicate_of))
+            loads[table] = replace(before, resent=(*before.resent, resent))
+            continue
+        loads[table] = replace(
+            before,
+            received=before.received + int(received),
+            loaded=before.loaded + int(loaded),
+            quarantined=before.quarantined + int(quarantined),
+            drift=before.drift + tuple(_describe(d) for d in json.loads(drift)),
         )
     return loads
 
@@ -426,6 +433,14 @@ def open_quarantine(engine: Engine) -> dict[tuple[str, str], int]:
         "WHERE replayed_step IS NULL GROUP BY table_name, kind"
     )
     return {(table, kind): int(n) for table, kind, n in rows}
+
+
+def received_totals(engine: Engine) -> dict[str, int]:
+    """Per table, every row it was ever sent and judged (loaded or held): a held share's base."""
+    rows = engine.query(
+        f"SELECT table_name, sum(loaded) + sum(quarantined) FROM {store.SCHEMA}.batches GROUP BY table_name"
+    )
+    return {table: int(n or 0) for table, n in rows}
 
 
 def physical_columns(engine: Engine, table: str) -> set[str]:

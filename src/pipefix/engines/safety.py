@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pipefix.errors import DestructiveStatementError as DestructiveStatementError
+
 if TYPE_CHECKING:
     from sqlglot import exp
 
@@ -35,10 +37,6 @@ _TEMP_REBUILD = re.compile(
 # ... whose SELECT may call replace() without being parsed, but not hide another statement.
 _OTHER_RISKS = re.compile(rf"\b({_WORDS})\b|--|/\*|\b(or\s+replace|replace\s+into)\b", re.IGNORECASE)
 _OWN_SCHEMAS = ("pipefix", "temp", "pg_temp")
-
-
-class DestructiveStatementError(RuntimeError):
-    """Raised instead of running a statement that would destroy user data."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pipefix.domain.goals import Goal
 from pipefix.domain.records import StepJournal, StepRecord
 from pipefix.domain.serde import dump_as, from_json, load_as, to_json
 from pipefix.engines.base import Engine, quote, scalar
+from pipefix.errors import NotFoundError
 from pipefix.pipeline.contracts import Adapter, Contract
 
 SCHEMA = "pipefix"
@@ -97,7 +98,7 @@ def active_contract(engine: Engine, table: str) -> Contract:
     version = scalar(engine, f"SELECT version FROM {SCHEMA}.active_contracts WHERE table_name = ?", (table,))
     contract = contract_version(engine, table, version) if version is not None else None
     if contract is None:
-        raise LookupError(f"no contract for table {table!r}")
+        raise NotFoundError(f"no contract for table {table!r}")
     return contract
 
 
@@ -219,7 +220,7 @@ def table_state(engine: Engine, table: str, contract_version: int) -> tuple[int 
         (table, contract_version),
     )
     if not rows:
-        raise LookupError(f"{table} never had contract version {contract_version}")
+        raise NotFoundError(f"{table} never had contract version {contract_version}")
     return rows[0][0], json.loads(rows[0][1])
 
 
@@ -465,7 +466,7 @@ def decide(engine: Engine, decision_id: int, status: str, decided_by: str) -> tu
         f"SELECT table_name, fix_type, status FROM {SCHEMA}.decisions WHERE id = ?", (decision_id,)
     )
     if not rows:
-        raise LookupError(f"no decision {decision_id}")
+        raise NotFoundError(f"no decision {decision_id}")
     table, fix_type, before = rows[0]
     engine.execute(
         f"UPDATE {SCHEMA}.decisions SET status = ?, decided_by = ? WHERE id = ?",

@@ -17,6 +17,7 @@ EventName = Literal[
     "approval_waiting",
     "budget_exhausted",
     "action_refused",
+    "repair_needed",
     "healthy_again",
 ]
 SeverityName = Literal["info", "warning", "critical"]

@@ -23,6 +23,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pipefix.domain.actions import Plan
 from pipefix.domain.constraints import Constraint, ConstraintChange
 from pipefix.domain.records import Revision, StepRecord
+from pipefix.errors import PipefixError
 from pipefix.planners import rules
 from pipefix.planners.llm_schemas import SCHEMAS, InvalidAnswer, parse, to_changes, to_goal, to_plan
 from pipefix.planners.view import PlanningView
@@ -31,7 +32,7 @@ T = TypeVar("T")
 Audit = Callable[[int, str, dict[str, Any]], None]
 
 
-class AnswerRefused(RuntimeError):
+class AnswerRefused(PipefixError):
     """No usable answer after the retry: the reason of the last refusal."""
 
 

@@ -17,12 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pipefix.domain.actions import DESTRUCTIVE_FIX_TYPES, Action, FixType, Plan, Tool
 from pipefix.domain.constraints import Constraint, ConstraintChange, ConstraintKind
 from pipefix.domain.goals import Criterion, Goal
+from pipefix.errors import PipefixError
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 EVOLVABLE = (ConstraintKind.SHADOW_VALIDATION, ConstraintKind.REPLAY_AFTER_CHANGE, ConstraintKind.COOLDOWN)
 
 
-class InvalidAnswer(ValueError):
+class InvalidAnswer(PipefixError, ValueError):
     """A model's answer that cannot be acted on, with the reason (fed back to it once)."""
 
 

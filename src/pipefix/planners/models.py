@@ -10,6 +10,7 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
+from pipefix.errors import PipefixError
 from pipefix.planners.scripted import ScriptedChatModel, ScriptError
 
 # Tests set this to False: any request to a real model then fails loudly, before the network.
@@ -23,7 +24,7 @@ PROVIDERS = {
 DEFAULTS = (("ANTHROPIC_API_KEY", "anthropic:claude-sonnet-4-5"), ("OPENAI_API_KEY", "openai:gpt-4o"))
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(PipefixError):
     """A model that cannot be used as asked, with what to do about it."""
 
 

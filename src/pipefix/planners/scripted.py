@@ -21,12 +21,13 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import PrivateAttr
 
+from pipefix.errors import PipefixError
 from pipefix.planners.llm_schemas import SCHEMAS
 
 SCHEMA_TAG = re.compile(r"schema `([a-z_]+)`")
 
 
-class ScriptError(RuntimeError):
+class ScriptError(PipefixError):
     """A script that cannot be read, or that has no answer left for a question."""
 
 

@@ -68,8 +68,19 @@ def step_line(console: Console, record: StepRecord, *, verbose: bool = False) ->
     )
     if marks:
         console.print(f"        {' | '.join(marks)}")
+    resent = [r for t in m.tables for r in t.resent]
+    if resent:
+        console.print(f"        duplicates: {resent_text([(r.file, r.lines, r.first) for r in resent])}")
+    waiting = [t for t in m.tables if not t.checks.get("held_rows", True)]
+    if waiting:
+        held = ", ".join(_held_text(t.table, t.held_for_shape, t.held_for_value) for t in waiting)
+        console.print(f"        [red]rows wait:[/] {held}")
     for action in actions or ["no action"]:
         console.print(f"        -> {action}")
+    for wait in record.waiting:
+        console.print(
+            f"        [red]repair needed[/] on {wait.table} (decision {wait.decision_id}): {wait.reason}"
+        )
     if verbose:
         for judged in record.evaluation.results:
             value = "n/a" if judged.value is None else f"{judged.value:g}"
@@ -83,6 +94,51 @@ def step_line(console: Console, record: StepRecord, *, verbose: bool = False) ->
             console.print(f"           {result.action}: {result.detail}")
         for note in record.amendments:
             console.print(f"        amended: {note}")
+
+
+def _held_text(table: str, shape: int, value: int) -> str:
+    parts = [f"{n:,} for {what}" for n, what in ((shape, "shape"), (value, "values")) if n]
+    return f"{table} {' + '.join(parts) or '0'}"
+
+
+def resent_text(files: list[tuple[str, int, str]]) -> str:
+    """Files re-sent with bytes already loaded, (file, lines, first file) each, in a few words."""
+    if len(files) == 1:
+        file, lines, first = files[0]
+        return f"{file} ({lines:,} lines) already loaded as {first}"
+    firsts = list(dict.fromkeys(first for _, _, first in files))
+    shown = ", ".join(firsts[:3]) + (f" and {len(firsts) - 3} more" if len(firsts) > 3 else "")
+    return f"{len(files)} files ({sum(n for _, n, _ in files):,} lines) already loaded as {shown}"
+
+
+def _rows_text(rows: dict[str, int]) -> str:
+    """received = loaded + held (+ the lines of re-sent files, when there are any)."""
+    resent = f" | duplicates {rows['duplicates']:,}" if rows.get("duplicates") else ""
+    return (
+        f"rows: received {rows['received']:,} | loaded {rows['loaded']:,} | "
+        f"quarantined {rows['quarantined']:,}{resent} | replayed {rows['replayed']:,} | lost {rows['lost']:,}"
+    )
+
+
+def _resent_line(console: Console, summary: dict[str, Any]) -> None:
+    files = summary.get("duplicates") or []
+    if files:
+        listed = [(f["file"], f["lines"], f["first"]) for f in files]
+        console.print(f"duplicates: {resent_text(listed)}; recorded, nothing loaded twice")
+
+
+def waiting_lines(console: Console, summary: dict[str, Any]) -> None:
+    """Rows that still wait, per table and why, and the decisions that say what would release them."""
+    held = summary["held"]
+    for table in held["tables_waiting"]:
+        figures = held["tables"][table]
+        console.print(
+            f"[red]rows wait[/] on {table}: {figures['for_shape']:,} held for their shape, "
+            f"{figures['for_value'] + figures['unreadable']:,} for their values "
+            f"({figures['share']:.2%} of {figures['received']:,} received)"
+        )
+    for decision in summary["waiting"]:
+        console.print(f"  decision {decision['decision']} (step {decision['step']}): {decision['reason']}")
 
 
 def final_report(
@@ -165,11 +221,8 @@ def final_report(
 
     console.rule("Summary")
     rows = summary["rows"]
-    console.print(
-        f"rows: received {rows['received']:,} | loaded {rows['loaded']:,} | "
-        f"quarantined {rows['quarantined']:,} | replayed {rows['replayed']:,} | "
-        f"lost {rows['lost']:,} | duplicated {rows['duplicated']:,}"
-    )
+    console.print(f"{_rows_text(rows)} | duplicated {rows['duplicated']:,}")
+    _resent_line(console, summary)
     console.print(
         f"drift at step {summary['drift_step']}; recovered at step {summary['recovered_step']}; "
         f"{len(summary['fixes'])} fixes; {len(summary['revisions'])} goal revision(s); "
@@ -183,11 +236,15 @@ def final_report(
             "monitoring went on"
         )
     console.print(f"fix budget: {spent['used']} of {spent['max_fixes']} attempts used{exhausted}")
+    waiting_lines(console, summary)
     reasons = store.open_quarantine_reasons(engine)
     if reasons:
-        console.print("still held in quarantine (bad values, not drift):")
+        held = summary["held"]
+        kind = "bad values, not drift" if held["for_shape"] == 0 else "for their shape or values"
+        console.print(f"still held in quarantine ({kind}):")
         for table_name, reason, count in reasons[:8]:
             console.print(f"  {table_name}: {count} × {reason}")
+    console.print("healthy" if summary["healthy"] else "[red]NOT HEALTHY[/]: see the rows that wait above")
 
 
 def run_summary(console: Console, summary: dict[str, Any]) -> None:
@@ -195,12 +252,12 @@ def run_summary(console: Console, summary: dict[str, Any]) -> None:
     rows = summary["rows"]
     final = summary["final"]
     console.rule("Summary")
-    console.print(
-        f"rows: received {rows['received']:,} | loaded {rows['loaded']:,} | "
-        f"quarantined {rows['quarantined']:,} | replayed {rows['replayed']:,} | lost {rows['lost']:,}"
-    )
+    console.print(_rows_text(rows))
+    _resent_line(console, summary)
     if final["health"] is not None:
         console.print(f"health {final['health']:.2f} | error rate {final['error_rate']:.2%}")
+    waiting_lines(console, summary)
+    console.print("healthy" if summary["healthy"] else "[red]NOT HEALTHY[/]")
     console.print(
         f"{len(summary['fixes'])} fixes, {len(summary['revisions'])} goal revision(s) "
         "over the pipeline's life; "
@@ -209,12 +266,15 @@ def run_summary(console: Console, summary: dict[str, Any]) -> None:
 
 
 def check_report(console: Console, healthy: bool, metrics: StepMetrics, evaluation: Evaluation) -> None:
-    table = Table("table", "contract", "held", "checks", "failing", show_edge=False)
+    table = Table(
+        "table", "contract", "held (shape/values)", "of received", "checks", "failing", show_edge=False
+    )
     for health in metrics.tables:
         table.add_row(
             health.table,
             f"v{health.contract_version}.0",
-            str(health.quarantine_open),
+            f"{health.quarantine_open} ({health.held_for_shape}/{health.held_for_value})",
+            f"{health.held_share:.2%}",
             f"{health.passed}/{len(health.checks)}",
             ", ".join(health.failing) or "-",
         )

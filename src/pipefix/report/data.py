@@ -16,6 +16,7 @@ from pipefix.domain.goals import Goal
 from pipefix.domain.records import StepRecord
 from pipefix.engines import store
 from pipefix.engines.base import Engine
+from pipefix.errors import PipefixError
 from pipefix.report.summary import build_summary
 from pipefix.tools.context import PipelineContext
 
@@ -23,7 +24,7 @@ DEFAULT_REVISE_THRESHOLD = -0.3  # the agent's default (AgentDeps.revise_thresho
 _THRESHOLD_IN_REASON = re.compile(r"<= (-?\d+(?:\.\d+)?)")
 
 
-class ReportError(RuntimeError):
+class ReportError(PipefixError):
     """A warehouse the report cannot be made from, with a message for the user."""
 
 

@@ -159,14 +159,33 @@ def _overview(data: ReportData) -> str:
         ("rows lost", f"{rows['lost']:,}"),
         ("rows duplicated", f"{rows['duplicated']:,}"),
     ]
+    held = s["held"]
+    cards.insert(3, ("healthy now", "yes" if s["healthy"] else "NO: rows wait"))
+    cards.insert(
+        4, ("held for shape / values", f"{held['for_shape']:,} / {held['for_value'] + held['unreadable']:,}")
+    )
     html_cards = "".join(f'<div class="card">{esc(label)}<b>{esc(value)}</b></div>' for label, value in cards)
     goal = s["goal"]
+    waits = "".join(
+        f"<li>{esc(table)}: {figures['for_shape']:,} held for their shape, "
+        f"{figures['for_value'] + figures['unreadable']:,} for their values "
+        f"({figures['share']:.2%} of {figures['received']:,} received)</li>"
+        for table, figures in held["tables"].items()
+        if figures["waits"]
+    )
+    decisions = "".join(
+        f"<li>decision {esc(d['decision'])} (step {esc(d['step'])}), "
+        f"{esc(d['table'])}: {esc(d['reason'])}</li>"
+        for d in s["waiting"]
+    )
+    waiting = f'<p class="waiting">Rows wait:</p><ul>{waits}{decisions}</ul>' if waits or decisions else ""
     return (
         f'<div class="cards">{html_cards}</div>'
         f"<p>Goal now (v{esc(goal['version'])}): {esc(goal['description'])}<br>"
         f"Rows: received {rows['received']:,} · loaded {rows['loaded']:,} "
         f"· still held {rows['quarantined']:,} · replayed {rows['replayed']:,} "
-        f"· stop: {esc(s['stop_reason'])}</p>"
+        f"· re-sent, already loaded {rows.get('duplicates', 0):,} "
+        f"· stop: {esc(s['stop_reason'])}</p>{waiting}"
     )
 
 
@@ -272,10 +291,13 @@ def _constraints(tracks: Sequence[ConstraintTrack]) -> str:
 
 
 def _rows(rows: dict[str, dict[str, int]], reasons: Sequence[tuple[str, str, int]]) -> str:
-    keys = ("received", "loaded", "quarantined", "replayed", "lost", "duplicated")
+    keys = ("received", "loaded", "quarantined", "duplicates", "replayed", "lost", "duplicated")
     table = _table(
         ("table", *keys),
-        ([("", esc(name)), *(("num", f"{counts[k]:,}") for k in keys)] for name, counts in rows.items()),
+        (
+            [("", esc(name)), *(("num", f"{counts.get(k, 0):,}") for k in keys)]
+            for name, counts in rows.items()
+        ),
     )
     if not reasons:
         return table + "<p>Nothing is held in quarantine.</p>"

@@ -9,21 +9,30 @@ from typing import Any
 from pipefix.domain.constraints import Constraint, ConstraintKind
 from pipefix.domain.goals import Goal
 from pipefix.domain.records import StepRecord
+from pipefix.engines import health as health_figures
 from pipefix.engines import store
 from pipefix.tools.context import PipelineContext
+from pipefix.tools.waiting import REPAIR_NEEDED
 
 
 def recovered_step(
     records: Sequence[StepRecord], after: int | None, health: float, error_rate: float
 ) -> int | None:
-    """First step after `after` from which health and error rate hold to the end of the run."""
+    """First step after `after` from which the pipeline holds to the end of the run: health and
+    error rate on target, no row held for its shape, no table holding `error_rate` of its rows."""
     if after is None:
         return None
     recovered = None
     for record in records:
         if record.step <= after:
             continue
-        ok = record.metrics.health >= health and record.metrics.error_rate < error_rate
+        m = record.metrics
+        ok = (
+            m.health >= health
+            and m.error_rate < error_rate
+            and m.held_for_shape == 0
+            and m.max_held_share < error_rate
+        )
         if ok and recovered is None:
             recovered = record.step
         elif not ok:
@@ -58,6 +67,63 @@ def budget(records: Sequence[StepRecord], constraints: tuple[Constraint, ...]) -
     }
 
 
+def held_rows(pipeline: PipelineContext, error_target: float) -> dict[str, Any]:
+    """Rows still held now, per table and by why: for their shape (waiting on a repair), for their
+    values (the producer's, under the contract), unreadable (lines that are no record)."""
+    engine = pipeline.engine
+    open_rows = health_figures.open_quarantine(engine)
+    received = health_figures.received_totals(engine)
+    tables: dict[str, dict[str, Any]] = {}
+    for table in pipeline.tables:
+        by_kind = {kind: n for (t, kind), n in open_rows.items() if t == table}
+        held = sum(by_kind.values())
+        total = received.get(table, 0)
+        share = held / total if total else 0.0
+        tables[table] = {
+            "for_shape": by_kind.get("schema", 0),
+            "for_value": by_kind.get("value", 0),
+            "unreadable": held - by_kind.get("schema", 0) - by_kind.get("value", 0),
+            "received": total,
+            "share": round(share, 4),
+            "waits": by_kind.get("schema", 0) > 0 or (held > 0 and share >= error_target),
+        }
+    return {
+        "for_shape": sum(t["for_shape"] for t in tables.values()),
+        "for_value": sum(t["for_value"] for t in tables.values()),
+        "unreadable": sum(t["unreadable"] for t in tables.values()),
+        "tables_waiting": [name for name, t in tables.items() if t["waits"]],
+        "tables": {
+            name: t for name, t in tables.items() if t["for_shape"] + t["for_value"] + t["unreadable"]
+        },
+    }
+
+
+def waiting_decisions(pipeline: PipelineContext) -> list[dict[str, Any]]:
+    """Open `repair_needed` decisions: rows pipefix cannot release by itself, and what would."""
+    return [
+        {"decision": d["id"], "step": d["step"], "table": d["table"], "reason": d["drift"]}
+        for d in store.decisions(pipeline.engine)
+        if d["fix_type"] == REPAIR_NEEDED and d["status"] == "pending"
+    ]
+
+
+def resent_files(pipeline: PipelineContext) -> list[dict[str, Any]]:
+    """Files re-sent under a new name with bytes already loaded: recorded (their lines are
+    `rows.duplicates`), never loaded again."""
+    return [
+        {
+            "step": r["step"],
+            "table": r["table"],
+            "file": r["file"],
+            "lines": r["lines"],
+            "first": store.file_of(r["duplicate_of"]),
+            "duplicate_of": r["duplicate_of"],
+        }
+        for r in store.resent_batches(pipeline.engine)
+        if r["table"] in pipeline.source_tables
+    ]
+
+
 def build_summary(
     pipeline: PipelineContext,
     records: Sequence[StepRecord],
@@ -70,11 +136,20 @@ def build_summary(
     engine = pipeline.engine
     drift_step = store.first_drift_step(engine)
     last = records[-1].metrics if records else None
+    held = held_rows(pipeline, error_target)
+    rows_wait = bool(held["tables_waiting"])
+    healthy = (
+        last is not None and not rows_wait and last.health >= health_target and last.error_rate < error_target
+    )
     return {
         "steps": len(records),
         "stop_reason": stop_reason,
+        "healthy": healthy,
         "drift_step": drift_step,
-        "recovered_step": recovered_step(records, drift_step, health_target, error_target),
+        # Never "recovered" while rows still wait, whatever the last step measured.
+        "recovered_step": None
+        if rows_wait
+        else recovered_step(records, drift_step, health_target, error_target),
         "goal": {
             "description": goal.description,
             "version": goal.version,
@@ -86,6 +161,9 @@ def build_summary(
             "throughput": last.throughput if last else None,
         },
         "rows": store.row_accounting(engine, pipeline.source_tables),
+        "duplicates": resent_files(pipeline),
+        "held": held,
+        "waiting": waiting_decisions(pipeline),
         "fixes": fixes(records),
         "budget": budget(records, constraints),
         "revisions": [

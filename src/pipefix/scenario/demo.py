@@ -16,6 +16,7 @@ from pipefix.engines.base import EngineError
 from pipefix.engines.connect import open_demo_warehouse
 from pipefix.engines.derived import DerivedMetric
 from pipefix.engines.store import ensure_schema, latest_contract_version
+from pipefix.errors import PipefixError
 from pipefix.planners.models import ModelUnavailable
 from pipefix.planners.select import Deciders, choose
 from pipefix.scenario.producer import Producer
@@ -37,7 +38,7 @@ ANALYTICS = (
 )
 
 
-class DemoError(RuntimeError):
+class DemoError(PipefixError):
     """A demo that cannot start, with a message for the user."""
 
 

@@ -25,6 +25,7 @@ class _Lookups:
     schemas: dict[str, dict[str, str]]
     histories: dict[str, list[int]]
     open_rows: dict[tuple[str, str], int]
+    received_totals: dict[str, int]
     saved: dict[str, dict[str, Any]]
 
 
@@ -65,6 +66,13 @@ def _table_health(
     checks = health.judge(contract, measured.figures, mismatches, now)
     checks["schema"] = checks["schema"] and not load.drift
     checks["rejected_rows"] = load.received == 0 or load.quarantined / load.received <= ctx.max_rejected_rate
+    held = sum(n for (t, _), n in seen.open_rows.items() if t == table)
+    held_for_shape = seen.open_rows.get((table, "schema"), 0)
+    received_total = seen.received_totals.get(table, 0)
+    # Rows still waiting, whenever they came: a step without a batch must not read as healthy.
+    checks["held_rows"] = held_for_shape == 0 and (
+        held == 0 or (received_total > 0 and held / received_total < ctx.max_rejected_rate)
+    )
     if table in ctx.source_tables:
         history = [n for n in seen.histories.get(table, []) if n > 0]
         # Judged on steps that received data: a quiet step is freshness's business, not volume's.
@@ -78,11 +86,13 @@ def _table_health(
         received=load.received,
         loaded=load.loaded,
         quarantined=load.quarantined,
-        quarantine_open=sum(n for (t, _), n in seen.open_rows.items() if t == table),
-        quarantine_schema_open=seen.open_rows.get((table, "schema"), 0),
+        quarantine_open=held,
+        quarantine_schema_open=held_for_shape,
+        received_total=received_total,
         contract_version=contract.version,
         original_columns_kept=first is None or set(first.column_names) <= set(physical),
         drift=load.drift,
+        resent=load.resent,
     )
     keep = None
     if measured.saved is not None:
@@ -94,6 +104,7 @@ def _table_health(
 CHECK_ORDER = (
     "schema",
     "rejected_rows",
+    "held_rows",
     "not_null",
     "unique_key",
     "ranges",
@@ -116,6 +127,7 @@ def measure(ctx: PipelineContext, step: int, *, read_only: bool = False, full: b
         schemas=health.physical_schemas(engine, ctx.tables),
         histories=health.loaded_histories(engine, step),
         open_rows=health.open_quarantine(engine),
+        received_totals=health.received_totals(engine),
         saved=health.saved_figures(engine),
     )
     loads = health.step_loads(engine, step)
@@ -155,6 +167,8 @@ def measure(ctx: PipelineContext, step: int, *, read_only: bool = False, full: b
         loaded=loaded,
         quarantined=quarantined,
         tables=tables_t,
+        held_for_shape=sum(t.held_for_shape for t in tables_t),
+        max_held_share=round(max((t.held_share for t in tables_t), default=0.0), 4),
     )
 
 

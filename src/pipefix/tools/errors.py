@@ -1,8 +1,7 @@
-"""Errors a tool reports without stopping the agent: recorded in the step, then re-planned."""
+"""Errors a tool reports without stopping the agent: recorded in the step, then re-planned.
 
+Every one is a RecoverableError (pipefix/errors.py); `registry.execute` catches exactly those."""
 
-class FixRejected(RuntimeError):
-    """A fix could not be applied safely (post-check failed, shadow trial failed, lossy change).
-
-    Raised inside the fix's transaction, so nothing of it stays applied.
-    """
+from pipefix.errors import FixRejected as FixRejected
+from pipefix.errors import NotFoundError as NotFoundError
+from pipefix.errors import RecoverableError as RecoverableError

@@ -1,5 +1,6 @@
-"""Dispatch a typed action to its tool. A tool that cannot act safely reports a failed result
-(recorded in the step; the agent re-plans); only bugs raise."""
+"""Dispatch a typed action to its tool. A tool that cannot act safely raises a RecoverableError
+(pipefix/errors.py), which becomes a failed result (recorded in the step; the agent re-plans).
+Anything else is a bug and propagates: never a failed fix."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ from pipefix.domain.actions import Action, ActionResult, FixType, Tool
 from pipefix.domain.constraints import Constraint, requires_shadow
 from pipefix.domain.records import StepMetrics
 from pipefix.engines import store
-from pipefix.engines.base import EngineError
-from pipefix.engines.safety import DestructiveStatementError
 from pipefix.tools.adapter import apply_adapter
 from pipefix.tools.check_health import check_health
 from pipefix.tools.context import PipelineContext
-from pipefix.tools.errors import FixRejected
+from pipefix.tools.errors import RecoverableError
 from pipefix.tools.retry_failed import apply_retry_failed
 from pipefix.tools.rollback import apply_rollback
 from pipefix.tools.run_diagnostic import diagnose, latest_diagnosis, run_diagnostic
@@ -31,7 +30,7 @@ def execute(
 ) -> ActionResult:
     try:
         return _dispatch(ctx, action, step, metrics, tuple(constraints))
-    except (FixRejected, EngineError, DestructiveStatementError, LookupError) as error:
+    except RecoverableError as error:
         return ActionResult(action, False, str(error))
 
 
