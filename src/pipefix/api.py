@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from pipefix import control
 from pipefix.config import LoadedConfig, load_config
 from pipefix.domain.constraints import initial_constraints
 from pipefix.domain.goals import Evaluation, Goal, baseline_goal, evaluate
@@ -244,3 +245,42 @@ class Pipeline:
         if not self.engine_has_state():
             return []
         return store.history(self.engine)
+
+    # --- the user in control: control.py; `pipefix quarantine | replay | rollback | adapters` ---
+
+    def require_state(self, *, writes: bool = False) -> None:
+        """PipelineNotReady unless a run has left state to act on (and, to write, not read-only)."""
+        if writes and self.read_only:
+            raise PipelineNotReady("this pipeline was opened read-only")
+        if not self.engine_has_state() or not store.recent_steps(self.engine, 1):
+            raise PipelineNotReady(
+                f"{self.config.redacted_warehouse()} holds no pipefix pipeline yet: run `pipefix run` first"
+            )
+
+    def quarantine(self, table: str | None = None, *, samples: int = 3) -> control.HeldView:
+        """Rows still held, grouped by table, kind (schema, value, malformed) and reason, with up to
+        `samples` rows each (raw text, batch, line). Read-only."""
+        self.require_state(writes=False)
+        return control.held(self.context, table, samples)
+
+    def replay(self, table: str, *, by: str = "") -> control.ReplayResult:
+        """Judge the table's held rows again against its contract and adapter now; load those that
+        fit. Audited as a person's action (`by`); raises control.ActionRefused if rows would be lost."""
+        self.require_state(writes=True)
+        return control.replay(self.context, table, by or control.who("pipefix api"))
+
+    def rollback(self, table: str, to: int, *, by: str = "") -> control.RollbackResult:
+        """Roll the table's contract (and adapter) back to an earlier version `to`; columns that hold
+        values stay, every row stays. control.UnknownTarget when `to` is not an earlier version."""
+        self.require_state(writes=True)
+        return control.rollback(self.context, table, to, by or control.who("pipefix api"))
+
+    def adapters(self, table: str | None = None) -> list[control.ActiveTransform]:
+        """The transforms of the active adapters (of one table, if given). Read-only."""
+        self.require_state(writes=False)
+        return control.adapters(self.context, table)
+
+    def remove_adapter(self, table: str, column: str, *, by: str = "") -> control.AdapterRemoval:
+        """Take `column`'s transform out of the table's adapter; rows loaded through it stay loaded."""
+        self.require_state(writes=True)
+        return control.remove_adapter(self.context, table, column, by or control.who("pipefix api"))

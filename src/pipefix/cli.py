@@ -307,13 +307,19 @@ def _user_errors() -> Iterator[None]:
 
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
-def init(directory: Path) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the files written as one JSON object.")
+@click.option("--no-color", is_flag=True, help="Plain text output.")
+def init(directory: Path, as_json: bool, no_color: bool) -> None:
     """Start a pipeline in DIRECTORY: a commented pipefix.yaml, landing/<table>/ folders and one
     example batch per table, so that `pipefix run` works right after."""
     from pipefix.project import init_project
 
     with _user_errors():
         written = init_project(directory)
+    if as_json:
+        files = [str(path) for path in written]
+        click.echo(json.dumps({"written": files, "next": f"cd {directory} && pipefix run"}, indent=2))
+        return
     for path in written:
         click.echo(f"wrote {path}")
     click.echo(f"next: cd {directory} && pipefix run")
@@ -418,7 +424,8 @@ def run(
     is_flag=True,
     help="Rescan every table instead of reading only the rows loaded since the last run.",
 )
-def check(config_path: Path, as_json: bool, full: bool) -> None:
+@click.option("--no-color", is_flag=True, help="Plain text output.")
+def check(config_path: Path, as_json: bool, full: bool, no_color: bool) -> None:
     """Health now, read-only: nothing is loaded or repaired.
 
     Exit 0 healthy, 1 unhealthy, 2 bad usage or config.
@@ -431,7 +438,7 @@ def check(config_path: Path, as_json: bool, full: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2, default=str))
     else:
-        report.check_report(report.make_console(), result.healthy, result.metrics, result.evaluation)
+        report.check_report(report.make_console(no_color), result.healthy, result.metrics, result.evaluation)
     raise SystemExit(0 if result.healthy else 1)
 
 
@@ -463,7 +470,16 @@ def check(config_path: Path, as_json: bool, full: bool) -> None:
     show_default=True,
     help="The HTML file to write.",
 )
-def report_command(config_path: Path | None, db: Path | None, warehouse: str | None, output: Path) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the report's path as one JSON object.")
+@click.option("--no-color", is_flag=True, help="Plain text output.")
+def report_command(
+    config_path: Path | None,
+    db: Path | None,
+    warehouse: str | None,
+    output: Path,
+    as_json: bool,
+    no_color: bool,
+) -> None:
     """Write the HTML report of a pipeline from what its warehouse holds (read-only): health, error
     rate and throughput per step, the score, every fix, goal versions, constraints, rows and drift.
 
@@ -492,12 +508,16 @@ def report_command(config_path: Path | None, db: Path | None, warehouse: str | N
         written = _write_report(output, engine, tables, source=source)
     finally:
         engine.close()
-    click.echo(f"report: {written}")
+    click.echo(json.dumps({"report": str(written)}) if as_json else f"report: {written}")
 
 
 @main.command()
 @CONFIG_OPTION
-def history(config_path: Path) -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the entries and waiting decisions as one JSON object."
+)
+@click.option("--no-color", is_flag=True, help="Plain text output.")
+def history(config_path: Path, as_json: bool, no_color: bool) -> None:
     """The audit trail: goal versions and why they changed, every fix attempt and refusal,
     constraint changes — each with its step and evidence."""
     from pipefix.api import Pipeline
@@ -505,6 +525,9 @@ def history(config_path: Path) -> None:
     with _user_errors(), Pipeline.open(config_path, read_only=True) as pipeline:
         entries = pipeline.history()
         waiting = [d for d in pipeline.decisions() if d["status"] == "pending"]
+    if as_json:
+        click.echo(json.dumps({"history": entries, "waiting": waiting}, indent=2, default=str))
+        return
     if not entries:
         click.echo("no history yet: run `pipefix run` first")
     for entry in entries:
@@ -518,28 +541,39 @@ def history(config_path: Path) -> None:
         )
 
 
-def _settle(config_path: Path, decision_id: int, approve: bool) -> None:
+def _settle(config_path: Path, decision_id: int, approve: bool, as_json: bool) -> None:
     from pipefix.api import Pipeline
 
     with _user_errors(), Pipeline.open(config_path) as pipeline:
-        click.echo(pipeline.decide(decision_id, approve))
+        message = pipeline.decide(decision_id, approve)
+    status = "approved" if approve else "rejected"
+    click.echo(
+        json.dumps({"decision": decision_id, "status": status, "message": message}) if as_json else message
+    )
+
+
+SETTLE_JSON = click.option("--json", "as_json", is_flag=True, help="Print the outcome as one JSON object.")
 
 
 @main.command()
 @CONFIG_OPTION
 @click.argument("decision_id", type=int)
-def approve(config_path: Path, decision_id: int) -> None:
+@SETTLE_JSON
+@click.option("--no-color", is_flag=True, help="Plain text output.")
+def approve(config_path: Path, decision_id: int, as_json: bool, no_color: bool) -> None:
     """Approve a fix that a policy `approve` holds back (its ID is in the run's output and in
     `pipefix history`). The next `pipefix run` applies it."""
-    _settle(config_path, decision_id, True)
+    _settle(config_path, decision_id, True, as_json)
 
 
 @main.command()
 @CONFIG_OPTION
 @click.argument("decision_id", type=int)
-def reject(config_path: Path, decision_id: int) -> None:
+@SETTLE_JSON
+@click.option("--no-color", is_flag=True, help="Plain text output.")
+def reject(config_path: Path, decision_id: int, as_json: bool, no_color: bool) -> None:
     """Reject a fix that waits for approval: it is never applied; the rows stay quarantined."""
-    _settle(config_path, decision_id, False)
+    _settle(config_path, decision_id, False, as_json)
 
 
 @main.group()
@@ -550,7 +584,9 @@ def alerts() -> None:
 
 @alerts.command("test")
 @CONFIG_OPTION
-def alerts_test(config_path: Path) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome per sink as one JSON object.")
+@click.option("--no-color", is_flag=True, help="Plain text output.")
+def alerts_test(config_path: Path, as_json: bool, no_color: bool) -> None:
     """Send a sample alert to every sink and report, per sink, whether it was delivered.
     Exit 1 if any sink failed."""
     from pipefix.config import load_config
@@ -562,11 +598,28 @@ def alerts_test(config_path: Path) -> None:
     if not sinks:
         _fail(f"{loaded.path} lists no sinks under `alerts:` (see the README's Alerts section)")
     failed = 0
+    outcomes = []
     for sent in send_test(sinks, loaded.folder.name):
         outcome = "delivered" if sent.delivery.ok else "FAILED"
-        click.echo(
-            f"{sent.sink:<24} {outcome:<10} {sent.delivery.detail} ({sent.delivery.attempts} attempt(s))"
+        outcomes.append(
+            {
+                "sink": sent.sink,
+                "delivered": sent.delivery.ok,
+                "detail": sent.delivery.detail,
+                "attempts": sent.delivery.attempts,
+            }
         )
+        if not as_json:
+            click.echo(
+                f"{sent.sink:<24} {outcome:<10} {sent.delivery.detail} ({sent.delivery.attempts} attempt(s))"
+            )
         failed += not sent.delivery.ok
+    if as_json:
+        click.echo(json.dumps({"sinks": outcomes, "failed": failed}, indent=2))
     if failed:
         raise SystemExit(1)
+
+
+from pipefix.cli_control import register  # noqa: E402  (quarantine, replay, rollback, adapters)
+
+register(main)

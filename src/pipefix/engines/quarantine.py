@@ -75,3 +75,68 @@ def distinct_matches(engine: Engine, table: str, column: str, values: Sequence[s
 def values_held(engine: Engine, table: str, column: str) -> int:
     """Non-null values a column of a table holds (a column that holds none may be dropped)."""
     return int(scalar(engine, f"SELECT count({quote(column)}) FROM {quote(table)}"))
+
+
+@dataclass(frozen=True)
+class HeldSample:
+    batch: str
+    line: int
+    raw: str
+
+
+@dataclass(frozen=True)
+class HeldGroup:
+    """Open rows of one table held for one reason: how many, since when, and a few of them."""
+
+    table: str
+    kind: str  # schema, value or malformed
+    reason: str
+    rows: int
+    first_step: int
+    last_step: int
+    samples: tuple[HeldSample, ...]
+
+
+def open_groups(engine: Engine, tables: Sequence[str], samples: int) -> list[HeldGroup]:
+    """Rows still held (never replayed) per table, kind and reason, largest group first, each with
+    up to `samples` rows in batch and line order."""
+    if not tables:
+        return []
+    names = ", ".join("?" for _ in tables)
+    where = f"replayed_step IS NULL AND table_name IN ({names})"
+    groups = engine.query(
+        f"SELECT table_name, kind, coalesce(reason, ''), count(*), min(quarantined_step), "
+        f"max(quarantined_step) FROM {QUARANTINE} WHERE {where} "
+        "GROUP BY table_name, kind, coalesce(reason, '') "
+        "ORDER BY table_name, count(*) DESC, kind, coalesce(reason, '')",
+        tuple(tables),
+    )
+    found: dict[tuple[str, str, str], list[HeldSample]] = {}
+    if samples > 0 and groups:
+        rows = engine.query(
+            "SELECT table_name, kind, reason, batch_id, line_no, raw FROM (SELECT table_name, kind, "
+            "coalesce(reason, '') AS reason, batch_id, line_no, raw, row_number() OVER (PARTITION BY "
+            "table_name, kind, coalesce(reason, '') ORDER BY batch_id, line_no) AS n "
+            f"FROM {QUARANTINE} WHERE {where}) AS s WHERE n <= ? ORDER BY batch_id, line_no",
+            (*tables, samples),
+        )
+        for table, kind, reason, batch, line, raw in rows:
+            found.setdefault((table, kind, reason), []).append(HeldSample(str(batch), int(line), str(raw)))
+    return [
+        HeldGroup(
+            str(table),
+            str(kind),
+            str(reason),
+            int(count),
+            int(first),
+            int(last),
+            tuple(found.get((table, kind, reason), ())),
+        )
+        for table, kind, reason, count, first, last in groups
+    ]
+
+
+def open_kinds(engine: Engine, table: str) -> dict[str, int]:
+    """Rows of a table still held, per kind (schema, value, malformed)."""
+    rows = engine.query(f"SELECT kind, count(*) FROM {QUARANTINE} WHERE {OPEN} GROUP BY kind", (table,))
+    return {str(kind): int(count) for kind, count in rows}

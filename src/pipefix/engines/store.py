@@ -144,6 +144,33 @@ def latest_adapter_version(engine: Engine, table: str) -> int:
     return _latest_version(engine, "adapters", table)
 
 
+def contract_versions(engine: Engine, table: str) -> list[int]:
+    rows = engine.query(
+        f"SELECT version FROM {SCHEMA}.contracts WHERE table_name = ? ORDER BY version", (table,)
+    )
+    return [int(r[0]) for r in rows]
+
+
+def adapter_versions(engine: Engine, table: str) -> list[tuple[int, int, Adapter]]:
+    """Every adapter version a table had, oldest first: (version, step saved, adapter)."""
+    rows = engine.query(
+        f"SELECT version, step, spec FROM {SCHEMA}.adapters WHERE table_name = ? ORDER BY version",
+        (table,),
+    )
+    return [(int(v), int(s), from_json(Adapter, spec)) for v, s, spec in rows]
+
+
+def contract_version_with_adapter(engine: Engine, table: str, adapter_version: int) -> int | None:
+    """The contract version the table had when an adapter version first became active."""
+    value = scalar(
+        engine,
+        f"SELECT contract_version FROM {SCHEMA}.table_states WHERE table_name = ? "
+        "AND adapter_version = ? ORDER BY seq LIMIT 1",
+        (table, adapter_version),
+    )
+    return int(value) if value is not None else None
+
+
 # --- audit, knowledge, goals, steps, settings ----------------------------------------------
 
 
@@ -403,6 +430,15 @@ def history(engine: Engine) -> list[dict[str, Any]]:
                 "kind": "alert",
                 "text": f"alert to {payload['sink']} NOT delivered ({', '.join(payload['events'])})",
                 "reason": f"{payload['reason']} after {payload['attempts']} attempt(s)",
+            }
+        )
+    for step, _, payload in audit_trail(engine, ("user",)):
+        entries.append(
+            {
+                "step": step,
+                "kind": "user",
+                "text": f"pipefix {payload['command']} {payload['target']}: {payload['detail']}",
+                "reason": f"asked by {payload['by']} at {payload['at']}",
             }
         )
     return sorted(entries, key=lambda e: e["step"])
