@@ -660,6 +660,52 @@ def test_redact_url(url: str, redacted: str) -> None:
     assert redact_url(url) == redacted
 
 
+# ------------------------------------------------------------------------------------------ model
+
+
+def test_no_model_by_default(tmp_path: Path) -> None:
+    loaded = load_config(write(tmp_path, MINIMAL))
+    assert loaded.config.model is None
+    assert loaded.model_spec() is None
+
+
+@pytest.mark.parametrize(
+    ("written", "spec"),
+    [
+        ("offline", "offline"),
+        ("openai:gpt-4o", "openai:gpt-4o"),
+        ("' anthropic:claude-sonnet-4-5 '", "anthropic:claude-sonnet-4-5"),
+        ("ollama:llama3.1", "ollama:llama3.1"),
+    ],
+)
+def test_model_names_who_plans(tmp_path: Path, written: str, spec: str) -> None:
+    loaded = load_config(write(tmp_path, MINIMAL + f"model: {written}\n"))
+    assert loaded.model_spec() == spec
+
+
+def test_a_model_script_is_relative_to_the_config(tmp_path: Path) -> None:
+    loaded = load_config(write(tmp_path, MINIMAL + "model: file:answers/plan.json\n"))
+    assert loaded.model_spec() == f"file:{tmp_path.resolve() / 'answers' / 'plan.json'}"
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (
+            "gpt-4o",
+            "6: model: 'gpt-4o': use PROVIDER:NAME with a provider of anthropic, openai, ollama, "
+            "file:PATH or offline",
+        ),
+        ("mistral:large", "6: model: 'mistral:large': use PROVIDER:NAME"),
+        ("'file:'", "6: model: 'file:': use PROVIDER:NAME"),
+        ("[openai, gpt-4o]", "6: model: expected text, got a list"),
+    ],
+)
+def test_a_bad_model_is_reported_at_its_line(tmp_path: Path, written: str, expected: str) -> None:
+    path = write(tmp_path, MINIMAL + f"model: {written}\n")
+    assert error_of(path).startswith(f"{path}:{expected}")
+
+
 # ------------------------------------------------------------------------------------ fuzzing
 
 KEYS = [

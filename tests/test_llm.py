@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from contextlib import chdir
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,16 @@ from langchain_core.outputs import ChatResult
 from pydantic import Field
 
 from examples.make_demo_script import script as demo_script
+from pipefix.api import Pipeline
 from pipefix.cli import main
 from pipefix.domain.actions import Action, FixType, Plan, Tool
 from pipefix.domain.records import StepRecord
 from pipefix.engines import store
+from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.planners.llm import AnswerRefused, LLMSession
 from pipefix.planners.llm_schemas import to_plan
 from pipefix.planners.scripted import ScriptedChatModel
+from pipefix.planners.select import OFFLINE_MODE
 from pipefix.report.summary import build_summary
 from pipefix.scenario.demo import DemoError, DemoOptions, DemoRun, execute, prepare, run_demo
 from pipefix.scenario.tables import SOURCE_TABLES
@@ -578,6 +582,91 @@ def test_an_unusable_model_with_fallback_runs_offline_and_says_why(tmp_path: Pat
     )
     assert output.count(why) == 2  # the header's mode line and the final one
     assert "mode: LIVE" not in output
+
+
+# --- 4. only the user picks a model: an API key in the environment never does ------------------------
+
+KEY_HINTS = (
+    "ANTHROPIC_API_KEY is set: --model anthropic:claude-sonnet-4-5 would plan with it",
+    "OPENAI_API_KEY is set: --model openai:gpt-4o would plan with it",
+)
+
+
+@pytest.fixture
+def provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both providers' keys exported, as on a developer's machine (set after conftest removed them)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-key")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-not-a-key")
+
+
+@pytest.mark.usefixtures("provider_keys")
+def test_the_demo_plans_offline_when_provider_keys_are_set(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["demo", "--db", str(tmp_path / "w.duckdb"), "--steps", "2", "--no-color"]
+    )
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert "needs the openai package" not in output
+    assert "switched off" not in output  # no model was even asked for
+    assert "LIVE" not in output
+    mode = f"mode: {OFFLINE_MODE} — {KEY_HINTS[0]}; {KEY_HINTS[1]}"
+    assert output.count(mode) == 2  # the header's mode line and the final one
+    assert "Step 2 | score +1.00" in output
+    engine = DuckDBEngine(tmp_path / "w.duckdb", read_only=True)
+    try:
+        assert store.audit_trail(engine, ("llm_call",)) == []
+    finally:
+        engine.close()
+
+
+def init_shop(folder: Path, model: str | None = None) -> Path:
+    with chdir(folder):
+        assert CliRunner().invoke(main, ["init", "shop"]).exit_code == 0
+    config = folder / "shop" / "pipefix.yaml"
+    if model is not None:
+        config.write_text(config.read_text(encoding="utf-8") + f"model: {model}\n", encoding="utf-8")
+    return config
+
+
+def run_shop(config: Path, *options: str) -> str:
+    result = CliRunner().invoke(main, ["run", "--config", str(config), "--no-color", *options])
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+@pytest.mark.usefixtures("provider_keys")
+def test_a_model_in_pipefix_yaml_plans_and_the_command_line_wins(tmp_path: Path) -> None:
+    config = init_shop(tmp_path, model="file:answers.json")  # relative to pipefix.yaml
+    script = config.parent.resolve() / "answers.json"
+    answers = [plan({"tool": "run_diagnostic", "target": "orders"}, reasoning="from pipefix.yaml")]
+    script.write_text(json.dumps(answers), encoding="utf-8")
+    output = run_shop(config)
+    assert f"mode: LIVE — file:{script}: 1 of 1 calls answered and accepted" in output
+    assert "-> run_diagnostic(orders) ok" in output
+    assert not any(hint in output for hint in KEY_HINTS)  # a model was chosen: no hint
+    offline = run_shop(config, "--model", "offline")
+    assert f"mode: {OFFLINE_MODE}" in offline
+    assert "LIVE" not in offline
+    assert not any(hint in offline for hint in KEY_HINTS)
+
+
+@pytest.mark.usefixtures("provider_keys")
+def test_pipefix_run_without_a_model_plans_offline_and_mentions_the_keys(tmp_path: Path) -> None:
+    output = run_shop(init_shop(tmp_path))
+    assert f"mode: {OFFLINE_MODE} — {KEY_HINTS[0]}; {KEY_HINTS[1]}" in output
+    with Pipeline.open(tmp_path / "shop" / "pipefix.yaml") as pipeline:
+        summary = pipeline.run(steps=1)
+    assert summary["model"] is None
+    assert pipeline.deciders.session is None
+
+
+def test_a_bad_model_in_pipefix_yaml_is_a_config_error(tmp_path: Path) -> None:
+    config = init_shop(tmp_path, model="gpt-4o")
+    result = CliRunner().invoke(main, ["run", "--config", str(config)])
+    assert result.exit_code == 2
+    lines = config.read_text(encoding="utf-8").splitlines()
+    assert f"{config}:{len(lines)}: model: 'gpt-4o': use PROVIDER:NAME" in result.output
+    assert "Traceback" not in result.output
 
 
 # --- the session on its own -----------------------------------------------------------------------

@@ -135,7 +135,7 @@ class Pipeline:
         steps: int = 1,
         *,
         approve: bool = False,
-        model: str | None = "offline",
+        model: str | None = None,
         fallback: bool = False,
         llm_timeout: float = 60.0,
         resume: bool = False,
@@ -144,8 +144,9 @@ class Pipeline:
         """Run `steps` agent steps; each first loads every batch file not loaded before.
         Continues where the last run stopped. Returns the pipeline's cumulative summary.
         `approve=True` approves every fix that a policy `approve` holds back in this run.
-        `model`: "offline" (rules), "file:PATH", "PROVIDER:NAME", or None for a provider's default
-        when its API key is set; raises ModelUnavailable unless `fallback` lets the rules plan."""
+        `model`: "offline" (rules), "file:PATH", "PROVIDER:NAME", or None for the config's `model:`,
+        else the rules (an API key in the environment never picks a model; the mode line mentions
+        it); raises ModelUnavailable unless `fallback` lets the rules plan."""
         from pipefix.agent.deps import AgentDeps
         from pipefix.agent.graph import initial_state, resumed_state
         from pipefix.agent.runner import run_agent
@@ -155,7 +156,7 @@ class Pipeline:
             raise PipelineNotReady("this pipeline was opened read-only")
         max_fixes = self.config.config.budget.max_fixes
         self.deciders = choose(
-            model,
+            model if model is not None else self.config.model_spec(),
             fallback=fallback,
             timeout=llm_timeout,
             audit=lambda step, kind, payload: store.audit(self.engine, step, kind, payload),

@@ -22,8 +22,9 @@ MODEL_OPTIONS = (
         "--model",
         default=None,
         help="Who plans: PROVIDER:NAME (anthropic:claude-sonnet-4-5, openai:gpt-4o, ollama:llama3.1), "
-        "file:PATH (scripted answers, replayed offline) or offline. Default: offline, or a provider's "
-        "default model when ANTHROPIC_API_KEY or OPENAI_API_KEY is set.",
+        "file:PATH (scripted answers, replayed offline) or offline. Default: offline (`pipefix run`: "
+        "the `model:` of pipefix.yaml, if set). An API key in the environment never picks a model; "
+        "the mode line only mentions it.",
     ),
     click.option(
         "--fallback",

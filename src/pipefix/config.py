@@ -224,6 +224,9 @@ class PipefixConfig(_Model):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     goal: GoalConfig = Field(default_factory=GoalConfig)
     alerts: tuple[AlertSink, ...] = ()
+    # Who plans `pipefix run`: offline (the rules), PROVIDER:NAME or file:PATH (relative to this
+    # file); `--model` wins. Unset: the rules — a provider's API key never picks a model by itself.
+    model: str | None = None
 
     @field_validator("warehouse")
     @classmethod
@@ -267,6 +270,18 @@ class PipefixConfig(_Model):
     @classmethod
     def _no_alerts(cls, value: object) -> object:
         return () if value is None else value
+
+    @field_validator("model")
+    @classmethod
+    def _model_spec(cls, value: str | None) -> str | None:
+        from pipefix.planners.models import spec_problem  # LangChain's import only when a model is named
+
+        if value is None:
+            return None
+        problem = spec_problem(value.strip())
+        if problem is not None:
+            raise ValueError(problem)
+        return value.strip()
 
 
 # ------------------------------------------------------------------------------------ loaded config
@@ -318,6 +333,13 @@ class LoadedConfig:
 
     def landing_dir(self) -> Path:
         return self.folder / Path(self.config.landing).expanduser()
+
+    def model_spec(self) -> str | None:
+        """The `model:` setting, a `file:` path made absolute against this file's folder."""
+        spec = self.config.model
+        if spec is not None and spec.startswith("file:"):
+            return f"file:{self.folder / Path(spec[len('file:') :].strip()).expanduser()}"
+        return spec
 
     def warehouse(self) -> WarehouseTarget:
         url = self.config.warehouse

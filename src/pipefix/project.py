@@ -70,6 +70,12 @@ budget: {max_fixes: 15}
 #   health       share of contract checks that must pass
 #   error_rate   largest share of received rows that may be quarantined
 goal: {health: 0.95, error_rate: 0.02}
+
+# model (optional): who plans the fixes. Unset or offline: the deterministic rules.
+#   PROVIDER:NAME (anthropic:claude-sonnet-4-5, openai:gpt-4o, ollama:llama3.1) or file:PATH
+#   (scripted answers, relative to this file); `pipefix run --model` wins over this line.
+#   An API key in the environment never picks a model by itself.
+# model: openai:gpt-4o
 """
 
 _EXAMPLE_BATCH = "example-0001.jsonl"

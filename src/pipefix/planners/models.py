@@ -1,5 +1,6 @@
-"""Which chat model plans: `file:PATH` (scripted), `PROVIDER:NAME` through LangChain's
-init_chat_model, or a provider's default when its API key is set."""
+"""Which chat model plans: `file:PATH` (scripted) or `PROVIDER:NAME` through LangChain's
+init_chat_model. Only a choice the user writes (`--model`, or `model:` in pipefix.yaml) picks a
+model: an API key in the environment never does — it may cost money — and is only mentioned."""
 
 from __future__ import annotations
 
@@ -21,29 +22,43 @@ PROVIDERS = {
     "openai": ("langchain_openai", "OPENAI_API_KEY"),
     "ollama": ("langchain_ollama", None),
 }
-DEFAULTS = (("ANTHROPIC_API_KEY", "anthropic:claude-sonnet-4-5"), ("OPENAI_API_KEY", "openai:gpt-4o"))
+# What the mode line suggests when a provider's key is set and no model was chosen.
+SUGGESTED = (("ANTHROPIC_API_KEY", "anthropic:claude-sonnet-4-5"), ("OPENAI_API_KEY", "openai:gpt-4o"))
 
 
 class ModelUnavailable(PipefixError):
     """A model that cannot be used as asked, with what to do about it."""
 
 
-def default_model(environ: Mapping[str, str] = os.environ) -> str | None:
-    """The default model of the first provider whose API key is set, or None (offline)."""
-    return next((spec for key, spec in DEFAULTS if environ.get(key)), None)
+def spec_problem(spec: str) -> str | None:
+    """Why `spec` is not `offline`, `file:PATH` or `PROVIDER:NAME` with a known provider; None if it is."""
+    if spec == "offline" or (spec.startswith("file:") and spec[len("file:") :].strip()):
+        return None
+    provider, _, name = spec.partition(":")
+    if provider in PROVIDERS and name.strip():
+        return None
+    return f"{spec!r}: use PROVIDER:NAME with a provider of {', '.join(PROVIDERS)}, file:PATH or offline"
+
+
+def key_hint(environ: Mapping[str, str] = os.environ) -> str:
+    """For the mode line when no model was chosen: the provider keys that are set, and the
+    `--model` that would use each. A key alone never switches the planner to a paid model."""
+    return "; ".join(
+        f"{key} is set: --model {spec} would plan with it" for key, spec in SUGGESTED if environ.get(key)
+    )
 
 
 def resolve(spec: str, timeout: float) -> BaseChatModel:
+    """The chat model `spec` names (`file:PATH` or `PROVIDER:NAME`; `offline` is no model)."""
+    problem = spec_problem(spec)
+    if problem is not None or spec == "offline":
+        raise ModelUnavailable(f"--model {problem or repr(spec) + ' names no model'}")
     if spec.startswith("file:"):
         try:
             return ScriptedChatModel.from_file(Path(spec[len("file:") :]).expanduser())
         except ScriptError as error:
             raise ModelUnavailable(str(error)) from None
     provider, _, name = spec.partition(":")
-    if not name or provider not in PROVIDERS:
-        raise ModelUnavailable(
-            f"--model {spec!r}: use PROVIDER:NAME with a provider of {', '.join(PROVIDERS)}, or file:PATH"
-        )
     if not ALLOW_MODEL_REQUESTS:
         raise ModelUnavailable(f"requests to real models are switched off here ({spec})")
     package, key = PROVIDERS[provider]

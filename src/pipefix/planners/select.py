@@ -3,10 +3,12 @@ when the user allows it)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pipefix.planners.llm import Audit, LLMEvolver, LLMPlanner, LLMReviser, LLMSession
-from pipefix.planners.models import ModelUnavailable, default_model, resolve
+from pipefix.planners.models import ModelUnavailable, key_hint, resolve
 from pipefix.planners.protocols import Evolver, Planner, Reviser
 from pipefix.planners.rules import RulesEvolver, RulesPlanner, RulesReviser
 
@@ -19,7 +21,7 @@ class Deciders:
     reviser: Reviser
     evolver: Evolver
     session: LLMSession | None
-    note: str = ""  # why a requested model is not used
+    note: str = ""  # why a requested model is not used, or which model a key set would allow
 
     def mode_line(self) -> str:
         if self.session is None:
@@ -32,20 +34,27 @@ class Deciders:
 
 
 def choose(
-    model: str | None, *, fallback: bool, timeout: float, audit: Audit, tables: tuple[str, ...]
+    model: str | None,
+    *,
+    fallback: bool,
+    timeout: float,
+    audit: Audit,
+    tables: tuple[str, ...],
+    environ: Mapping[str, str] = os.environ,
 ) -> Deciders:
-    """`model`: None (a provider's default if its API key is set, else offline), "offline",
-    "file:PATH" or "PROVIDER:NAME". A model that cannot be used is an error unless `fallback`."""
-    spec = default_model() if model is None else (None if model == "offline" else model)
-    if spec is None:
-        return Deciders(RulesPlanner(), RulesReviser(), RulesEvolver(), None)
+    """`model`: "offline", "file:PATH", "PROVIDER:NAME", or None when nobody chose: the rules plan,
+    and a provider key set in `environ` is only mentioned in the mode line (a key alone never
+    switches to a paid model). A model that cannot be used is an error unless `fallback`."""
+    if model is None or model == "offline":
+        note = key_hint(environ) if model is None else ""
+        return Deciders(RulesPlanner(), RulesReviser(), RulesEvolver(), None, note=note)
     try:
-        chat = resolve(spec, timeout)
+        chat = resolve(model, timeout)
     except ModelUnavailable as error:
         if not fallback:
             raise
         return Deciders(
             RulesPlanner(), RulesReviser(), RulesEvolver(), None, note=f"{error}; --fallback offline"
         )
-    session = LLMSession(chat, spec, audit, timeout=timeout, fallback=fallback)
+    session = LLMSession(chat, model, audit, timeout=timeout, fallback=fallback)
     return Deciders(LLMPlanner(session), LLMReviser(session), LLMEvolver(session, tables), session)

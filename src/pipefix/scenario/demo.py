@@ -53,7 +53,7 @@ class DemoOptions:
     revise_threshold: float = -0.3
     health_target: float = 0.95
     error_target: float = 0.02
-    model: str | None = "offline"  # None: a provider's default model if its API key is set
+    model: str | None = None  # None: nobody chose, the rules plan (a provider key is only mentioned)
     fallback: bool = False  # may the offline planner take a step the model could not?
     llm_timeout: float = 60.0
     resume: bool = False  # continue a demo killed part-way, from its last completed step
