@@ -148,6 +148,16 @@ def test_jsonl_with_invalid_line_and_truncated_end(config: Path) -> None:
     summary = run(config)  # nothing new: no repair can read a malformed record, it stays held
     balanced(summary, 42, quarantined=2)
     assert summary["fixes"] == []
+    # A quiet step hides nothing: 2 of the 22 lines events received still wait (over 2%).
+    assert check_exit(config) == 1
+    assert summary["held"]["tables"]["events"]["unreadable"] == 2
+    [waiting] = summary["waiting"]
+    assert waiting["table"] == "events" and "malformed JSON record" in waiting["reason"]
+
+    write(config, "events", "e-002.jsonl", "".join(json_line(row(i)) + "\n" for i in range(100, 200)))
+    summary = run(config)  # 2 of 122 held: within the goal again
+    balanced(summary, 142, quarantined=2)
+    assert summary["waiting"] == []
     assert check_exit(config) == 0
     assert len(held(config, "events")) == 2
 
@@ -177,7 +187,11 @@ def test_csv_with_broken_quote_and_short_line(config: Path) -> None:
     ]
     assert check_exit(config) == 1
     run(config)
-    assert check_exit(config) == 0
+    assert check_exit(config) == 1  # 2 of 30 lines of events still held: a quiet step changes nothing
+    more = [",".join(HEADER)] + [csv_line(row(i)) for i in range(100, 200)]
+    write(config, "events", "e-002.csv", "\n".join(more) + "\n")
+    run(config)
+    assert check_exit(config) == 0  # 2 of 130
 
 
 def test_csv_unterminated_quote_then_stray_quote_keeps_the_lines_between(config: Path) -> None:
