@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,7 +44,6 @@ class DuckDBEngine:
         return self._run(sql, params).fetchall()
 
     def _run(self, sql: str, params: Sequence[Any]) -> duckdb.DuckDBPyConnection:
-        _crash_point()
         for dropped in safety.inspect(sql, "duckdb"):
             self._require_empty_column(dropped)
         self.statement_log.append(sql)
@@ -127,17 +124,3 @@ class DuckDBEngine:
 
 def _qualified(table: str) -> str:
     return ".".join(quote(part) for part in table.split("."))
-
-
-# Fault injection for the crash tests: PIPEFIX_CRASH_AT_STATEMENT=N kills the process with
-# SIGKILL just before its N-th statement, wherever that falls (mid-migration, mid-replay ...).
-_CRASH_AT = int(os.environ.get("PIPEFIX_CRASH_AT_STATEMENT", "0") or 0)
-_statements = 0
-
-
-def _crash_point() -> None:
-    global _statements
-    if _CRASH_AT:
-        _statements += 1
-        if _statements == _CRASH_AT:
-            os.kill(os.getpid(), signal.SIGKILL)
