@@ -11,12 +11,16 @@ from typing import Any
 
 import pytest
 
+from pipefix.cli import show_demo
 from pipefix.engines import store
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.planners import models
+from pipefix.report.console import make_console
+from pipefix.scenario.demo import DemoOptions, prepare
 from pipefix.tools import ingest
 from pipefix.tools.context import PipelineContext
+from tests.demo_checks import PrintedDemo
 
 pytest_plugins = ["tests.tiers", "tests.pg_server", "tests.spark_server"]
 
@@ -30,6 +34,24 @@ def no_real_models(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", False)
     for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY"):
         monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(scope="session")
+def default_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrintedDemo]:
+    """The demo with `pipefix demo`'s defaults (25 steps, seed 7, drift at step 8), run once per
+    session and printed through the CLI's own code as `--no-color` prints it: test_demo.py checks
+    its warehouse, test_readme.py that the README's excerpt is this output."""
+    folder = tmp_path_factory.mktemp("default-demo")
+    with pytest.MonkeyPatch.context() as patch:  # the autouse guards are per test; this runs once
+        patch.setattr(models, "ALLOW_MODEL_REQUESTS", False)
+        for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY"):
+            patch.delenv(key, raising=False)
+        run = prepare(DemoOptions(db=folder / "pipeline.duckdb"))
+        console = make_console(no_color=True)
+        with console.capture() as captured:
+            summary = show_demo(run, console)
+    yield PrintedDemo(run, captured.get(), summary)
+    run.pipeline.engine.close()
 
 
 @pytest.fixture(autouse=True)

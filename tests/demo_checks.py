@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,15 @@ from pipefix.scenario.demo import DemoRun
 _DESTRUCTIVE = re.compile(r"^\s*(DROP|TRUNCATE|DELETE)\b|\bDROP\s+COLUMN\b", re.IGNORECASE)
 # pipefix's own scratch tables (in the state DuckDB on Spark) are no user data
 _SCRATCH = re.compile(r"^\s*DROP TABLE IF EXISTS temp\.\"?_pipefix_", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PrintedDemo:
+    """A demo run and what `pipefix demo --no-color` printed for it."""
+
+    run: DemoRun
+    output: str
+    summary: dict[str, Any]
 
 
 def summary_of(run: DemoRun) -> dict[str, Any]:

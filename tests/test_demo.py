@@ -12,13 +12,13 @@ import pytest
 from pipefix.engines import store
 from pipefix.scenario.demo import DemoOptions, DemoRun, run_demo
 from pipefix.scenario.tables import SOURCE_TABLES
-from tests.demo_checks import batch_lines, destructive_statements, summary_of
+from tests.demo_checks import PrintedDemo, batch_lines, destructive_statements, summary_of
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    folder = tmp_path_factory.mktemp("demo")
-    return run_demo(DemoOptions(db=folder / "pipeline.duckdb", steps=25))
+def demo(default_demo: PrintedDemo) -> DemoRun:
+    """The 25-step demo as `pipefix demo` runs it, shared with test_readme.py (tests/conftest.py)."""
+    return default_demo.run
 
 
 @pytest.fixture(scope="module")

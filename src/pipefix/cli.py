@@ -15,7 +15,10 @@ from pipefix import __version__
 from pipefix.errors import PipefixError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from pipefix.engines.base import Engine
+    from pipefix.scenario.demo import DemoRun
 
 MODEL_OPTIONS = (
     click.option(
@@ -203,9 +206,7 @@ def demo(
     """
     from pipefix.planners.models import ModelUnavailable
     from pipefix.report import console as report
-    from pipefix.report.summary import build_summary, model_summary
     from pipefix.scenario.demo import DemoError, DemoOptions, execute, prepare
-    from pipefix.scenario.tables import ALL_TABLES
 
     options = DemoOptions(
         db=db,
@@ -230,32 +231,52 @@ def demo(
         if isinstance(error.__cause__, ModelUnavailable):
             _fail(str(error))  # a model that cannot be used as asked is bad usage: exit 2
         raise click.ClickException(str(error)) from error
-    if not as_json:
-        report.header(console, str(run.db_path), str(run.landing), run.deciders.mode_line())
-        report.initial_state(console, run.goal, run.constraints, ALL_TABLES)
-    execute(run, on_step=None if as_json else partial(report.step_line, console, verbose=verbose))
-    state = run.final_state
-    summary = build_summary(
-        run.pipeline, run.records, state["goal"], state["constraints"], state["stop_reason"]
-    )
-    summary["warehouse"] = str(run.db_path)
-    summary["model"] = model_summary(run.deciders.session)
     if as_json:
+        summary = demo_summary(execute(run))
         click.echo(json.dumps(summary, indent=2, default=str))
     else:
-        report.final_report(console, run.pipeline, summary, state["constraints"], verbose)
-        console.print(f"mode: {run.deciders.mode_line()}")
+        summary = show_demo(run, console, verbose=verbose)
     if report_path is not None:
         written = _write_report(
             report_path,
             run.pipeline.engine,
             run.pipeline.source_tables,
             revise_threshold=revise_threshold,
-            stop_reason=state["stop_reason"],
+            stop_reason=summary["stop_reason"],
             source=str(run.db_path),
         )
         _print_report_path(written, as_json)
     run.pipeline.engine.close()
+
+
+def show_demo(run: DemoRun, console: Console, *, verbose: bool = False) -> dict[str, Any]:
+    """Run a prepared demo, printing what `pipefix demo` prints: the header, a line per step, the
+    final report and the mode line. Returns the summary. The tests and the README's excerpt
+    (docs/readme_figures.py) print through here too, so they see the demo as a user does."""
+    from pipefix.report import console as report
+    from pipefix.scenario.demo import execute
+    from pipefix.scenario.tables import ALL_TABLES
+
+    report.header(console, str(run.db_path), str(run.landing), run.deciders.mode_line())
+    report.initial_state(console, run.goal, run.constraints, ALL_TABLES)
+    execute(run, on_step=partial(report.step_line, console, verbose=verbose))
+    summary = demo_summary(run)
+    report.final_report(console, run.pipeline, summary, run.final_state["constraints"], verbose)
+    console.print(f"mode: {run.deciders.mode_line()}")
+    return summary
+
+
+def demo_summary(run: DemoRun) -> dict[str, Any]:
+    """The summary object of `pipefix demo --json`."""
+    from pipefix.report.summary import build_summary, model_summary
+
+    state = run.final_state
+    summary = build_summary(
+        run.pipeline, run.records, state["goal"], state["constraints"], state["stop_reason"]
+    )
+    summary["warehouse"] = str(run.db_path)
+    summary["model"] = model_summary(run.deciders.session)
+    return summary
 
 
 CONFIG_OPTION = click.option(
