@@ -214,8 +214,8 @@ def _seed_warehouse(config: Path, source: Path, rows: int) -> None:
                 (str(source),),
             )
             engine.execute(
-                f"INSERT INTO {store.SCHEMA}.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ("orders/seed.parquet", "orders", 0, str(source), "seed", rows, rows, 0, "[]"),
+                f"INSERT INTO {store.SCHEMA}.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ("orders/seed.parquet", "orders", 0, str(source), "seed", rows, rows, 0, "[]", None),
             )
         measure(pipeline.context, 1)  # saves the figures of the rows loaded before step 1
 
@@ -260,8 +260,8 @@ def _seed_spark_warehouse(config: Path, source: Path, rows: int) -> None:
         if held != rows:
             raise RuntimeError(f"the Spark seed holds {held} rows, not {rows}")
         engine.execute(
-            f"INSERT INTO {store.SCHEMA}.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ("orders/seed.parquet", "orders", 0, str(source), "seed", rows, rows, 0, "[]"),
+            f"INSERT INTO {store.SCHEMA}.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ("orders/seed.parquet", "orders", 0, str(source), "seed", rows, rows, 0, "[]", None),
         )
         measure(pipeline.context, 1)  # saves the figures of the rows loaded before step 1
 

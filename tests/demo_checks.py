@@ -38,5 +38,10 @@ def batch_lines(landing: Path) -> dict[str, int]:
     }
 
 
+def rows_add_up(rows: dict[str, int]) -> bool:
+    """received = loaded + still held + the lines of files re-sent with bytes already loaded."""
+    return rows["received"] == rows["loaded"] + rows["quarantined"] + rows["duplicates"]
+
+
 def destructive_statements(log: Iterable[str]) -> list[str]:
     return [s for s in log if _DESTRUCTIVE.search(s) and not _SCRATCH.match(s)]

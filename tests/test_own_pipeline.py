@@ -156,6 +156,7 @@ def test_drift_over_several_runs_ends_healthy_with_nothing_lost(project: Path) -
         "loaded": 170,
         "quarantined": 0,
         "replayed": 0,
+        "duplicates": 0,
         "lost": 0,
         "duplicated": 0,
     }
@@ -181,6 +182,7 @@ def test_drift_over_several_runs_ends_healthy_with_nothing_lost(project: Path) -
         "loaded": 420,
         "quarantined": 0,
         "replayed": 125,
+        "duplicates": 0,
         "lost": 0,
         "duplicated": 0,
     }

@@ -69,6 +69,7 @@ def test_approve_waits_for_a_person_then_applies(project: Path) -> None:
         "loaded": 20,
         "quarantined": 20,
         "replayed": 0,
+        "duplicates": 0,
         "lost": 0,
         "duplicated": 0,
     }

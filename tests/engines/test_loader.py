@@ -157,20 +157,42 @@ def test_timestamps_are_stored_as_utc(
 def test_the_same_content_is_loaded_once(ctx: PipelineContext, write_batch: WriteBatch) -> None:
     rows: list[dict[str, Any] | str] = [v1_order(1), v1_order(2, status="bad")]
     path = write_batch("orders", "a.jsonl", rows)
-    assert loader.load_batch(ctx.engine, path, "orders", step=1) is not None
-    snapshot = [
-        ctx.engine.query(f"SELECT count(*) FROM {t}")
-        for t in ("orders", "pipefix.quarantine", "pipefix.batches")
-    ]
-    assert snapshot == [[(1,)], [(1,)], [(1,)]]
-    copy = write_batch("orders", "renamed.jsonl", rows)
+    first = loader.load_batch(ctx.engine, path, "orders", step=1)
+    assert first is not None
+    counts = [f"SELECT count(*) FROM {t}" for t in ("orders", "pipefix.quarantine", "pipefix.batches")]
+    assert [ctx.engine.query(sql) for sql in counts] == [[(1,)], [(1,)], [(1,)]]
+    # The same file seen again under its own name: silent, nothing recorded.
     assert loader.load_batch(ctx.engine, path, "orders", step=2) is None
-    assert loader.load_batch(ctx.engine, copy, "orders", step=3) is None
-    after = [
-        ctx.engine.query(f"SELECT count(*) FROM {t}")
-        for t in ("orders", "pipefix.quarantine", "pipefix.batches")
-    ]
-    assert after == snapshot
+    assert [ctx.engine.query(sql) for sql in counts] == [[(1,)], [(1,)], [(1,)]]
+    # The same bytes under a new name: a batch row of its own, its 2 lines counted, none loaded.
+    copy = write_batch("orders", "renamed.jsonl", rows)
+    resent = loader.load_batch(ctx.engine, copy, "orders", step=3)
+    assert resent is not None
+    assert (resent.received, resent.loaded, resent.quarantined) == (2, 0, 0)
+    assert resent.duplicate_of == first.batch_id
+    assert resent.batch_id.startswith("orders/renamed.jsonl@")
+    assert [ctx.engine.query(sql) for sql in counts] == [[(1,)], [(1,)], [(2,)]]
+    assert loader.load_batch(ctx.engine, copy, "orders", step=4) is None  # recorded once
+    accounting = store.row_accounting(ctx.engine, ("orders",))
+    assert accounting | {"replayed": 0} == {
+        "received": 4,
+        "loaded": 1,
+        "quarantined": 1,
+        "duplicates": 2,
+        "replayed": 0,
+        "lost": 0,
+        "duplicated": 0,
+    }
+    assert sum(accounting[k] for k in ("loaded", "quarantined", "duplicates")) == accounting["received"]
+
+
+def test_an_empty_file_sent_again_is_no_duplicate(ctx: PipelineContext, write_batch: WriteBatch) -> None:
+    """A file without records re-sends nothing: each empty file is a batch of its own."""
+    for step, name in enumerate(("quiet-1.jsonl", "quiet-2.jsonl"), 1):
+        result = loader.load_batch(ctx.engine, write_batch("orders", name, [""]), "orders", step)
+        assert result is not None
+        assert (result.received, result.duplicate_of) == (0, None)
+    assert store.row_accounting(ctx.engine, ("orders",))["duplicates"] == 0
 
 
 def test_a_v2_batch_reports_drift(ctx: PipelineContext, write_batch: WriteBatch) -> None:

@@ -32,6 +32,7 @@ def test_a_batch_loads_with_its_bad_rows_held(spark: SparkEngine, tmp_path: Path
         "loaded": 8,
         "quarantined": 2,
         "replayed": 0,
+        "duplicates": 0,
         "lost": 0,
         "duplicated": 0,
     }
@@ -133,6 +134,7 @@ def test_a_crash_between_data_and_bookkeeping_reruns_without_duplicates(
         "loaded": 18,
         "quarantined": 3,
         "replayed": 0,
+        "duplicates": 0,
         "lost": 0,
         "duplicated": 0,
     }

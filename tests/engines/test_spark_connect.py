@@ -70,6 +70,7 @@ def test_an_sc_url_opens_a_warehouse_whose_tables_live_on_the_server(
             "loaded": 8,
             "quarantined": 2,
             "replayed": 0,
+            "duplicates": 0,
             "lost": 0,
             "duplicated": 0,
         }
@@ -98,6 +99,7 @@ def test_a_batch_splits_exactly_into_table_and_quarantine(spark_connect: SparkEn
         "loaded": 11,
         "quarantined": 5,
         "replayed": 0,
+        "duplicates": 0,
         "lost": 0,
         "duplicated": 0,
     }
@@ -153,6 +155,7 @@ def test_an_added_and_a_retyped_column_are_repaired_with_nothing_lost(
         "loaded": 12,
         "quarantined": 2,
         "replayed": 4,
+        "duplicates": 0,
         "lost": 0,
         "duplicated": 0,
     }

@@ -28,6 +28,7 @@ class BatchLoad:
     loaded: int
     quarantined: int
     drift: tuple[Drift, ...]
+    duplicate_of: str | None = None  # a re-sent file: the batch that loaded these bytes first
 
 
 def file_sha256(path: Path) -> str:
@@ -38,13 +39,40 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def already_loaded(engine: Engine, table: str, sha256: str) -> bool:
-    return sha256 in loaded_hashes(engine, table)
+def batch_id_of(table: str, path: Path, sha256: str) -> str:
+    # The content hash is part of the id: a file re-sent with new content is a new batch.
+    return f"{table}/{path.name}@{sha256[:12]}"
 
 
-def loaded_hashes(engine: Engine, table: str) -> set[str]:
-    rows = engine.query(f"SELECT DISTINCT sha256 FROM {store.SCHEMA}.batches WHERE table_name = ?", (table,))
-    return {r[0] for r in rows}
+def recorded_batches(engine: Engine, table: str) -> set[str]:
+    """Ids of every batch file of `table` already accounted for: loaded, or recorded as re-sent."""
+    rows = engine.query(f"SELECT batch_id FROM {store.SCHEMA}.batches WHERE table_name = ?", (table,))
+    return {str(r[0]) for r in rows}
+
+
+def first_batch(engine: Engine, table: str, sha256: str) -> tuple[str, int] | None:
+    """The batch that loaded these bytes into `table`, if they held any record: (id, records).
+
+    A file without records (empty, or blank lines only) re-sends nothing: it is no duplicate."""
+    rows = engine.query(
+        f"SELECT batch_id, received FROM {store.SCHEMA}.batches WHERE table_name = ? AND sha256 = ? "
+        "AND duplicate_of IS NULL AND received > 0 ORDER BY step, batch_id LIMIT 1",
+        (table, sha256),
+    )
+    return (str(rows[0][0]), int(rows[0][1])) if rows else None
+
+
+def record_duplicate(
+    engine: Engine, path: Path, table: str, step: int, batch_id: str, sha256: str, first: tuple[str, int]
+) -> BatchLoad:
+    """A file re-sent under a new name with bytes already loaded: a batch row of its own (its
+    records counted, none loaded), so that its lines are accounted for and nothing loads twice."""
+    first_id, records = first
+    engine.execute(
+        f"INSERT INTO {store.SCHEMA}.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (batch_id, table, step, str(path), sha256, records, 0, 0, "[]", first_id),
+    )
+    return BatchLoad(batch_id, table, records, 0, 0, (), duplicate_of=first_id)
 
 
 def observed_fields(duck: DuckDBEngine, source: str) -> tuple[ObservedField, ...]:
@@ -75,12 +103,15 @@ def _valid_objects(duck: DuckDBEngine) -> int:
 def load_batch(
     engine: Engine, path: Path, table: str, step: int, batch_id: str | None = None
 ) -> BatchLoad | None:
-    """Load one batch file (JSONL, CSV or Parquet); None if this content was loaded before."""
+    """Load one batch file (JSONL, CSV or Parquet). None if this file (name and bytes) was seen
+    before; a file re-sent under a new name with bytes already loaded is recorded, not loaded."""
     sha256 = file_sha256(path)
-    if already_loaded(engine, table, sha256):
+    batch_id = batch_id or batch_id_of(table, path, sha256)
+    if batch_id in recorded_batches(engine, table):
         return None
-    # The content hash is part of the id: a file re-sent with new content is a new batch.
-    batch_id = batch_id or f"{table}/{path.name}@{sha256[:12]}"
+    first = first_batch(engine, table, sha256)
+    if first is not None:
+        return record_duplicate(engine, path, table, step, batch_id, sha256, first)
     contract = store.active_contract(engine, table)
     adapter = store.active_adapter(engine, table)
     judge = judge_for(engine)
@@ -103,7 +134,7 @@ def load_batch(
                 "refusing to commit an unbalanced load"
             )
         engine.execute(
-            f"INSERT INTO {store.SCHEMA}.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {store.SCHEMA}.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 batch_id,
                 table,
@@ -114,6 +145,7 @@ def load_batch(
                 loaded,
                 quarantined,
                 json.dumps([to_plain(d) for d in drift]),
+                None,
             ),
         )
     return BatchLoad(batch_id, table, received, loaded, quarantined, drift)

@@ -49,6 +49,8 @@ _DDL = [
     "contract_version INTEGER, adapter_version INTEGER, columns VARCHAR, cause VARCHAR)",
     f"CREATE TABLE IF NOT EXISTS {SCHEMA}.alerts (event_key VARCHAR, sink VARCHAR, step BIGINT, "
     "delivered BOOLEAN, detail VARCHAR)",
+    # A re-sent file (new name, bytes already loaded): the batch that loaded them first.
+    f"ALTER TABLE {SCHEMA}.batches ADD COLUMN IF NOT EXISTS duplicate_of VARCHAR",
 ]
 
 
@@ -289,13 +291,16 @@ def audit_trail(engine: Engine, kinds: tuple[str, ...] = ()) -> list[tuple[int, 
 
 
 def row_accounting(engine: Engine, tables: tuple[str, ...]) -> dict[str, int]:
-    """Rows counted in the database: received, loaded, held, replayed, duplicated."""
+    """Rows counted in the database: received = loaded + held + duplicates (lines of files re-sent
+    with bytes already loaded, never loaded again), lost (must be 0), duplicated (rows loaded
+    twice: must be 0), replayed."""
     names = ", ".join("?" for _ in tables)
-    received = scalar(
-        engine,
-        f"SELECT coalesce(sum(received), 0) FROM {SCHEMA}.batches WHERE table_name IN ({names})",
+    received, duplicates = engine.query(
+        f"SELECT coalesce(sum(received), 0), "
+        f"coalesce(sum(received) FILTER (WHERE duplicate_of IS NOT NULL), 0) "
+        f"FROM {SCHEMA}.batches WHERE table_name IN ({names})",
         tables,
-    )
+    )[0]
     per_table = engine.query_many(
         [
             f"SELECT count(*), count(*) - count(DISTINCT (_pipefix_batch, _pipefix_line)) FROM {quote(table)}"
@@ -315,9 +320,55 @@ def row_accounting(engine: Engine, tables: tuple[str, ...]) -> dict[str, int]:
         "loaded": loaded,
         "quarantined": int(held),
         "replayed": int(replayed),
-        "lost": int(received) - loaded - int(held),
+        "duplicates": int(duplicates),
+        "lost": int(received) - loaded - int(held) - int(duplicates),
         "duplicated": duplicated,
     }
+
+
+def resent_batches(engine: Engine, step: int | None = None) -> list[dict[str, Any]]:
+    """Files re-sent under a new name with bytes already loaded, oldest first (of one step, if given)."""
+    where, params = ("AND step = ?", (step,)) if step is not None else ("", ())
+    rows = engine.query(
+        f"SELECT step, table_name, batch_id, received, duplicate_of FROM {SCHEMA}.batches "
+        f"WHERE duplicate_of IS NOT NULL {where} ORDER BY step, batch_id",
+        params,
+    )
+    return [
+        {"step": int(s), "table": t, "file": file_of(b), "lines": int(n), "duplicate_of": d, "batch_id": b}
+        for s, t, b, n, d in rows
+    ]
+
+
+def file_of(batch_id: str) -> str:
+    """`orders/a.jsonl` of the batch id `orders/a.jsonl@<content hash>`."""
+    return batch_id.rpartition("@")[0] or batch_id
+
+
+def resent_and_edit_entries(engine: Engine) -> list[dict[str, Any]]:
+    """History entries for files re-sent and for edits of pipefix.yaml, applied or refused."""
+    entries: list[dict[str, Any]] = [
+        {
+            "step": r["step"],
+            "kind": "duplicate",
+            "text": f"{r['file']} re-sent: its {r['lines']:,} lines are already loaded as "
+            f"{file_of(r['duplicate_of'])}; recorded, nothing loaded twice",
+        }
+        for r in resent_batches(engine)
+    ]
+    for step, kind, payload in audit_trail(engine, ("contract_edit", "contract_edit_refused")):
+        if kind == "contract_edit":
+            text = (
+                f"contract edited in pipefix.yaml: {payload['target']} v{payload['from_version']} -> "
+                f"v{payload['to_version']}: {'; '.join(payload['changes'])}"
+            )
+            reason = f"replayed {payload['replayed']} held rows; {payload['still_held']} still held"
+        else:
+            refused = "; ".join(payload["refused"])
+            text = f"contract edit of {payload['target']} in pipefix.yaml refused: {refused}"
+            reason = f"the active contract v{payload['active_version']} stays"
+        entries.append({"step": step, "kind": "edit", "text": text, "reason": reason})
+    return entries
 
 
 def first_drift_step(engine: Engine) -> int | None:
@@ -441,6 +492,7 @@ def history(engine: Engine) -> list[dict[str, Any]]:
                 "reason": f"asked by {payload['by']} at {payload['at']}",
             }
         )
+    entries += resent_and_edit_entries(engine)
     return sorted(entries, key=lambda e: e["step"])
 
 

@@ -28,13 +28,14 @@ def setup(ctx: PipelineContext, contracts: dict[str, Contract]) -> None:
 
 
 def pending_files(ctx: PipelineContext, landing: Path, table: str) -> list[Path]:
-    """Batch files whose content was never loaded, oldest name first."""
+    """Batch files not accounted for yet, oldest name first: new bytes, and known bytes under a
+    new name (a re-send, recorded as such). A file seen before under its own name is not."""
     folder = landing / table
     if not folder.is_dir():
         return []
     files = sorted(p for p in folder.iterdir() if readers.batch_format(p) and p.is_file())
-    loaded = loader.loaded_hashes(ctx.engine, table)
-    return [p for p in files if _sha256(ctx, p) not in loaded]
+    recorded = loader.recorded_batches(ctx.engine, table)
+    return [p for p in files if loader.batch_id_of(table, p, _sha256(ctx, p)) not in recorded]
 
 
 def _sha256(ctx: PipelineContext, path: Path) -> str:
