@@ -26,14 +26,42 @@ def code_blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README, flags=re.DOTALL)
 
 
-def test_the_two_commands_come_first_and_exist() -> None:
+def test_the_commands_come_first_and_exist() -> None:
     first = code_blocks("bash")[0]
-    assert "make demo" in first
-    assert "make test" in first
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^demo:", makefile, flags=re.MULTILINE)
-    assert re.search(r"^test:", makefile, flags=re.MULTILINE)
-    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    for target in ("demo", "test", "test-all"):
+        assert f"make {target} " in first
+        assert re.search(rf"^{target}:", makefile, flags=re.MULTILINE)
+    assert "sudo scripts/prereqs.sh install" in first
+    assert (ROOT / "scripts" / "prereqs.sh").stat().st_mode & 0o111
+    # CI runs the full tier the README names, after installing what it needs with the same script.
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "scripts/prereqs.sh install full" in ci
+    assert re.search(r"^make test-all$", ci, flags=re.MULTILINE)
+    for target in ("unit", "unit-all", "lint", "typecheck", "readme", "lock"):
+        assert f"make {target}" in README
+        assert re.search(rf"^{target}:", makefile, flags=re.MULTILINE)
+
+
+def promises() -> list[tuple[str, str]]:
+    """(promise, the tests it cites) for each row of "What pipefix promises"."""
+    section = README.split("\n## What pipefix promises\n")[1].split("\n## ")[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    return [(cells[0].strip("| "), cells[-1]) for cells in rows[1:]]
+
+
+def test_every_promise_cites_tests_that_exist() -> None:
+    table = promises()
+    assert len(table) >= 8
+    assert any(promise == "Never healthy while rows wait" for promise, _ in table)
+    for promise, cited in table:
+        files = set(re.findall(r"(?:tests/)?[\w/]*test_\w+\.py", cited))
+        assert files, f"promise {promise!r} cites no test file"
+        for name in files:
+            found = [ROOT / name] if name.startswith("tests/") else list((ROOT / "tests").rglob(name))
+            assert found, f"promise {promise!r} cites {name}, which does not exist"
+            assert found[0].exists(), f"promise {promise!r} cites {name}, which does not exist"
+            assert re.search(r"^def test_", found[0].read_text(), flags=re.MULTILINE), name
 
 
 def test_the_python_api_snippet_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
