@@ -36,11 +36,13 @@ class Judge:
 
     # --- staging: every source becomes (batch_id, line_no, raw, stage_error) ----------------
 
-    def stage_file(self, path: Path, batch_id: str, contract: Contract) -> int:
+    def stage_file(self, path: Path, batch_id: str, contract: Contract | None) -> int:
         kind = readers.batch_format(path)
         try:
             if kind == "csv":
-                records = readers.read_csv(path, contract)
+                # Fields the active adapter reads under other names are typed as their columns.
+                adapter = store.active_adapter(self.warehouse, contract.table) if contract else None
+                records = readers.read_csv(path, contract, adapter)
                 return self.stage_records((batch_id, r.line_no, r.raw, r.error) for r in records)
             if kind == "parquet":
                 self.duck.execute(

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipefix.pipeline.contracts import Contract, type_family
+from pipefix.pipeline.contracts import Adapter, Contract, type_family
 
 FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 _NUMBER = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$")
@@ -35,12 +35,16 @@ class Record:
 
 def _json_value(text: str, logical: str | None) -> str:
     """CSV text as a JSON value: numbers stay numbers (exact digits) unless the contract says
-    the column is text, so "01234" in a varchar column keeps its leading zero."""
+    the column is text, so "01234" in a varchar column keeps its leading zero. pipeline/infer.py
+    reads CSV samples on the same number grammar."""
     family = type_family(logical) if logical else None
-    if family not in ("text", "json") and _NUMBER.match(text):
-        return text
-    if family in (None, "bool") and text.lower() in ("true", "false"):
-        return text.lower()
+    # Spaces around a number or true/false (`1, 65.78, 112.99`) pad the field in a column that
+    # holds numbers or booleans; without a contract type the text stays as sent.
+    bare = text.strip() if family in ("numeric", "bool") else text
+    if family not in ("text", "json") and _NUMBER.match(bare):
+        return bare
+    if family in (None, "bool") and bare.lower() in ("true", "false"):
+        return bare.lower()
     return json.dumps(text, ensure_ascii=False)
 
 
@@ -93,7 +97,10 @@ def decoded_lines(path: Path) -> tuple[list[str], dict[int, str]]:
     return lines, broken
 
 
-def read_csv(path: Path, contract: Contract | None) -> Iterator[Record]:
+def read_csv(path: Path, contract: Contract | None, adapter: Adapter | None = None) -> Iterator[Record]:
+    """The file's records as JSON objects. Each field is typed by the contract column it feeds:
+    its own name's, or, for a field an adapter reads (`Height(Inches)` -> `height_inches`), that
+    column's."""
     lines, broken = decoded_lines(path)
     if not lines:
         return
@@ -108,6 +115,10 @@ def read_csv(path: Path, contract: Contract | None) -> Iterator[Record]:
         yield Record(1, lines[0], f"CSV header: cannot be split into fields ({why})")
         return
     types = {c.name: c.type for c in contract.columns} if contract else {}
+    for transform in adapter.transforms if adapter and contract else ():
+        column = contract.column(transform.column) if contract else None
+        if column is not None:
+            types[transform.source] = column.type
     for line_no, fields, raw in _csv_records(lines[1:], len(header)):
         if not raw.strip():
             continue
