@@ -29,6 +29,7 @@ from pipefix.report.summary import build_summary, model_summary
 from pipefix.tools import ingest
 from pipefix.tools.check_health import measure
 from pipefix.tools.context import PipelineContext
+from pipefix.tools.contract_edit import EditOutcome, reconcile
 
 # Throughput is reported per nominal minute per step: a run's steps have no fixed wall-clock length.
 STEP_SECONDS = 60
@@ -92,6 +93,7 @@ class Pipeline:
             step_seconds=STEP_SECONDS,
             max_rejected_rate=config.config.goal.error_rate,
         )
+        self._contract_edits: tuple[EditOutcome, ...] | None = None
         if not read_only:
             ingest.setup(self.context, config.contracts())
 
@@ -154,6 +156,7 @@ class Pipeline:
 
         if self.read_only:
             raise PipelineNotReady("this pipeline was opened read-only")
+        self.apply_contract_edits()
         max_fixes = self.config.config.budget.max_fixes
         self.deciders = choose(
             model if model is not None else self.config.model_spec(),
@@ -193,6 +196,19 @@ class Pipeline:
         summary["model"] = model_summary(self.deciders.session)
         return summary
 
+    def apply_contract_edits(self) -> tuple[EditOutcome, ...]:
+        """Take up the edits of the contracts in pipefix.yaml since it was last applied (once per
+        opened pipeline; `run` does it first): a widening edit becomes a new contract version and
+        the table's held rows are replayed; one that would narrow or drop is refused with the file,
+        line and reason, and the active contract stays. Returns what became of each edited table."""
+        if self.read_only:
+            raise PipelineNotReady("this pipeline was opened read-only")
+        if self._contract_edits is None:
+            last = store.recent_steps(self.engine, 1)
+            step = last[-1].step + 1 if last else 1
+            self._contract_edits = reconcile(self.context, self.config.contracts(), self.config.where, step)
+        return self._contract_edits
+
     def summary(self, stop_reason: str = "") -> dict[str, Any]:
         """The same summary object as `pipefix demo --json`, over the pipeline's whole life."""
         state = store.load_agent_state(self.engine)
@@ -209,6 +225,7 @@ class Pipeline:
             error_target=goal_config.error_rate,
         )
         summary["warehouse"] = self.config.redacted_warehouse()
+        summary["contract_edits"] = [edit.as_dict() for edit in self._contract_edits or ()]
         return summary
 
     def check(self, *, full: bool = False) -> CheckResult:

@@ -410,6 +410,13 @@ def run(
             console.print(f"pipefix run — {pipeline.config.path}")
             console.print(f"warehouse: {pipeline.config.redacted_warehouse()}")
             console.print(f"landing:   {pipeline.config.landing_dir()}")
+        for edit in pipeline.apply_contract_edits():  # edits of pipefix.yaml, before the first step
+            warns = edit.status in ("refused", "failed")
+            for line in edit.lines():
+                if not as_json:
+                    console.print(line, markup=False, style="yellow" if warns else None)
+                elif warns:
+                    click.echo(line, err=True)  # stdout carries the JSON object alone
         if watch:
             try:
                 while True:

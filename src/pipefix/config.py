@@ -14,7 +14,7 @@ import re
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -305,10 +305,16 @@ class LoadedConfig:
 
     config: PipefixConfig
     path: Path
+    lines: dict[Loc, int] = field(default_factory=dict, compare=False)  # the line of every key
+    source: str = ""  # the file as it was named, for messages
 
     @property
     def folder(self) -> Path:
         return self.path.parent
+
+    def where(self, loc: Loc) -> str:
+        """`file:line: key.path` of a setting: the line of its deepest part still in the file."""
+        return f"{self.source or self.path}:{_line_of(loc, self.lines)}: {_dotted(loc)}"
 
     def contracts(self) -> dict[str, Contract]:
         """Version-1 contracts, one per table, columns in file order."""
@@ -380,7 +386,7 @@ def load_config(path: Path) -> LoadedConfig:
         config = PipefixConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, lines, source)) from None
-    return LoadedConfig(config, path.resolve())
+    return LoadedConfig(config, path.resolve(), lines, source)
 
 
 def _read_text(path: Path, source: str) -> str:

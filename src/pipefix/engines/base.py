@@ -18,6 +18,8 @@ class Capabilities:
     temp_schema: str = "temp"  # where this engine keeps temp tables (PostgreSQL: pg_temp)
     in_place_retype: bool = True  # ALTER COLUMN ... TYPE in place (Spark: a new table version)
     row_level_dml: bool = True  # UPDATE/DELETE on user tables (Spark Parquet tables: none)
+    # A view pins the types of the columns it reads: no ALTER COLUMN ... TYPE under it (PostgreSQL)
+    views_pin_column_types: bool = False
 
 
 class Engine(Protocol):

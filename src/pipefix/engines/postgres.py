@@ -19,7 +19,11 @@ from pipefix.engines.base import Capabilities, EngineError, columns_of, existing
 
 class PostgresEngine:
     capabilities = Capabilities(
-        dialect="postgres", transactional_ddl=True, alter_drop_not_null=True, temp_schema="pg_temp"
+        dialect="postgres",
+        transactional_ddl=True,
+        alter_drop_not_null=True,
+        temp_schema="pg_temp",
+        views_pin_column_types=True,
     )
 
     def __init__(self, url: str, read_only: bool = False) -> None:

@@ -31,6 +31,21 @@ def type_family(logical: str) -> str:
     return {"varchar": "text", "timestamp": "time", "date": "time", "boolean": "bool"}.get(logical, "json")
 
 
+def is_lossless_widening(old: str, new: str) -> bool:
+    """Can a column of type `old` become `new` with every value it may hold kept exactly?
+    LOSSLESS_WIDENINGS, and decimals with no fewer digits before and after the point."""
+    if (old, new) in LOSSLESS_WIDENINGS:
+        return True
+    wider = decimal_scale(new)
+    if wider is None:
+        return False
+    narrower = decimal_scale(old)
+    if narrower is None:  # a whole number: a 32-bit integer has 10 digits, a bigint 19
+        digits = {"integer": 10, "bigint": 19}.get(old)
+        return digits is not None and wider[0] - wider[1] >= digits
+    return wider[1] >= narrower[1] and wider[0] - wider[1] >= narrower[0] - narrower[1]
+
+
 def is_valid_type(logical: str) -> bool:
     if logical in SIMPLE_TYPES:
         return True

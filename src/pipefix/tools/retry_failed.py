@@ -17,15 +17,25 @@ def duplicate_lineage(ctx: PipelineContext, table: str) -> int:
     return store.row_accounting(ctx.engine, (table,))["duplicated"]
 
 
-def apply_retry_failed(ctx: PipelineContext, table: str, step: int) -> tuple[str, int]:
+def replay_held(ctx: PipelineContext, table: str, step: int) -> tuple[int, int]:
+    """Replay a table's held rows through its active contract and adapter, inside the caller's
+    transaction, post-checked: (replayed, still held). Raises FixRejected if a row would be lost
+    or doubled."""
     engine = ctx.engine
     contract = store.active_contract(engine, table)
     adapter = store.active_adapter(engine, table)
+    replayed, still_open = loader.replay_quarantine(engine, contract, adapter, step)
+    gap, doubled = accounting_gap(ctx, table), duplicate_lineage(ctx, table)
+    if gap != 0 or doubled != 0:
+        raise FixRejected(f"post-check: replay would lose {gap} and double {doubled} rows")
+    return replayed, still_open
+
+
+def apply_retry_failed(ctx: PipelineContext, table: str, step: int) -> tuple[str, int]:
+    engine = ctx.engine
+    contract = store.active_contract(engine, table)
     with engine.transaction():
-        replayed, still_open = loader.replay_quarantine(engine, contract, adapter, step)
-        gap, doubled = accounting_gap(ctx, table), duplicate_lineage(ctx, table)
-        if gap != 0 or doubled != 0:
-            raise FixRejected(f"post-check: replay would lose {gap} and double {doubled} rows")
+        replayed, still_open = replay_held(ctx, table, step)
         store.audit(
             engine,
             step,

@@ -3,6 +3,7 @@ losslessly. Adds columns and relaxes removed ones to nullable; never drops, neve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from pipefix.engines import health, loader, store
@@ -122,6 +123,55 @@ def compatibility_view(previous: Contract) -> str:
     return f"CREATE OR REPLACE VIEW {name} AS SELECT {columns} FROM {quote(previous.table)}"
 
 
+def pinned_view(previous: Contract, retyped: frozenset[str], detached: bool, dialect: str) -> str:
+    """Pure: the compatibility view of `previous` with each retyped column read as the type the
+    view has: NULL while the table's column changes type (`detached`), cast from it after. For
+    engines whose views pin the types of the columns they read (PostgreSQL alters no column a
+    view reads, and changes no view column's type)."""
+
+    def item(column: ColumnSpec) -> str:
+        if column.name not in retyped:
+            return quote(column.name)
+        source = "NULL" if detached else quote(column.name)
+        return f"CAST({source} AS {physical_type(column.type, dialect)}) AS {quote(column.name)}"
+
+    columns = ", ".join(item(c) for c in previous.columns)
+    name = quote(compatibility_view_name(previous))
+    return f"CREATE OR REPLACE VIEW {name} AS SELECT {columns} FROM {quote(previous.table)}"
+
+
+def views_around_retype(
+    ctx: PipelineContext, current: Contract, new: Contract
+) -> tuple[list[str], list[str]]:
+    """What to run before and after a migration's ALTER ... TYPE where views pin column types:
+    pipefix's compatibility views that read a retyped column, detached from it, then attached
+    again with the types their readers know."""
+    engine = ctx.engine
+    retyped = frozenset(
+        c.name for c in new.columns if (old := current.column(c.name)) is not None and old.type != c.type
+    )
+    if not retyped or not engine.capabilities.views_pin_column_types:
+        return [], []
+    views = {
+        str(r[0])
+        for r in engine.query(
+            "SELECT table_name FROM information_schema.views WHERE table_schema = current_schema()"
+        )
+    }
+    dialect = engine.capabilities.dialect
+    before: list[str] = []
+    after: list[str] = []
+    for version in range(1, store.latest_contract_version(engine, current.table) + 1):
+        previous = store.contract_version(engine, current.table, version)
+        if previous is None or compatibility_view_name(previous) not in views:
+            continue
+        reads = retyped & set(previous.column_names)
+        if reads:
+            before.append(pinned_view(previous, reads, True, dialect))
+            after.append(pinned_view(previous, reads, False, dialect))
+    return before, after
+
+
 def accepted_rows(ctx: PipelineContext, contract: Contract) -> int:
     """How many open quarantined rows of the table this contract (and its adapter) accepts."""
     adapter = store.active_adapter(ctx.engine, contract.table)
@@ -142,6 +192,17 @@ def post_check(ctx: PipelineContext, contract: Contract, accepted_before: int) -
 
 def shadow_trial(ctx: PipelineContext, plan: MigrationPlan, drifts: tuple[Drift, ...]) -> str:
     """Run the migration on an empty shadow copy first, loading the held rows into it."""
+    version, dialect = plan.new_contract.version, ctx.engine.capabilities.dialect
+    return shadow_trial_of(
+        ctx, plan, lambda shadow: plan_schema_migration(shadow, drifts, version, dialect).statements
+    )
+
+
+def shadow_trial_of(
+    ctx: PipelineContext, plan: MigrationPlan, replan: Callable[[Contract], tuple[str, ...]]
+) -> str:
+    """Run a migration on an empty shadow copy first, loading the held rows into it. `replan`
+    gives the migration's statements for the active contract renamed to the shadow table."""
     engine = ctx.engine
     shadow = f"_pipefix_shadow_{plan.table}"
     current = store.active_contract(engine, plan.table)
@@ -149,10 +210,8 @@ def shadow_trial(ctx: PipelineContext, plan: MigrationPlan, drifts: tuple[Drift,
     engine.execute(f"DROP TABLE IF EXISTS {temp}")
     engine.execute(f"CREATE TEMP TABLE {quote(shadow)} AS SELECT * FROM {quote(plan.table)} LIMIT 0")
     try:
-        shadow_plan = plan_schema_migration(
-            replace(current, table=shadow), drifts, plan.new_contract.version, engine.capabilities.dialect
-        )
-        for statement in shadow_plan.statements:
+        statements = replan(replace(current, table=shadow))
+        for statement in statements:
             engine.execute(statement)
         adapter = store.active_adapter(engine, plan.table)
         before = loader.trial_replay(engine, current, adapter)[0]
@@ -161,7 +220,7 @@ def shadow_trial(ctx: PipelineContext, plan: MigrationPlan, drifts: tuple[Drift,
         engine.execute(f"DROP TABLE IF EXISTS {temp}")
     if loaded < before:
         raise FixRejected(f"shadow trial: migrated copy accepted {loaded} held rows, fewer than {before}")
-    return f"shadow trial passed: {len(shadow_plan.statements)} statement(s), {loaded} held rows load"
+    return f"shadow trial passed: {len(statements)} statement(s), {loaded} held rows load"
 
 
 def apply_schema_migration(
@@ -178,7 +237,8 @@ def apply_schema_migration(
     shadow_note = shadow_trial(ctx, plan, drifts) if shadow else ""
     accepted_before = accepted_rows(ctx, current)
     with engine.transaction():
-        for statement in plan.statements:
+        detach, attach = views_around_retype(ctx, current, plan.new_contract)
+        for statement in (*detach, *plan.statements, *attach):
             engine.execute(statement)
         store.save_contract(engine, plan.new_contract, step, "; ".join(plan.changes))
         view = compatibility_view(current)
