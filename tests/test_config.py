@@ -341,7 +341,7 @@ CASES = [
         "order_id:   {type: bigint, nullable: false}",
         "order_id:   {type: bigint, nulable: false}",
         "7: tables.orders.columns.order_id: unknown key 'nulable' (did you mean 'nullable'? "
-        "allowed: type, nullable, min, max, values)",
+        "allowed: type, nullable, min, max, values, source)",
         id="unknown-column-key",
     ),
     pytest.param(

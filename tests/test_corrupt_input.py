@@ -152,7 +152,8 @@ def test_jsonl_with_invalid_line_and_truncated_end(config: Path) -> None:
     assert check_exit(config) == 1
     assert summary["held"]["tables"]["events"]["unreadable"] == 2
     [waiting] = summary["waiting"]
-    assert waiting["table"] == "events" and "malformed JSON record" in waiting["reason"]
+    assert waiting["table"] == "events"
+    assert "malformed JSON record" in waiting["reason"]
 
     write(config, "events", "e-002.jsonl", "".join(json_line(row(i)) + "\n" for i in range(100, 200)))
     summary = run(config)  # 2 of 122 held: within the goal again

@@ -112,6 +112,12 @@ def test_rows_held_for_their_shape_keep_the_pipeline_unhealthy_until_they_load(p
     history = CliRunner().invoke(main, ["history", "--config", str(project / "pipefix.yaml")]).output
     assert f"decision {waiting['decision']}" in history
     assert "rows wait on orders" in history
+    # Nothing was proposed, so there is nothing to approve: said plainly, exit 2.
+    approve = CliRunner().invoke(
+        main, ["approve", str(waiting["decision"]), "--config", str(project / "pipefix.yaml")]
+    )
+    assert approve.exit_code == 2
+    assert "not a fix to approve" in approve.output
 
     # The person lifts the block: the migration runs, the rows load, the decision closes.
     write_config(project, "auto")

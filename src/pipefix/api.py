@@ -26,7 +26,7 @@ from pipefix.engines.base import Engine
 from pipefix.engines.connect import open_warehouse
 from pipefix.errors import NotFoundError, PipefixError
 from pipefix.report.summary import build_summary, model_summary
-from pipefix.tools import ingest
+from pipefix.tools import adopt, ingest
 from pipefix.tools.check_health import measure
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.contract_edit import EditOutcome, reconcile
@@ -49,13 +49,19 @@ class CheckResult:
     step: int
     metrics: StepMetrics
     evaluation: Evaluation
+    # What a person must know to read the figures: e.g. tables judged before pipefix ran, and
+    # the columns that keep `pipefix run` from adopting them.
+    notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "healthy": self.healthy,
             "step": self.step,
+            "notes": list(self.notes),
             "health": self.metrics.health,
             "error_rate": self.metrics.error_rate,
+            "rows_held_for_shape": self.metrics.held_for_shape,
+            "max_held_share": self.metrics.max_held_share,
             "score": self.evaluation.score,
             "criteria": [
                 {"criterion": str(r.criterion), "value": r.value, "met": r.met}
@@ -66,6 +72,9 @@ class CheckResult:
                     "checks": t.checks,
                     "contract_version": t.contract_version,
                     "quarantine_open": t.quarantine_open,
+                    "held": {"for_shape": t.held_for_shape, "for_value": t.held_for_value},
+                    "received": t.received_total,
+                    "held_share": round(t.held_share, 4),
                 }
                 for t in self.metrics.tables
             },
@@ -95,7 +104,7 @@ class Pipeline:
         )
         self._contract_edits: tuple[EditOutcome, ...] | None = None
         if not read_only:
-            ingest.setup(self.context, config.contracts())
+            ingest.setup(self.context, config.contracts(), config.adapters())
 
     @classmethod
     def open(
@@ -230,8 +239,14 @@ class Pipeline:
 
     def check(self, *, full: bool = False) -> CheckResult:
         """Health now, from the warehouse, without loading or repairing anything. Reads only the
-        rows loaded since the last run saved its figures; `full=True` rescans every table."""
+        rows loaded since the last run saved its figures; `full=True` rescans every table.
+        Before pipefix ever ran here, the tables another tool loaded are judged against their
+        contracts (read-only, nothing is created)."""
         if not self.engine_has_state():
+            existing = adopt.measure_existing(self.context, self.config.contracts())
+            if existing is not None:
+                judged = evaluate(self.goal_config, existing.metrics.as_signals())
+                return CheckResult(judged.all_met, 0, existing.metrics, judged, existing.notes)
             raise PipelineNotReady(
                 f"{self.config.redacted_warehouse()} holds no pipefix pipeline yet: run `pipefix run` first"
             )
@@ -247,6 +262,14 @@ class Pipeline:
     def decide(self, decision_id: int, approve: bool) -> str:
         """Settle a fix waiting for a person; the next run applies an approved one."""
         status = "approved" if approve else "rejected"
+        waiting = next((d for d in self.decisions() if d["id"] == decision_id), None)
+        if waiting is not None and waiting["fix_type"] == "repair_needed":
+            # Nothing to approve: no repair was proposed. It closes when the rows load.
+            raise PipelineNotReady(
+                f"decision {decision_id} is rows waiting on {waiting['table']}, not a fix to approve: "
+                f"{waiting['drift']}. Change the contract in pipefix.yaml or fix the producer; "
+                "it closes by itself once the rows load"
+            )
         try:
             table, fix_type, before = store.decide(self.engine, decision_id, status, "pipefix cli")
         except NotFoundError as error:

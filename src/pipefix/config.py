@@ -34,7 +34,16 @@ from yaml.reader import ReaderError
 
 from pipefix.errors import ConfigError as ConfigError
 from pipefix.notify.settings import AlertSink
-from pipefix.pipeline.contracts import ColumnSpec, Contract, decimal_scale, is_valid_type, type_family
+from pipefix.pipeline.contracts import (
+    Adapter,
+    ColumnSpec,
+    ColumnTransform,
+    Contract,
+    TransformKind,
+    decimal_scale,
+    is_valid_type,
+    type_family,
+)
 
 CONFIG_FILE = "pipefix.yaml"
 TYPE_CHOICES = "bigint, integer, double, decimal(p,s), varchar, boolean, timestamp, date, json"
@@ -116,6 +125,9 @@ class ColumnConfig(_Model):
     min: float | None = Field(default=None, allow_inf_nan=False)
     max: float | None = Field(default=None, allow_inf_nan=False)
     values: tuple[str, ...] | None = Field(default=None, min_length=1)
+    # The record field the value is read from, when it cannot be the column's name (a CSV
+    # header `Height(Inches)`): the table starts with an adapter that reads it.
+    source: str | None = Field(default=None, min_length=1)
 
     @field_validator("type")
     @classmethod
@@ -168,6 +180,13 @@ class TableConfig(_Model):
     @classmethod
     def _columns_distinct(cls, value: dict[str, ColumnConfig]) -> dict[str, ColumnConfig]:
         _distinct_ignoring_case(list(value), "column")
+        read: dict[str, str] = {}
+        for name, column in value.items():
+            field = column.source or name
+            if field in read or (column.source is not None and field in value and field != name):
+                other = read.get(field, field)
+                raise ValueError(f"columns {other!r} and {name!r} would both read field {field!r}")
+            read[field] = name
         return value
 
     @field_validator("key")
@@ -336,6 +355,19 @@ class LoadedConfig:
                 freshness_seconds=spec.freshness_seconds,
             )
         return contracts
+
+    def adapters(self) -> dict[str, Adapter]:
+        """Version-1 adapters of the tables with a column read from another field (`source:`)."""
+        adapters: dict[str, Adapter] = {}
+        for table, spec in self.config.tables.items():
+            transforms = tuple(
+                ColumnTransform(name, TransformKind.RENAME, col.source)
+                for name, col in spec.columns.items()
+                if col.source is not None and col.source != name
+            )
+            if transforms:
+                adapters[table] = Adapter(table, 1, transforms)
+        return adapters
 
     def landing_dir(self) -> Path:
         return self.folder / Path(self.config.landing).expanduser()

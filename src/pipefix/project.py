@@ -31,6 +31,8 @@ landing: landing
 #     nullable   may the value be missing? (default: true)
 #     min, max   optional bounds for numeric columns
 #     values     optional: the only values a varchar column may hold
+#     source     optional: the record field to read, when its name cannot be a column's
+#                (a CSV header like "Height(Inches)"); `pipefix init --from SAMPLES` writes these
 #   freshness  optional: the newest row must be younger than this (90s, 30m, 24h, 7d),
 #              judged on the table's first timestamp column
 # Rows that break the contract are held in quarantine with the reason, never dropped.

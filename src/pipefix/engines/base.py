@@ -67,6 +67,11 @@ def scalar(engine: Engine, sql: str, params: Sequence[Any] = ()) -> Any:
     return rows[0][0] if rows else None
 
 
+# The line of a row loaded before pipefix adopted its table (`_pipefix_line` IS NULL): no staged
+# record has it, so such a row is never taken for a load that did not commit; its key counts.
+NO_LINE = -1
+
+
 def existing_rows_by_lists(
     engine: Engine, table: str, key: str | None, keys: Sequence[str], batches: Sequence[str]
 ) -> list[tuple[str | None, str, int]]:
@@ -74,6 +79,7 @@ def existing_rows_by_lists(
     name = quote(table)
     key_text = f"CAST({quote(key)} AS VARCHAR)" if key else "CAST(NULL AS VARCHAR)"
     found: dict[tuple[str, int], str | None] = {}
+    adopted: list[tuple[str | None, str, int]] = []  # rows from before pipefix: no line, keys count
     lookups = [("_pipefix_batch", chunk) for chunk in iter_chunks(batches, 5000)]
     if key:
         lookups += [(key_text, chunk) for chunk in iter_chunks(keys, 5000)]
@@ -82,8 +88,11 @@ def existing_rows_by_lists(
         for k, b, line in engine.query(
             f"SELECT {key_text}, _pipefix_batch, _pipefix_line FROM {name} WHERE {column} IN ({marks})", chunk
         ):
-            found[(str(b), int(line))] = k
-    return [(k, b, line) for (b, line), k in found.items()]
+            if line is None:
+                adopted.append((k, str(b), NO_LINE))
+            else:
+                found[(str(b), int(line))] = k
+    return [(k, b, line) for (b, line), k in found.items()] + adopted
 
 
 def quote(identifier: str) -> str:

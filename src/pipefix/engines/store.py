@@ -18,6 +18,7 @@ from pipefix.errors import NotFoundError
 from pipefix.pipeline.contracts import Adapter, Contract
 
 SCHEMA = "pipefix"
+ADOPTED_CAUSE = "adopted"  # table_states.cause of a table another tool loaded, adopted in place
 
 _DDL = [
     f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
@@ -293,22 +294,20 @@ def audit_trail(engine: Engine, kinds: tuple[str, ...] = ()) -> list[tuple[int, 
 def row_accounting(engine: Engine, tables: tuple[str, ...]) -> dict[str, int]:
     """Rows counted in the database: received = loaded + held + duplicates (lines of files re-sent
     with bytes already loaded, never loaded again), lost (must be 0), duplicated (rows loaded
-    twice: must be 0), replayed."""
+    twice: must be 0), replayed. With an adopted table, `adopted` (its rows from before pipefix)
+    is part of loaded and not of received."""
     names = ", ".join("?" for _ in tables)
+    adopted_tables = adopted(engine, tables)
     received, duplicates = engine.query(
         f"SELECT coalesce(sum(received), 0), "
         f"coalesce(sum(received) FILTER (WHERE duplicate_of IS NOT NULL), 0) "
         f"FROM {SCHEMA}.batches WHERE table_name IN ({names})",
         tables,
     )[0]
-    per_table = engine.query_many(
-        [
-            f"SELECT count(*), count(*) - count(DISTINCT (_pipefix_batch, _pipefix_line)) FROM {quote(table)}"
-            for table in tables
-        ]
-    )
+    per_table = engine.query_many([_rows_sql(table, table in adopted_tables) for table in tables])
     loaded = sum(int(rows[0][0]) for rows in per_table)
     duplicated = sum(int(rows[0][1]) for rows in per_table)
+    before = sum(int(rows[0][2]) for rows in per_table)
     held, replayed = engine.query(
         f"SELECT count(*) FILTER (WHERE replayed_step IS NULL), "
         f"count(*) FILTER (WHERE replayed_step IS NOT NULL) FROM {SCHEMA}.quarantine "
@@ -321,9 +320,35 @@ def row_accounting(engine: Engine, tables: tuple[str, ...]) -> dict[str, int]:
         "quarantined": int(held),
         "replayed": int(replayed),
         "duplicates": int(duplicates),
-        "lost": int(received) - loaded - int(held) - int(duplicates),
+        "lost": int(received) - (loaded - before) - int(held) - int(duplicates),
         "duplicated": duplicated,
-    }
+    } | ({"adopted": before} if adopted_tables else {})
+
+
+def _rows_sql(table: str, adopted: bool) -> str:
+    """Rows, rows loaded twice, rows from before pipefix. An adopted table's rows from before
+    have no line: counted apart, never as pipefix's own rows loaded twice."""
+    if not adopted:
+        pairs = "count(*) - count(DISTINCT (_pipefix_batch, _pipefix_line))"
+        return f"SELECT count(*), {pairs}, 0 FROM {quote(table)}"
+    pairs = (
+        "count(_pipefix_line) - count(DISTINCT (_pipefix_batch, _pipefix_line)) "
+        "FILTER (WHERE _pipefix_line IS NOT NULL)"
+    )
+    return f"SELECT count(*), {pairs}, count(*) - count(_pipefix_line) FROM {quote(table)}"
+
+
+def adopted(engine: Engine, tables: tuple[str, ...]) -> set[str]:
+    """The tables pipefix adopted (another tool had loaded them): their rows from before count as
+    `rows.adopted`, loaded but never received by pipefix."""
+    if not tables:
+        return set()
+    names = ", ".join("?" for _ in tables)
+    rows = engine.query(
+        f"SELECT DISTINCT table_name FROM {SCHEMA}.table_states WHERE cause = ? AND table_name IN ({names})",
+        (ADOPTED_CAUSE, *tables),
+    )
+    return {str(r[0]) for r in rows}
 
 
 def resent_batches(engine: Engine, step: int | None = None) -> list[dict[str, Any]]:

@@ -114,8 +114,10 @@ def resent_text(files: list[tuple[str, int, str]]) -> str:
 def _rows_text(rows: dict[str, int]) -> str:
     """received = loaded + held (+ the lines of re-sent files, when there are any)."""
     resent = f" | duplicates {rows['duplicates']:,}" if rows.get("duplicates") else ""
+    # Rows of an adopted table from before pipefix: loaded, never received by pipefix.
+    adopted = f" (adopted {rows['adopted']:,})" if rows.get("adopted") else ""
     return (
-        f"rows: received {rows['received']:,} | loaded {rows['loaded']:,} | "
+        f"rows: received {rows['received']:,} | loaded {rows['loaded']:,}{adopted} | "
         f"quarantined {rows['quarantined']:,}{resent} | replayed {rows['replayed']:,} | lost {rows['lost']:,}"
     )
 

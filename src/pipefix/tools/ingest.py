@@ -3,28 +3,55 @@ derived tables. Not an agent action: this is what the agent watches."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from pipefix.engines import derived, health, loader, readers, store
 from pipefix.engines.duckdb_sql import create_table_sql
-from pipefix.pipeline.contracts import Contract
+from pipefix.pipeline.contracts import Adapter, Contract
+from pipefix.tools import adopt
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.throughput import capacity
 
 
-def setup(ctx: PipelineContext, contracts: dict[str, Contract]) -> None:
-    """Create pipefix's state and each table at its first contract version, once."""
+def setup(
+    ctx: PipelineContext, contracts: dict[str, Contract], adapters: Mapping[str, Adapter] | None = None
+) -> None:
+    """Create pipefix's state and each table at its first contract version (and adapter, for
+    columns read from another field), once. A table another tool already loaded is adopted in
+    place (tools/adopt.py); if one does not match its contract, nothing at all is created and
+    the columns that differ are reported."""
     engine = ctx.engine
+    known = store.has_schema(engine)
+    new = {t: c for t, c in contracts.items() if not known or store.latest_contract_version(engine, t) == 0}
+    # Another tool's tables: those without pipefix's lineage columns (one with them is pipefix's
+    # own, whatever its columns: health's schema check judges it).
+    foreign = {
+        t: columns
+        for t in new
+        if (columns := adopt.existing_columns(engine, t)) and not adopt.has_lineage(columns)
+    }
+    adopt.refuse_mismatches(engine, {t: (new[t], columns) for t, columns in foreign.items()})
     store.ensure_schema(engine)
-    for table, contract in contracts.items():
-        if store.latest_contract_version(engine, table) > 0:
-            continue
+    for table, contract in new.items():
         with engine.transaction():
-            engine.execute(create_table_sql(contract, engine.capabilities.dialect))
-            store.save_contract(engine, contract, 0, "initial contract")
-            store.record_table_state(
-                engine, 0, table, sorted(health.physical_columns(engine, table)), "setup"
-            )
+            if table in foreign:
+                rows = adopt.adopt(engine, contract, foreign[table])
+                note, cause = (
+                    f"initial contract; adopted {rows} rows loaded before pipefix",
+                    adopt.ADOPTED_CAUSE,
+                )
+            else:
+                engine.execute(create_table_sql(contract, engine.capabilities.dialect))
+                note, cause = "initial contract", "setup"
+            store.save_contract(engine, contract, 0, note)
+            adapter = (adapters or {}).get(table)
+            if adapter is not None:
+                described = ", ".join(t.describe() for t in adapter.transforms)
+                store.save_adapter(
+                    engine, adapter, 0, f"initial adapter (source: in pipefix.yaml): {described}"
+                )
+            store.record_table_state(engine, 0, table, sorted(health.physical_columns(engine, table)), cause)
 
 
 def pending_files(ctx: PipelineContext, landing: Path, table: str) -> list[Path]:
