@@ -3,7 +3,8 @@
 # from requirements.lock):
 #   - PostgreSQL server binaries (initdb, pg_ctl): the tests start their own server;
 #   - Chromium and chromedriver: the HTML report is opened in a real headless browser;
-#   - a Java runtime, 17 or later (full tier only): PySpark's local mode and Spark Connect.
+#   - a Java runtime, 17 or later (full tier only): PySpark's local mode and Spark Connect;
+#   - Python 3.11+ with venv, and make: what `make test` itself runs on.
 #
 #   scripts/prereqs.sh check [everyday|full]   exit 1 naming the install command if one is missing
 #   scripts/prereqs.sh install [everyday|full] install what is missing (Debian/Ubuntu, as root)
@@ -34,6 +35,7 @@ have_java() {
 # Debian package names per missing prerequisite (the Java line falls back for releases without 17).
 missing=()
 have_python || missing+=("python3 (3.11 or later) with python3-venv")
+command -v make >/dev/null || missing+=(make)
 have_postgres || missing+=(postgresql)
 have_chromium || missing+=(chromium chromium-driver)
 if [ "$tier" = full ] && ! have_java; then missing+=("openjdk-17-jre-headless"); fi
@@ -52,7 +54,9 @@ fi
 if [ "$mode" = check ]; then
     {
         echo "missing for the $tier test tier: ${missing[*]}"
-        echo "install them (Debian/Ubuntu) with:  sudo scripts/prereqs.sh install $tier"
+        as_root=""
+        [ "$(id -u)" -ne 0 ] && as_root="sudo "
+        echo "install them (Debian/Ubuntu) with:  ${as_root}scripts/prereqs.sh install $tier"
         echo "which runs:                         $command"
     } >&2
     exit 1

@@ -28,14 +28,14 @@ def test_this_machine_has_what_the_everyday_tier_needs() -> None:
 def test_a_missing_java_fails_the_full_tier_check_with_the_install_command(tmp_path: Path) -> None:
     # A PATH with the shell's tools and Python, but no java.
     (tmp_path / "python3").symlink_to(sys.executable)
-    for tool in ("sed", "head", "id", "pg_config"):
+    for tool in ("sed", "head", "id", "pg_config", "make"):
         found = shutil.which(tool)
         if found:
             (tmp_path / tool).symlink_to(found)
     done = run("check", "full", path=str(tmp_path))
     assert done.returncode == 1
     assert "missing for the full test tier: openjdk-17-jre-headless" in done.stderr
-    assert "sudo scripts/prereqs.sh install full" in done.stderr
+    assert "scripts/prereqs.sh install full" in done.stderr
     assert "apt-get install -y openjdk-17-jre-headless" in done.stderr
     # The everyday tier does not need Java.
     assert run("check", "everyday", path=str(tmp_path)).returncode == 0
