@@ -15,7 +15,6 @@ import pytest
 
 from pipefix.api import Pipeline
 from pipefix.engines import store
-from pipefix.tools.run_diagnostic import latest_diagnosis
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 COUNTRIES = ("DE", "FR", "US", "GB", "NL")
@@ -123,12 +122,9 @@ def sent_money(ids: range | list[int]) -> Decimal:
 
 
 @pytest.mark.parametrize("nullable", ["false", "true"])
-def test_low_cardinality_column_under_a_new_name_is_added_and_the_old_one_kept_optional(
+def test_renamed_low_cardinality_column_ends_as_an_adapter_rename(
     tmp_path: Path, warehouse: str, nullable: str
 ) -> None:
-    """Five country codes under a new name: with so few distinct values any two columns share
-    them, so the overlap proves nothing — the new column is added, the old one kept (optional),
-    every value stored under the name it was sent as."""
     country = f"type: varchar, nullable: {nullable}"
     config = make_project(tmp_path, warehouse, "customers", country=country, amount=AMOUNT)
 
@@ -139,40 +135,34 @@ def test_low_cardinality_column_under_a_new_name_is_added_and_the_old_one_kept_o
     balanced(run(config), 50)
 
     write_batch(config, "customers", "b-002.jsonl", [row(i, "country_code") for i in range(101, 141)])
-    summary = run(config)  # the new name arrives: rows held, diagnosed
+    summary = run(config)  # the rename arrives: rows held, diagnosed
     assert summary["drift_step"] == 2
     balanced(summary, 90, quarantined=40)
 
-    summary = run(config)  # a separate run repairs: migration, replay
+    summary = run(config)  # a separate run repairs: adapter, replay
     balanced(summary, 90)
     assert summary["rows"]["replayed"] == 40
     assert healthy_now(config) >= 0.95
     ok = {(f["action"], f["target"]) for f in summary["fixes"] if f["ok"]}
-    assert ("schema_migration", "customers") in ok
-    assert ("add_adapter", "customers") not in ok
+    assert ("add_adapter", "customers") in ok
+    assert ("schema_migration", "customers") not in ok
 
     write_batch(config, "customers", "b-003.jsonl", [row(i, "country_code") for i in range(201, 241)])
-    summary = run(config)  # later batches load directly
+    summary = run(config)  # later renamed batches load directly
     balanced(summary, 130)
     assert summary["final"]["health"] >= 0.95
 
     version, transforms, columns = state(config, "customers")
-    assert (version, transforms) == (2, [])
-    assert {"country", "country_code"} <= columns
-    assert query(config, "SELECT count(country), count(country_code) FROM customers") == [(50, 80)]
+    assert (version, transforms) == (1, ["country <- country_code"])
+    assert "country_code" not in columns
+    assert "country" in columns
     ids = [*range(1, 51), *range(101, 141), *range(201, 241)]
     assert query(
-        config, "SELECT coalesce(country, country_code), count(*) FROM customers GROUP BY 1 ORDER BY 1"
+        config, "SELECT country, count(*) FROM customers GROUP BY country ORDER BY country"
     ) == sorted(Counter(COUNTRIES[i % 5] for i in ids).items())
     assert query(config, "SELECT count(*), sum(amount) FROM customers") == [(130, sent_money(ids))]
-    with Pipeline.open(config, read_only=True, clock=clock) as pipeline:
-        diagnosis = latest_diagnosis(pipeline.context, "customers")
-    assert diagnosis is not None
-    (weighed,) = diagnosis.renames
-    assert (weighed.verdict, weighed.why) == (
-        "add + optional",
-        "low cardinality (5 distinct values): shared values mean nothing",
-    )
+    reason = "unexpected column(s): country_code" + ("; country: missing" if nullable == "false" else "")
+    assert held(config, "customers") == Counter({(reason, "schema", 3): 40})
 
 
 def test_renamed_column_without_value_overlap_is_removed_plus_added(tmp_path: Path, warehouse: str) -> None:
@@ -330,7 +320,9 @@ def test_integer_column_receiving_bigint_values_is_widened(tmp_path: Path, wareh
     assert healthy_now(config) >= 0.95
 
 
-def test_decimal_beyond_its_scale_stays_held_as_not_exact(tmp_path: Path, warehouse: str) -> None:
+def test_decimal_beyond_its_scale_widens_and_only_what_no_decimal_holds_stays_held(
+    tmp_path: Path, warehouse: str
+) -> None:
     config = make_project(tmp_path, warehouse, "prices", amount=AMOUNT)
     first = [{"id": i, "amount": money(i), "created_at": iso(i)} for i in range(1, 41)]
     write_batch(config, "prices", "b-001.jsonl", first)
@@ -338,41 +330,63 @@ def test_decimal_beyond_its_scale_stays_held_as_not_exact(tmp_path: Path, wareho
 
     precise = [{"id": i, "amount": i + 0.125, "created_at": iso(1)} for i in range(101, 111)]
     exact = [{"id": i, "amount": money(i), "created_at": iso(1)} for i in range(111, 141)]
-    write_batch(config, "prices", "b-002.jsonl", precise + exact)
-    balanced(run(config), 80, quarantined=10)
-    for _ in range(2):  # repair runs change nothing: no lossless fix exists, nothing is rounded
-        balanced(run(config), 80, quarantined=10)
+    tiny = [{"id": i, "amount": 1e-40, "created_at": iso(1)} for i in range(141, 151)]  # 40 decimals
+    write_batch(config, "prices", "b-002.jsonl", precise + exact + tiny)
+    balanced(run(config), 90, quarantined=20)
+    for _ in range(2):  # decimal(12,2) widens to hold 0.125 exactly; 1e-40 fits no decimal(38,s)
+        summary = run(config)
+    balanced(summary, 90, quarantined=10)
 
-    assert state(config, "prices")[:2] == (1, [])
+    version, adapter, _ = state(config, "prices")
+    assert (version, adapter) == (2, [])
+    with Pipeline.open(config, read_only=True, clock=clock) as pipeline:
+        column = store.active_contract(pipeline.engine, "prices").column("amount")
+    assert column is not None
+    assert column.type == "decimal(18,3)"
     ids = [*range(1, 41), *range(111, 141)]
-    assert query(config, "SELECT count(*), sum(amount) FROM prices") == [(70, sent_money(ids))]
-    assert held(config, "prices") == Counter({("amount: value not exact at this scale", "value", None): 10})
-    raw = query(config, "SELECT raw FROM pipefix.quarantine ORDER BY line_no")
-    assert [json.loads(r[0])["amount"] for r in raw] == [p["amount"] for p in precise]
-    # 10 of 80 rows wait with no repair: the pipeline is not healthy, and says what would help.
+    total = sent_money(ids) + sum(Decimal(repr(p["amount"])) for p in precise)
+    assert query(config, "SELECT count(*), sum(amount) FROM prices") == [(80, total)]
+    assert held(config, "prices") == Counter(
+        {
+            ("amount: more digits after the point than decimal(12,2) holds", "schema", 3): 10,
+            ("amount: value not exact at this scale", "value", None): 10,
+        }
+    )
+    raw = query(config, "SELECT raw FROM pipefix.quarantine WHERE replayed_step IS NULL ORDER BY line_no")
+    assert [json.loads(r[0])["amount"] for r in raw] == [t["amount"] for t in tiny]
+    # 10 of 90 rows wait with no repair: the pipeline is not healthy.
     with Pipeline.open(config, read_only=True, clock=clock) as pipeline:
         result = pipeline.check()
-        waiting = [d for d in pipeline.decisions() if d["fix_type"] == "repair_needed"]
     assert not result.healthy
-    assert result.metrics.max_held_share == 0.125
-    assert [(d["table"], d["status"]) for d in waiting] == [("prices", "pending")]
-    assert "amount: value not exact at this scale" in waiting[0]["drift"]
+    assert result.metrics.max_held_share == round(10 / 90, 4)
 
 
-@pytest.mark.parametrize("field", ["", "a b", 'x"; DROP TABLE items; --', "pipefix_meta", "é"])
-def test_a_field_whose_name_cannot_be_a_column_is_held_and_no_ddl_is_tried(
-    tmp_path: Path, warehouse: str, field: str
+@pytest.mark.parametrize(
+    ("field", "column"),
+    [
+        ("", "field"),
+        ("a b", "a_b"),
+        ('x"; DROP TABLE items; --', "x_drop_table_items"),
+        ("pipefix_meta", "field_pipefix_meta"),
+        ("é", "field"),
+        ("AMOUNT", "amount_2"),  # `amount` to the warehouse, which folds case
+    ],
+)
+def test_a_field_whose_name_cannot_be_a_column_loads_under_a_plain_one_and_no_ddl_names_it(
+    tmp_path: Path, warehouse: str, field: str, column: str
 ) -> None:
     config = make_project(tmp_path, warehouse, "items", amount=AMOUNT)
     good = [{"id": i, "amount": money(i), "created_at": iso(i)} for i in range(1, 21)]
-    odd = [{"id": i, "amount": money(i), "created_at": iso(i), field: "x"} for i in range(21, 31)]
+    odd = [{"id": i, "amount": money(i), "created_at": iso(i), field: f"x{i}"} for i in range(21, 31)]
     write_batch(config, "items", "b-001.jsonl", good + odd)
     for _ in range(3):
         summary = run(config)
-    balanced(summary, 30, quarantined=10)
-    assert summary["fixes"] == []  # nothing to migrate to: no fix tried, none failed
-    version, _, columns = state(config, "items")
-    assert version == 1
+    balanced(summary, 30)
+    version, adapter, columns = state(config, "items")
+    assert version == 2
+    assert adapter == [f"{column} <- {field}"]  # the mapping is part of the contract
     assert field not in columns
-    (reason,) = {reason for reason, _, _ in held(config, "items")}
-    assert "unexpected column" in reason
+    assert column in columns
+    sql = f'SELECT id, "{column}" FROM items WHERE "{column}" IS NOT NULL ORDER BY id'
+    assert query(config, sql) == [(i, f"x{i}") for i in range(21, 31)]
+    assert f"{column} (sent as {json.dumps(field)})" in " ".join(f["detail"] for f in summary["fixes"])

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipefix.engines import duckdb_sql, loader
+from pipefix.engines import duckdb_sql, judge, loader
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import ColumnSpec, Contract
@@ -119,10 +119,54 @@ def test_observed_fields_profile_a_batch(engine: DuckDBEngine) -> None:
     )
     fields = loader.observed_fields(engine, "_pipefix_stage")
     assert fields == (
-        ObservedField("n", frozenset({"UBIGINT"}), 2, 1.7e12, 1.8e12, 0, ("1700000000000", "1800000000000")),
-        ObservedField("p", frozenset({"DOUBLE", "UBIGINT"}), 2, 1.25, 3.0, 2, ("1.25", "3")),
-        ObservedField("s", frozenset({"VARCHAR", "NULL"}), 2, None, None, 0, ("a",)),
+        ObservedField(
+            "n", frozenset({"UBIGINT"}), 2, 1.7e12, 1.8e12, 0, ("1700000000000", "1800000000000"), 13
+        ),
+        ObservedField("p", frozenset({"DOUBLE", "UBIGINT"}), 2, 1.25, 3.0, 2, ("1.25", "3"), 1, 2),
+        ObservedField(
+            "s", frozenset({"VARCHAR", "NULL"}), 2, None, None, 0, ("a",), text_kinds=frozenset({"text"})
+        ),
     )
+
+
+def test_observed_fields_count_digits_on_the_text_sent_never_through_a_double(engine: DuckDBEngine) -> None:
+    lines = [
+        '{"a": 1.0, "b": 12345.678, "c": 0.12345678901234567890, "d": 1.50, "m": {"d": 1.123}}',
+        '{"a": 2, "b": 1e5, "c": 18446744073709551615, "d": 9223372036854775807, "e": 1E-400}',
+        # A backslash in the record: its keys are found the slow way.
+        '{"b": 123456789012345678901234, "c": 9223372036854775808, "d": -0.0, "e": "x\\\\"}',
+    ]
+    engine.execute(f"CREATE TEMP TABLE _pipefix_stage ({judge.STAGE_COLUMNS})")
+    for i, line in enumerate(lines):
+        engine.execute("INSERT INTO _pipefix_stage VALUES ('b', ?, ?, NULL)", (i + 1, line))
+    fields = {f.name: f for f in loader.observed_fields(engine, "_pipefix_stage")}
+    figures = {
+        name: (f.max_digits, f.max_decimals, f.exact_decimals, f.past_bigint)
+        for name, f in fields.items()
+        if name != "m"
+    }
+    assert figures == {
+        "a": (1, 1, 0, False),  # 1.0: one digit sent after the point, none needed
+        "b": (24, 3, 3, True),  # 1e5 has 6 digits; the 24-digit integer is past 64 bits
+        "c": (20, 20, 19, True),  # 0.12345678901234567890 is no 0.12345678901234568
+        "d": (19, 2, 1, False),  # 9223372036854775807 is the largest bigint; 1.50 needs 1
+        "e": (0, 400, 400, False),
+    }
+
+
+def test_observed_fields_read_strings_as_timestamps_with_or_without_offsets(engine: DuckDBEngine) -> None:
+    engine.execute(
+        "CREATE TEMP TABLE _pipefix_stage AS SELECT *, NULL::VARCHAR AS stage_error FROM (VALUES "
+        """('b', 1, '{"z": "2023-06-19T14:20:23-04:00", "n": "2023-06-19 14:20:23", "t": "x"}'), """
+        """('b', 2, '{"z": "2023-06-19T18:20:23Z", "n": "2023-06-19T14:20", "t": "2023-13-45T00:00"}')"""
+        ") AS t(batch_id, line_no, raw)"
+    )
+    kinds = {f.name: f.text_kinds for f in loader.observed_fields(engine, "_pipefix_stage")}
+    assert kinds == {
+        "n": frozenset({"timestamp"}),
+        "t": frozenset({"text"}),
+        "z": frozenset({"timestamptz"}),
+    }
 
 
 def test_json_path_is_a_json_pointer_that_reaches_any_key(engine: DuckDBEngine) -> None:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipefix.pipeline.contracts import Adapter, ColumnSpec, ColumnTransform, Contract, TransformKind
+from pipefix.pipeline.contracts import (
+    Adapter,
+    ColumnSpec,
+    ColumnTransform,
+    Contract,
+    TransformKind,
+    is_lossless_widening,
+)
 from pipefix.pipeline.drift import (
     EPOCH_MS_RANGE,
     Drift,
@@ -15,6 +24,7 @@ from pipefix.pipeline.drift import (
     diff,
     fits,
     logical_type_of,
+    widened_type,
 )
 from tests.conftest import orders_contract
 from tests.tiers import examples
@@ -30,8 +40,9 @@ def seen(
     min_number: float | None = None,
     max_number: float | None = None,
     max_decimals: int = 0,
+    **figures: Any,
 ) -> ObservedField:
-    return ObservedField(name, frozenset(types), rows, min_number, max_number, max_decimals)
+    return ObservedField(name, frozenset(types), rows, min_number, max_number, max_decimals, **figures)
 
 
 def v1_fields(rows: int = ROWS) -> list[ObservedField]:
@@ -76,25 +87,114 @@ def test_an_added_string_column() -> None:
 
 
 @pytest.mark.parametrize(
-    ("types", "decimals", "expected"),
+    ("types", "figures", "expected"),
     [
-        ({"BIGINT"}, 0, "bigint"),
-        ({"UBIGINT", "BIGINT", "NULL"}, 0, "bigint"),
-        ({"DOUBLE"}, 1, "decimal(18,1)"),
-        ({"DOUBLE", "BIGINT"}, 6, "decimal(18,6)"),
-        ({"DOUBLE"}, 7, "double"),
-        ({"DOUBLE"}, 0, "double"),
-        ({"BOOLEAN"}, 0, "boolean"),
-        ({"VARCHAR", "NULL"}, 0, "varchar"),
-        ({"NULL"}, 0, "varchar"),
-        ({"OBJECT"}, 0, "json"),
-        ({"VARCHAR", "BIGINT"}, 0, "json"),
+        ({"BIGINT"}, {}, "bigint"),
+        ({"UBIGINT", "BIGINT", "NULL"}, {}, "bigint"),
+        ({"UBIGINT"}, {"max_digits": 20, "past_bigint": True}, "decimal(38,0)"),
+        ({"DOUBLE"}, {"max_decimals": 1}, "decimal(18,1)"),
+        ({"DOUBLE", "BIGINT"}, {"max_decimals": 6, "max_digits": 12}, "decimal(18,6)"),
+        ({"DOUBLE"}, {"max_decimals": 7}, "decimal(18,7)"),  # more than a double keeps: exact
+        ({"DOUBLE"}, {"max_decimals": 20}, "decimal(38,20)"),
+        ({"DOUBLE"}, {"max_digits": 24, "past_bigint": True}, "decimal(38,0)"),
+        ({"DOUBLE"}, {"max_digits": 30, "max_decimals": 9}, "double"),  # 39 digits: no decimal
+        ({"BOOLEAN"}, {}, "boolean"),
+        ({"VARCHAR", "NULL"}, {}, "varchar"),
+        ({"VARCHAR"}, {"text_kinds": frozenset({"timestamptz"})}, "timestamptz"),
+        ({"VARCHAR"}, {"text_kinds": frozenset({"timestamptz", "timestamp"})}, "timestamptz"),
+        ({"VARCHAR"}, {"text_kinds": frozenset({"timestamptz", "text"})}, "varchar"),
+        ({"VARCHAR"}, {"text_kinds": frozenset({"timestamp"})}, "varchar"),
+        ({"NULL"}, {}, "varchar"),
+        ({"OBJECT"}, {}, "json"),
+        ({"VARCHAR", "BIGINT"}, {}, "json"),
     ],
 )
 def test_logical_type_of_picks_the_narrowest_exact_type(
-    types: set[str], decimals: int, expected: str
+    types: set[str], figures: dict[str, Any], expected: str
 ) -> None:
-    assert logical_type_of(frozenset(types), decimals) == expected
+    assert logical_type_of(frozenset(types), **figures) == expected
+
+
+@pytest.mark.parametrize(
+    ("expected", "field", "widened"),
+    [
+        # 1.0 typed a column decimal(18,1); 12345.678 needs 3 decimals: 17 digits before stay.
+        (
+            "decimal(18,1)",
+            seen("x", "DOUBLE", max_decimals=3, exact_decimals=3, max_digits=5),
+            "decimal(20,3)",
+        ),
+        ("decimal(12,2)", seen("x", "DOUBLE", max_decimals=3, exact_decimals=3), "decimal(18,3)"),
+        ("decimal(12,2)", seen("x", "UBIGINT", max_digits=14), "decimal(18,2)"),
+        ("decimal(38,2)", seen("x", "DOUBLE", max_decimals=3, exact_decimals=3), None),  # 39 digits
+        ("decimal(12,2)", seen("x", "DOUBLE", "VARCHAR", max_decimals=3, exact_decimals=3), None),
+        ("integer", seen("x", "BIGINT", min_number=1, max_number=5e9, max_digits=10), "bigint"),
+        ("integer", seen("x", "UBIGINT", max_digits=20, past_bigint=True), "decimal(38,0)"),
+        ("bigint", seen("x", "UBIGINT", max_digits=19, past_bigint=True), "decimal(38,0)"),
+        ("bigint", seen("x", "DOUBLE", max_digits=25, past_bigint=True), "decimal(38,0)"),
+        ("integer", seen("x", "DOUBLE", "BIGINT", max_decimals=1, exact_decimals=1), "decimal(18,1)"),
+        ("bigint", seen("x", "DOUBLE", max_decimals=2, exact_decimals=2), "decimal(21,2)"),
+        ("integer", seen("x", "BIGINT", min_number=1, max_number=7), None),
+        ("timestamp", seen("x", "UBIGINT", max_digits=13), None),
+    ],
+)
+def test_numbers_past_a_numeric_column_widen_it_without_loss(
+    expected: str, field: ObservedField, widened: str | None
+) -> None:
+    assert widened_type(expected, field) == widened
+    if widened is not None:
+        assert is_lossless_widening(expected, widened)
+
+
+def test_a_decimal_column_receiving_more_digits_is_retyped_to_the_wider_decimal() -> None:
+    contract = Contract("t", 1, (ColumnSpec("id", "bigint", False), ColumnSpec("x", "decimal(18,1)")))
+    fields = (
+        seen("id", "UBIGINT"),
+        seen("x", "DOUBLE", "UBIGINT", max_decimals=3, exact_decimals=3, max_digits=5),
+    )
+    assert diff(contract, fields, ROWS) == (
+        Drift(DriftKind.RETYPED, "t", "x", expected="decimal(18,1)", observed="decimal(20,3)", rows=ROWS),
+    )
+    # Zeros after the point (1.50 in decimal(18,1)) change nothing: the value is held exactly.
+    trailing = seen("x", "DOUBLE", max_decimals=2, exact_decimals=1, max_digits=5)
+    assert diff(contract, (seen("id", "UBIGINT"), trailing), ROWS) == ()
+
+
+def test_added_fields_whose_names_cannot_be_columns_get_plain_columns_read_from_them() -> None:
+    contract = Contract("t", 1, (ColumnSpec("id", "bigint", False), ColumnSpec("group", "varchar")))
+    fields = (
+        seen("id", "UBIGINT"),
+        seen("group", "VARCHAR"),
+        seen("Group", "VARCHAR"),  # one column to the warehouse, ignoring case: not `Group`
+        seen("Height(inches)", "DOUBLE", max_decimals=2, max_digits=2),
+        seen("size", "VARCHAR"),
+        seen("Size", "VARCHAR"),
+    )
+    drifts = diff(contract, fields, ROWS)
+    assert [(d.column, d.source, d.observed) for d in drifts] == [
+        ("group_2", "Group", "varchar"),
+        ("height_inches", "Height(inches)", "decimal(18,2)"),
+        ("size", None, "varchar"),
+        ("size_2", "Size", "varchar"),
+    ]
+    assert str(drifts[1]) == 't.height_inches (sent as "Height(inches)") added (decimal(18,2), 10 rows)'
+    # The same names in another order, or alone, map the same way.
+    assert set(diff(contract, tuple(reversed(fields)), ROWS)) == set(drifts)
+    again = diff(contract, (*fields[:2], fields[5], fields[4]), ROWS)
+    assert sorted((d.column, d.field) for d in again) == [("size", "size"), ("size_2", "Size")]
+
+
+def test_added_iso_timestamps_with_offsets_are_timestamptz() -> None:
+    stamps = seen("paid_at", "VARCHAR", text_kinds=frozenset({"timestamptz"}))
+    (drift,) = diff(orders_contract(), (*v1_fields(), stamps), ROWS)
+    assert (drift.kind, drift.column, drift.observed) == (DriftKind.ADDED, "paid_at", "timestamptz")
+
+
+def test_an_added_number_no_decimal_holds_is_not_typed() -> None:
+    huge = seen("reading", "DOUBLE", max_decimals=400, exact_decimals=400)
+    (drift,) = diff(orders_contract(), (*v1_fields(), huge), ROWS)
+    assert drift.observed is None
+    assert "no column type holds its values exactly" in str(drift)
 
 
 @pytest.mark.parametrize(

@@ -68,20 +68,39 @@ def _top_level_token(field: str, tokens: str) -> str:
     """The token of the value of top-level `field`, given the record's JSON tokens: the first
     string equal to the field (however escaped), directly inside the record, followed by ':'.
     The first, as `raw ->> path` reads a repeated key."""
+    return _value_token(literal(json.dumps(field, ensure_ascii=False)), literal(field), tokens, _PLAIN)
+
+
+# A record without a backslash writes every key one way only (no escaped spelling of it).
+_PLAIN = "NOT contains(raw, '\\')"
+
+
+def _value_token(written: str, key: str, tokens: str, plain: str) -> str:
+    """_top_level_token() of a key given as SQL: `key` its value, `written` the JSON string a
+    producer writes for it without escapes (an escaped one is decoded and compared). `plain`:
+    SQL true when the record has no escapes, so that the first token spelled `written`, when it
+    is a key directly inside the record, is the one (found without a scan of every token)."""
+
+    def depth(j: str) -> str:
+        return (
+            f"len(list_filter({tokens}[1:{j} - 1], lambda t: t IN ('{{', '['))) "
+            f"- len(list_filter({tokens}[1:{j} - 1], lambda t: t IN ('}}', ']')))"
+        )
+
     is_key = (
-        f"CASE WHEN {tokens}[j] = {literal(json.dumps(field, ensure_ascii=False))} THEN true "
+        f"CASE WHEN {tokens}[j] = {written} THEN true "
         f"WHEN starts_with({tokens}[j], '\"') AND contains({tokens}[j], '\\') "
-        f"THEN ({tokens}[j] ->> '$') = {literal(field)} ELSE false END"
-    )
-    depth = (
-        f"len(list_filter({tokens}[1:j - 1], lambda t: t IN ('{{', '['))) "
-        f"- len(list_filter({tokens}[1:j - 1], lambda t: t IN ('}}', ']')))"
+        f"THEN ({tokens}[j] ->> '$') = {key} ELSE false END"
     )
     found = (
         f"list_filter(range(1, len({tokens}) - 1), lambda j: CASE WHEN {tokens}[j + 1] = ':' "
-        f"AND ({is_key}) THEN {depth} = 1 ELSE false END)[1]"
+        f"AND ({is_key}) THEN {depth('j')} = 1 ELSE false END)[1]"
     )
-    return f"{tokens}[{found} + 2]"
+    first = f"list_position({tokens}, {written})"
+    return (
+        f"CASE WHEN {plain} AND coalesce({tokens}[{first} + 1] = ':' AND {depth(first)} = 1, false) "
+        f"THEN {tokens}[{first} + 2] ELSE {tokens}[{found} + 2] END"
+    )
 
 
 def _fits_scale(number: str, scale: int) -> str:
@@ -142,9 +161,18 @@ def _reasons(column: ColumnSpec, jt: str, text: str, value: str, exact: str) -> 
     values = []
     scale = decimal_scale(column.type)
     if scale is not None:
-        # Decimals must hold the sent number exactly: 19.999 into DECIMAL(12,2) is refused.
+        # Decimals must hold the sent number exactly: 19.999 into DECIMAL(12,2) is refused. A
+        # wider decimal (as many digits before the point, up to 38 in all) holding it is a
+        # change of shape the column can widen to; one that no decimal holds is a bad value.
+        room = 38 - (scale[0] - scale[1])
+        wider = _fits_scale(exact, room)
+        message = f"{name}: more digits after the point than {column.type} holds"
+        schema.append(
+            f"CASE WHEN {value} IS NOT NULL AND NOT {_fits_scale(exact, scale[1])} AND {wider} "
+            f"THEN {literal(message)} END"
+        )
         values.append(
-            f"CASE WHEN {value} IS NOT NULL AND NOT {_fits_scale(exact, scale[1])} "
+            f"CASE WHEN {value} IS NOT NULL AND NOT {wider} "
             f"THEN {literal(name + ': value not exact at this scale')} END"
         )
     if column.type == "double":
@@ -282,15 +310,68 @@ def insert_conforming_sql(contract: Contract, checked: str, step: int) -> str:
     )
 
 
+# A JSON number whose double's text may not be the text sent: 16 digits or more, an exponent, or
+# a zero ending its fraction (1.50 reads as 1.5). Profiles read such records' own tokens.
+_MAYBE_REWRITTEN = literal(r"[0-9](\.?[0-9]){15}|[0-9][eE]|\.[0-9]*0([^0-9]|$)")
+_NUMBER_PARTS = literal(r"-?([0-9]+)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?")
+# ISO-8601 as pipeline/infer.py reads it, without and with an offset.
+_STAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+_OFFSET = r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)"
+
+
 def observed_fields_sql(source: str) -> str:
-    """Per record field: JSON types, rows carrying it, numeric range, and a few sample values."""
+    """Per record field: JSON types, rows carrying it, numeric range, digits before and after
+    the point (as sent, and the fewest that hold each value), whether a whole number is past a
+    64-bit integer, how its strings read (timestamptz, timestamp, text), and a few samples.
+
+    Digits are counted on the number's text as sent, never through a double: a record whose
+    text a double may rewrite is split into JSON tokens, and the field's own token is read."""
     path = _pointer_sql("k")
+    token = _value_token("'\"' || k || '\"'", "k", "tokens", "plain")
+    objects = (
+        f"SELECT batch_id, line_no, raw, {_PLAIN} AS plain, CASE WHEN regexp_matches(raw, "
+        f"{_MAYBE_REWRITTEN}) THEN regexp_extract_all(raw, {_TOKENS}) END AS tokens "
+        f"FROM {source} WHERE {IS_OBJECT}"
+    )
+    fields = (
+        f"SELECT batch_id, line_no, k, json_type(raw, {path}) AS t, raw ->> ({path}) AS s, tokens, plain "
+        f"FROM ({objects}), unnest(json_keys(raw)) AS u(k)"
+    )
+    sent = f"CASE WHEN t = 'DOUBLE' AND tokens IS NOT NULL THEN coalesce({token}, s) ELSE s END"
+    texts = (
+        f"SELECT * EXCLUDE (tokens, plain), CASE WHEN t IN {_NUMERIC_JSON} THEN {sent} END AS n "
+        f"FROM ({fields})"
+    )
+    parts = f"SELECT *, regexp_extract(n, {_NUMBER_PARTS}, ['i', 'f', 'x']) AS m FROM ({texts})"
+    # A number is its digits (`coef`, no leading zero) times ten to `e`.
+    exponent = (
+        "coalesce(TRY_CAST(nullif(m.x, '') AS INTEGER), CASE WHEN m.x = '' THEN 0 "
+        "WHEN starts_with(m.x, '-') THEN -1000000 ELSE 1000000 END)"
+    )
+    numbers = f"SELECT *, ltrim(m.i || m.f, '0') AS coef, {exponent} - length(m.f) AS e FROM ({parts})"
+    significant = "rtrim(coef, '0')"
+    digits = "greatest(0, length(coef) + e)"
+    exact = (
+        f"CASE WHEN {significant} = '' THEN 0 ELSE greatest(0, length({significant}) - length(coef) - e) END"
+    )
+    past_bigint = (
+        f"m.i <> '' AND ({exact}) = 0 AND ({digits} > 19 OR ({digits} = 19 "
+        "AND TRY_CAST(TRY_CAST(n AS DECIMAL(38,0)) AS BIGINT) IS NULL))"
+    )
+    text_kind = (
+        f"CASE WHEN t <> 'VARCHAR' THEN NULL "
+        f"WHEN regexp_full_match(s, {literal(_STAMP + _OFFSET)}) AND TRY_CAST(s AS TIMESTAMPTZ) IS NOT NULL "
+        f"THEN 'timestamptz' WHEN regexp_full_match(s, {literal(_STAMP)}) "
+        f"AND TRY_CAST(s AS TIMESTAMP) IS NOT NULL THEN 'timestamp' ELSE 'text' END"
+    )
     return (
-        f"SELECT k, list_sort(list(DISTINCT json_type(raw, {path}))) AS types, count(*) AS rows, "
-        f"min(TRY_CAST(raw ->> ({path}) AS DOUBLE)), max(TRY_CAST(raw ->> ({path}) AS DOUBLE)), "
-        f"coalesce(max(CASE WHEN json_type(raw, {path}) = 'DOUBLE' "
-        f"THEN length(split_part(raw ->> ({path}), '.', 2)) END), 0), "
-        f"list(left(raw ->> ({path}), 60) ORDER BY batch_id, line_no)[1:3] AS samples "
-        f"FROM {source}, unnest(json_keys(raw)) AS u(k) "
-        f"WHERE {IS_OBJECT} GROUP BY k ORDER BY k"
+        f"SELECT k, list_sort(list(DISTINCT t)) AS types, count(*) AS rows, "
+        f"min(TRY_CAST(s AS DOUBLE)), max(TRY_CAST(s AS DOUBLE)), "
+        f"coalesce(max(CASE WHEN n IS NOT NULL THEN greatest(0, -e) END), 0), "
+        f"list(left(s, 60) ORDER BY batch_id, line_no)[1:3] AS samples, "
+        f"coalesce(max(CASE WHEN n IS NOT NULL THEN {digits} END), 0), "
+        f"coalesce(max(CASE WHEN n IS NOT NULL THEN {exact} END), 0), "
+        f"coalesce(bool_or(n IS NOT NULL AND {past_bigint}), false), "
+        f"list_sort(list(DISTINCT {text_kind}) FILTER (WHERE t = 'VARCHAR')) "
+        f"FROM ({numbers}) GROUP BY k ORDER BY k"
     )

@@ -86,8 +86,12 @@ def observed_fields(duck: DuckDBEngine, source: str) -> tuple[ObservedField, ...
             max_number=high,
             max_decimals=int(decimals),
             samples=tuple(s for s in samples if s is not None),
+            max_digits=int(digits),
+            exact_decimals=int(exact),
+            past_bigint=bool(past_bigint),
+            text_kinds=frozenset(kinds or ()),
         )
-        for name, types, count, low, high, decimals, samples in rows
+        for name, types, count, low, high, decimals, samples, digits, exact, past_bigint, kinds in rows
     )
 
 

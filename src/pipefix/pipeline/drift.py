@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pipefix.pipeline.contracts import Adapter, Contract, is_usable_column_name, type_family
+from pipefix.pipeline.contracts import Adapter, Contract, decimal_scale, type_family
+from pipefix.pipeline.infer import ROOMY_PRECISION, column_names, decimal_for
 
 # JSON value types as DuckDB's json_type() names them, grouped by the logical types they fit.
 _JSON_FITS: dict[str, frozenset[str]] = {
@@ -16,10 +18,13 @@ _JSON_FITS: dict[str, frozenset[str]] = {
     "varchar": frozenset({"VARCHAR"}),
     "boolean": frozenset({"BOOLEAN"}),
     "timestamp": frozenset({"VARCHAR"}),
+    "timestamptz": frozenset({"VARCHAR"}),
     "date": frozenset({"VARCHAR"}),
     "json": frozenset({"OBJECT", "ARRAY", "VARCHAR", "BIGINT", "UBIGINT", "DOUBLE", "BOOLEAN"}),
 }
 _DECIMAL_FITS = frozenset({"BIGINT", "UBIGINT", "DOUBLE"})
+_INTEGERS = frozenset({"BIGINT", "UBIGINT", "NULL"})
+_NUMBERS = _DECIMAL_FITS | {"NULL"}
 
 # Epoch milliseconds between 2001-09-09 and 2286-11-20: integers this size in a timestamp column
 # are almost surely epoch milliseconds rather than seconds.
@@ -35,8 +40,12 @@ class ObservedField:
     rows: int
     min_number: float | None = None
     max_number: float | None = None
-    max_decimals: int = 0  # most digits after the point in any numeric value seen
+    max_decimals: int = 0  # most digits after the point in any number, as sent (1.50: 2)
     samples: tuple[str, ...] = ()
+    max_digits: int = 0  # most digits before the point in any number, as sent
+    exact_decimals: int = 0  # fewest digits after the point that hold every number (1.50: 1)
+    past_bigint: bool = False  # a whole number no 64-bit integer holds
+    text_kinds: frozenset[str] = frozenset()  # how its strings read: timestamptz, timestamp, text
 
 
 class DriftKind(StrEnum):
@@ -61,10 +70,9 @@ POLICY_KEYS = {
 # common in a batch: below it, it stays a bad value, held in quarantine.
 NEW_VALUE_SHARE = 0.05
 NEW_VALUE_MIN_ROWS = 10
-# Confidence (weighed from the evidence by pipeline/renames.py) from which an added column is
-# taken to be a removed one renamed; from RENAME_ASK up to it, a person decides (the fix waits).
+# Value overlap from which an added column is taken to be a removed one renamed. High, because
+# continuous values (prices) overlap by chance as a table grows; a person can still approve.
 RENAME_CONFIDENCE = 0.8
-RENAME_ASK = 0.6
 
 
 @dataclass(frozen=True)
@@ -76,22 +84,33 @@ class Drift:
     observed: str | None = None
     rows: int = 0
     hint: str | None = None  # e.g. "epoch_ms": how an adapter can map it losslessly
-    confidence: float | None = None  # renames: how sure, weighed from the evidence (renames.py)
+    confidence: float | None = None  # renames: the measured value overlap
+    source: str | None = None  # an added column: the record field, when it is not the column's name
+
+    @property
+    def field(self) -> str:
+        """The record field an added column is read from."""
+        return self.source if self.source is not None else self.column
+
+    @property
+    def shown(self) -> str:
+        """The column, with the name it was sent as when that cannot be a column's."""
+        return self.column if self.source is None else f"{self.column} (sent as {json.dumps(self.source)})"
 
     def __str__(self) -> str:
         if self.kind is DriftKind.ADDED and self.observed is None:
             return (
-                f"{self.table}: a field named {self.column!r} added ({self.rows} rows); "
-                "not a plain name, so it cannot become a column"
+                f"{self.table}: a field named {json.dumps(self.field)} added ({self.rows} rows); "
+                "no column type holds its values exactly (numbers of more than 38 digits)"
             )
         if self.kind is DriftKind.ADDED:
-            return f"{self.table}.{self.column} added ({self.observed}, {self.rows} rows)"
+            return f"{self.table}.{self.shown} added ({self.observed}, {self.rows} rows)"
         if self.kind is DriftKind.REMOVED:
             return f"{self.table}.{self.column} removed (absent from {self.rows} rows)"
         if self.kind is DriftKind.RENAMED:
             return (
                 f"{self.table}.{self.column} renamed to {self.observed} "
-                f"({self.rows} rows, confidence {self.confidence or 0:.0%})"
+                f"({self.rows} rows, value overlap {self.confidence or 0:.0%})"
             )
         if self.kind is DriftKind.NULLABLE:
             return f"{self.table}.{self.column} now sent as null ({self.rows} rows)"
@@ -113,23 +132,74 @@ def fits(logical: str, json_types: frozenset[str]) -> bool:
     return allowed is not None and json_types <= (allowed | {"NULL"})
 
 
-def logical_type_of(json_types: frozenset[str], max_decimals: int = 0) -> str:
-    """The narrowest logical type holding every observed value exactly.
+def logical_type_of(
+    json_types: frozenset[str],
+    max_decimals: int = 0,
+    max_digits: int = 0,
+    past_bigint: bool = False,
+    text_kinds: frozenset[str] = frozenset(),
+) -> str:
+    """The narrowest logical type holding every observed value exactly, read on the text sent.
 
-    Numbers with at most 6 decimals (prices, rates) become decimals, so no value is rounded.
+    Whole numbers are bigint (decimal(38,0) past 64 bits); other numbers a decimal with the most
+    digits sent after the point and room before it (infer.decimal_for, as `init --from` types
+    them); `double` only for numbers no decimal holds (over 38 digits), which no type keeps
+    exactly. Strings that are all ISO-8601 timestamps, some with an offset, are `timestamptz`.
     """
     types = json_types - {"NULL"}
     if not types:
         return "varchar"
-    if types <= {"BIGINT", "UBIGINT"}:
+    if types <= _INTEGERS and not past_bigint:
         return "bigint"
-    if types <= {"BIGINT", "UBIGINT", "DOUBLE"}:
-        return f"decimal(18,{max_decimals})" if 0 < max_decimals <= 6 else "double"
+    if types <= _NUMBERS:
+        return decimal_for(max_digits, max_decimals) or "double"
     if types == {"BOOLEAN"}:
         return "boolean"
     if types == {"VARCHAR"}:
-        return "varchar"
+        stamps = "timestamptz" in text_kinds and text_kinds <= {"timestamptz", "timestamp"}
+        return "timestamptz" if stamps else "varchar"
     return "json"
+
+
+def observed_type(seen: ObservedField, json_types: frozenset[str] | None = None) -> str:
+    """logical_type_of() the field's values (or those of `json_types` among them)."""
+    return logical_type_of(
+        seen.json_types if json_types is None else json_types,
+        seen.max_decimals,
+        seen.max_digits,
+        seen.past_bigint,
+        seen.text_kinds,
+    )
+
+
+def widened_type(expected: str, seen: ObservedField) -> str | None:
+    """The type a numeric column of type `expected` can be altered to without loss so that it
+    also holds every number seen exactly; None when the values are not all numbers, when the
+    column already holds them, or when no such type exists (past decimal(38,s)).
+
+    Integers widen to bigint, then decimal(38,0); fractions make a decimal with at least the
+    column's digits before the point and the sent ones after it (room to grow: precision 18).
+    """
+    if not seen.json_types - {"NULL"} or not seen.json_types <= _NUMBERS:
+        return None
+    scale = decimal_scale(expected)
+    if scale is not None:
+        before, after = scale[0] - scale[1], scale[1]
+    elif expected in ("integer", "bigint"):
+        if seen.past_bigint and seen.exact_decimals == 0:
+            return "decimal(38,0)" if seen.max_digits <= 38 else None
+        if "DOUBLE" not in seen.json_types:  # whole numbers the column takes, maybe too wide
+            return "bigint" if expected == "integer" and _overflows(expected, seen) else None
+        before, after = {"integer": 10, "bigint": 19}[expected], 0
+    else:
+        return None
+    digits = max(before, seen.max_digits)
+    decimals = max(after, seen.max_decimals)
+    if digits + decimals > 38:  # the digits sent after the point if they fit, else those needed
+        decimals = max(after, seen.exact_decimals)
+    if digits + decimals > 38 or (scale is not None and (digits, decimals) == (before, after)):
+        return None
+    return f"decimal({max(digits + decimals, ROOMY_PRECISION)},{decimals})"
 
 
 def diff(
@@ -168,22 +238,44 @@ def diff(
             transform = adapter.transform_for(column.name) if adapter else None
             if column.nullable and (transform.source if transform else column.name) not in by_name:
                 drifts.append(Drift(DriftKind.REMOVED, contract.table, column.name, rows=total_rows))
-    for name, seen in by_name.items():
-        if contract.column(name) is None and name not in consumed:
-            # observed None: no type to migrate to, so no repair is planned and the rows stay held.
-            usable = is_usable_column_name(name)
-            observed_type = logical_type_of(seen.json_types, seen.max_decimals) if usable else None
-            drifts.append(
-                Drift(DriftKind.ADDED, contract.table, name, observed=observed_type, rows=seen.rows)
+    columns = added_columns(contract, added)
+    for name in added:
+        # observed None: no type holds the values exactly, so no repair is planned; rows stay held.
+        logical = observed_type(by_name[name])
+        drifts.append(
+            Drift(
+                DriftKind.ADDED,
+                contract.table,
+                columns[name],
+                observed=None if logical == "double" else logical,
+                rows=by_name[name].rows,
+                source=None if columns[name] == name else name,
             )
+        )
     return tuple(drifts)
+
+
+def added_columns(contract: Contract, fields: list[str]) -> dict[str, str]:
+    """Field -> column for fields new to the contract. A plain name keeps it, unless a column
+    or another new field has it ignoring case (warehouses fold case: `group` and `Group` would
+    be one column); any other field gets a plain name, read from it by the table's adapter
+    (infer.column_names: `Height(inches)` -> `height_inches`, `Group` -> `group_2`). Lowercase
+    names choose first, so the columns depend on the names sent, not on their order."""
+    ordered = sorted(fields, key=lambda f: (f != f.lower(), f))
+    return column_names(ordered, taken=contract.column_names)
 
 
 _INT32 = (-(2**31), 2**31 - 1)
 
 
 def _overflows(logical: str, seen: ObservedField) -> bool:
-    """Integers past a 32-bit `integer` column: a lossless widening to bigint, not bad values."""
+    """Numbers of a kind the column takes, past what it holds: integers past 32 or 64 bits,
+    more digits before or after a decimal's point. A lossless widening, not bad values."""
+    scale = decimal_scale(logical)
+    if scale is not None:
+        return seen.max_digits > scale[0] - scale[1] or seen.exact_decimals > scale[1]
+    if logical == "bigint" or seen.past_bigint:
+        return logical in ("integer", "bigint") and seen.past_bigint
     if logical != "integer" or seen.min_number is None or seen.max_number is None:
         return False
     return seen.min_number < _INT32[0] or seen.max_number > _INT32[1]
@@ -194,7 +286,7 @@ def _retyped(table: str, expected: str, seen: ObservedField) -> Drift:
     # the change: it is named from the values that do not, so that one bad row beside them
     # does not turn epoch milliseconds into "json" and block their repair.
     unfit = seen.json_types - (_fitting(expected) or frozenset()) - {"NULL"}
-    observed = logical_type_of(unfit or seen.json_types, seen.max_decimals)
+    observed = widened_type(expected, seen) or observed_type(seen, unfit or None)
     hint = None
     if (
         expected == "timestamp"
@@ -243,8 +335,7 @@ def new_values(contract: Contract, reasons: list[tuple[str, int]], total_rows: i
 def rename_candidates(
     contract: Contract, drifts: tuple[Drift, ...], total_rows: int
 ) -> list[tuple[Drift, Drift]]:
-    """(removed, added) pairs of the same kind of type: renames, if the evidence says so
-    (pipeline/renames.py weighs it).
+    """(removed, added) pairs of the same kind of type: renames, if their values overlap.
 
     Only a column gone from every one of the `total_rows` records counts. A required column is
     reported removed when some records lack it, and a record that sends it beside the added
@@ -266,15 +357,14 @@ def rename_candidates(
     return pairs
 
 
-def with_renames(drifts: tuple[Drift, ...], confidences: dict[tuple[str, str], float]) -> tuple[Drift, ...]:
-    """Replace each (removed, added) pair whose confidence reaches RENAME_ASK by one rename (the
-    most confident first; below RENAME_CONFIDENCE its fix waits for a person); pairs below it
-    stay a removal plus an addition."""
+def with_renames(drifts: tuple[Drift, ...], overlaps: dict[tuple[str, str], float]) -> tuple[Drift, ...]:
+    """Replace each (removed, added) pair whose value overlap reaches RENAME_CONFIDENCE by one
+    rename; pairs below it stay a removal plus an addition."""
     best: dict[str, tuple[str, float]] = {}
-    for (old, new), sure in sorted(confidences.items(), key=lambda item: -item[1]):
+    for (old, new), overlap in sorted(overlaps.items(), key=lambda item: -item[1]):
         taken = {n for n, _ in best.values()}
-        if sure >= RENAME_ASK and old not in best and new not in taken:
-            best[old] = (new, sure)
+        if overlap >= RENAME_CONFIDENCE and old not in best and new not in taken:
+            best[old] = (new, overlap)
     if not best:
         return drifts
     renamed_to = {new for new, _ in best.values()}
@@ -292,8 +382,8 @@ def with_renames(drifts: tuple[Drift, ...], confidences: dict[tuple[str, str], f
             old,
             observed=new,
             rows=rows.get(new, 0),
-            confidence=round(sure, 3),
+            confidence=round(overlap, 3),
         )
-        for old, (new, sure) in best.items()
+        for old, (new, overlap) in best.items()
     ]
     return (*renames, *kept)

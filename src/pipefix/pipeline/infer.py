@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pipefix.pipeline.contracts import ColumnSpec, is_usable_column_name
+from pipefix.pipeline.contracts import ColumnSpec, decimal_scale, is_usable_column_name
 
 # JSON's number grammar (the CSV reader turns a field into a number on the same one).
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
@@ -345,15 +345,23 @@ def _integer_type(profile: FieldProfile) -> tuple[str, str]:
     return "double", f"integers of {profile.digits} digits: too wide for a decimal, read as double"
 
 
-def _decimal_type(profile: FieldProfile) -> tuple[str, str]:
-    digits, scale = profile.digits, profile.scale
-    widest = f"widest {profile.widest} digits, {scale} after the point"
-    if digits + scale > MAX_DECIMAL_DIGITS or scale > MAX_DECIMAL_DIGITS:
-        return "double", f"{widest}: too wide for a decimal, read as double"
+def decimal_for(digits: int, scale: int) -> str | None:
+    """The decimal holding numbers of up to `digits` before the point and `scale` after, with
+    room to grow before it (precision 18, or 38 when needed); None past 38 digits."""
+    if digits + scale > MAX_DECIMAL_DIGITS:
+        return None
     precision = ROOMY_PRECISION if digits + scale <= ROOMY_PRECISION else MAX_DECIMAL_DIGITS
-    precision = max(precision, scale, 1)
-    room = precision - scale
-    return f"decimal({precision},{scale})", f"{widest}; room for {room} before it"
+    return f"decimal({max(precision, scale, 1)},{scale})"
+
+
+def _decimal_type(profile: FieldProfile) -> tuple[str, str]:
+    scale = profile.scale
+    widest = f"widest {profile.widest} digits, {scale} after the point"
+    logical = decimal_for(profile.digits, scale)
+    if logical is None:
+        return "double", f"{widest}: too wide for a decimal, read as double"
+    precision = (decimal_scale(logical) or (0, 0))[0]
+    return logical, f"{widest}; room for {precision - scale} before it"
 
 
 def _timestamp_note(profile: FieldProfile) -> str:
@@ -410,16 +418,16 @@ class TableGuess:
         return next((c for c in self.columns if c.spec.name == name), None)
 
 
-def column_names(fields: Sequence[str]) -> dict[str, str]:
+def column_names(fields: Sequence[str], taken: Iterable[str] = ()) -> dict[str, str]:
     """Field -> column name. A field that is a usable name keeps it; any other (`Height(Inches)`,
-    `+1`, a name only differing in case from an earlier one) gets a plain one, read from the
-    field by the table's adapter."""
+    `+1`, a name only differing in case from an earlier one or from a column in `taken`) gets a
+    plain one, read from the field by the table's adapter."""
     names: dict[str, str] = {}
-    taken: set[str] = set()
+    used = {name.lower() for name in taken}
     for name in fields:
-        if is_usable_column_name(name) and name.lower() not in taken:
+        if is_usable_column_name(name) and name.lower() not in used:
             names[name] = name
-            taken.add(name.lower())
+            used.add(name.lower())
     for name in fields:
         if name in names:
             continue
@@ -429,10 +437,10 @@ def column_names(fields: Sequence[str]) -> dict[str, str]:
             base = f"field_{base}"
         base = base[:56]
         candidate, number = base, 2
-        while candidate.lower() in taken:
+        while candidate.lower() in used:
             candidate, number = f"{base}_{number}", number + 1
         names[name] = candidate
-        taken.add(candidate.lower())
+        used.add(candidate.lower())
     return names
 
 
@@ -536,7 +544,8 @@ def relax(guess: TableGuess, reasons: Mapping[str, int]) -> TableGuess:
             spec = replace(spec, nullable=True)
         if any(p.startswith("value not allowed") for p in problems):
             spec = replace(spec, values=None)
-        if any(p.startswith(("expected", "value not exact", "number out of range")) for p in problems):
+        inexact = ("expected", "more digits after the point", "value not exact", "number out of range")
+        if any(p.startswith(inexact) for p in problems):
             note += f"; {rows} samples did not load as {spec.type}: json instead"
             spec = replace(spec, type="json", values=None)
         columns.append(replace(column, spec=spec, note=note))

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from pipefix.pipeline.contracts import LOSSLESS_WIDENINGS
-from pipefix.pipeline.drift import POLICY_KEYS, RENAME_CONFIDENCE, Drift, DriftKind
+from pipefix.pipeline.contracts import is_lossless_widening
+from pipefix.pipeline.drift import POLICY_KEYS, Drift, DriftKind
 
 MODES = ("auto", "approve", "block")  # in order of strictness
 
@@ -16,20 +16,20 @@ MODES = ("auto", "approve", "block")  # in order of strictness
 def migration_fixes(drift: Drift) -> bool:
     """A lossless schema migration can take this drift: add, relax, widen, allow a value."""
     if drift.kind is DriftKind.ADDED:
-        return drift.observed is not None  # None: a field whose name cannot be a column
+        return drift.observed is not None  # None: no column type holds its values exactly
     if drift.kind in (DriftKind.REMOVED, DriftKind.NULLABLE, DriftKind.NEW_VALUE):
         return True
-    return drift.kind is DriftKind.RETYPED and (drift.expected, drift.observed) in LOSSLESS_WIDENINGS
+    return (
+        drift.kind is DriftKind.RETYPED
+        and drift.expected is not None
+        and drift.observed is not None
+        and is_lossless_widening(drift.expected, drift.observed)
+    )
 
 
 def adapter_fixes(drift: Drift) -> bool:
     """An adapter maps this drift onto the contract exactly: a rename, epoch milliseconds."""
     return drift.kind is DriftKind.RENAMED or (drift.kind is DriftKind.RETYPED and drift.hint == "epoch_ms")
-
-
-def is_confident(drift: Drift) -> bool:
-    """Not a rename, or one sure enough to apply without asking."""
-    return drift.kind is not DriftKind.RENAMED or (drift.confidence or 0.0) >= RENAME_CONFIDENCE
 
 
 def addressed(fix_type: str, drifts: Iterable[Drift]) -> list[Drift]:
@@ -40,14 +40,11 @@ def addressed(fix_type: str, drifts: Iterable[Drift]) -> list[Drift]:
 def policy_mode(
     fix_type: str, drifts: Iterable[Drift], policies: Mapping[str, str]
 ) -> tuple[str, str | None]:
-    """(mode, the policy key that set it) for a contract-changing fix; ("auto", None) otherwise.
-    A rename below RENAME_CONFIDENCE is never applied unasked: `auto` becomes `approve`."""
+    """(mode, the policy key that set it) for a contract-changing fix; ("auto", None) otherwise."""
     mode, key = "auto", None
     for drift in addressed(fix_type, drifts):
         candidate_key = POLICY_KEYS[drift.kind]
         candidate = policies.get(candidate_key, "auto")
-        if candidate == "auto" and not is_confident(drift):
-            candidate = "approve"
         if MODES.index(candidate) > MODES.index(mode):
             mode, key = candidate, candidate_key
     return mode, key

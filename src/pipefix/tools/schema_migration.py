@@ -9,7 +9,15 @@ from dataclasses import dataclass, replace
 from pipefix.engines import health, loader, store
 from pipefix.engines.base import quote
 from pipefix.engines.types import physical_type
-from pipefix.pipeline.contracts import LOSSLESS_WIDENINGS, ColumnSpec, Contract, type_family
+from pipefix.pipeline.contracts import (
+    Adapter,
+    ColumnSpec,
+    ColumnTransform,
+    Contract,
+    TransformKind,
+    is_lossless_widening,
+    type_family,
+)
 from pipefix.pipeline.drift import Drift, DriftKind
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.errors import FixRejected
@@ -23,6 +31,9 @@ class MigrationPlan:
     inverse: tuple[str, ...]
     changes: tuple[str, ...]
     left_for_adapter: tuple[Drift, ...]
+    # Added columns read from a field whose name cannot be a column's: part of the contract,
+    # kept in the table's adapter (the mechanism of `source:` in pipefix.yaml).
+    renames: tuple[ColumnTransform, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -39,8 +50,11 @@ def plan_schema_migration(
     inverse: list[str] = []
     changes: list[str] = []
     left: list[Drift] = []
+    renames: list[ColumnTransform] = []
     for drift in drifts:
         if drift.kind is DriftKind.ADDED and drift.observed is not None:
+            if drift.source is not None:
+                renames.append(ColumnTransform(drift.column, TransformKind.RENAME, drift.source))
             added = ColumnSpec(drift.column, drift.observed, nullable=True)
             predecessor = _replaced_column(contract, drifts, drift)
             if predecessor is not None:
@@ -52,7 +66,7 @@ def plan_schema_migration(
                 f"{physical_type(drift.observed, dialect)}"
             )
             inverse.insert(0, f"ALTER TABLE {table} DROP COLUMN {quote(drift.column)}")
-            changes.append(f"add column {drift.column} {drift.observed}")
+            changes.append(f"add column {drift.shown} {drift.observed}")
         elif drift.kind in (DriftKind.REMOVED, DriftKind.NULLABLE):
             spec = contract.column(drift.column)
             if spec is not None and not spec.nullable:
@@ -66,9 +80,9 @@ def plan_schema_migration(
             changes.append(f"{drift.column} also allows {drift.observed!r}")
         elif (
             drift.kind is DriftKind.RETYPED
-            and (drift.expected, drift.observed) in LOSSLESS_WIDENINGS
             and drift.observed is not None
             and drift.expected is not None
+            and is_lossless_widening(drift.expected, drift.observed)
         ):
             columns = [replace(c, type=drift.observed) if c.name == drift.column else c for c in columns]
             statements.append(
@@ -85,8 +99,22 @@ def plan_schema_migration(
             left.append(drift)
     new_contract = replace(contract, version=version, columns=tuple(columns))
     return MigrationPlan(
-        contract.table, new_contract, tuple(statements), tuple(inverse), tuple(changes), tuple(left)
+        contract.table,
+        new_contract,
+        tuple(statements),
+        tuple(inverse),
+        tuple(changes),
+        tuple(left),
+        tuple(renames),
     )
+
+
+def adapter_after(plan: MigrationPlan, current: Adapter | None, version: int) -> Adapter | None:
+    """Pure: the table's adapter once the migration is applied: the current one, or a new
+    version also reading each added column from the field it was sent as."""
+    if not plan.renames:
+        return current
+    return Adapter(plan.table, version, (*(current.transforms if current else ()), *plan.renames))
 
 
 def _replaced_column(contract: Contract, drifts: tuple[Drift, ...], added: Drift) -> ColumnSpec | None:
@@ -215,7 +243,8 @@ def shadow_trial_of(
             engine.execute(statement)
         adapter = store.active_adapter(engine, plan.table)
         before = loader.trial_replay(engine, current, adapter)[0]
-        loaded = loader.trial_load_into(engine, plan.table, replace(plan.new_contract, table=shadow), adapter)
+        shadow_contract = replace(plan.new_contract, table=shadow)
+        loaded = loader.trial_load_into(engine, plan.table, shadow_contract, adapter_after(plan, adapter, 0))
     finally:
         engine.execute(f"DROP TABLE IF EXISTS {temp}")
     if loaded < before:
@@ -241,6 +270,12 @@ def apply_schema_migration(
         for statement in (*detach, *plan.statements, *attach):
             engine.execute(statement)
         store.save_contract(engine, plan.new_contract, step, "; ".join(plan.changes))
+        adapter = store.active_adapter(engine, plan.table)
+        if plan.renames:
+            adapter = adapter_after(plan, adapter, store.latest_adapter_version(engine, plan.table) + 1)
+            assert adapter is not None
+            described = ", ".join(t.describe() for t in plan.renames)
+            store.save_adapter(engine, adapter, step, f"columns added under plain names: {described}")
         view = compatibility_view(current)
         engine.execute(view)
         post_check(ctx, plan.new_contract, accepted_before)
@@ -263,6 +298,7 @@ def apply_schema_migration(
                 "statements": list(plan.statements),
                 "inverse": list(plan.inverse),
                 "changes": list(plan.changes),
+                "adapter": [t.describe() for t in plan.renames],
                 "compatibility_view": compatibility_view_name(current),
                 "shadow": shadow_note,
             },
