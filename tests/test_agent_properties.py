@@ -35,7 +35,6 @@ from pipefix.engines import store
 from pipefix.engines.base import quote
 from pipefix.pipeline.contracts import ColumnSpec, TransformKind
 from tests.test_drift_kinds import (
-    COUNTRIES,
     NOW,
     clock,
     held,
@@ -770,21 +769,25 @@ def test_one_bad_row_held_beside_epoch_milliseconds_does_not_block_their_adapter
 def test_old_field_name_after_a_rename_adapter_is_held_not_loaded_as_null(
     tmp_path: Path, nullable: str
 ) -> None:
-    config = make_project(tmp_path, WAREHOUSE, "customers", country=f"type: varchar, nullable: {nullable}")
-    old = [{"id": i, "country": COUNTRIES[i % 5], "created_at": iso(1)} for i in range(1, 11)]
-    new = [{"id": i, "country_code": COUNTRIES[i % 5], "created_at": iso(1)} for i in range(11, 21)]
+    config = make_project(tmp_path, WAREHOUSE, "customers", email=f"type: varchar, nullable: {nullable}")
+    old = [{"id": i, "email": f"user{i}@example.com", "created_at": iso(1)} for i in range(1, 31)]
+    # The same customers again, under the new name: a rename on evidence (values, names).
+    new = [
+        {"id": 30 + i, "email_address": f"user{i}@example.com", "created_at": iso(1)} for i in range(1, 31)
+    ]
     write_batch(config, "customers", "b-001.jsonl", old)
     write_batch(config, "customers", "b-002.jsonl", new)
     with Pipeline.open(config, clock=clock) as pipeline:
         pipeline.run(2)  # step 1: the renamed rows are held; step 2: adapter, replay
-    if state(config, "customers")[1] != ["country <- country_code"]:
+    if state(config, "customers")[1] != ["email <- email_address"]:
         pytest.fail("premise: the rename ends as an adapter")
-    write_batch(config, "customers", "b-003.jsonl", [{"id": 21, "country": "FR", "created_at": iso(1)}])
+    again = [{"id": 61, "email": "user7@example.com", "created_at": iso(1)}]
+    write_batch(config, "customers", "b-003.jsonl", again)
     summary = run(config)
     assert summary["rows"]["lost"] == 0
     # Read from the new name only, the value would load as NULL: the record is held instead.
-    assert query(config, "SELECT country FROM customers WHERE id = 21") == []
-    reason = "country: sent under its old name after the rename to country_code"
+    assert query(config, "SELECT email FROM customers WHERE id = 61") == []
+    reason = "email: sent under its old name after the rename to email_address"
     assert any(reason in r for r, _, _ in held(config, "customers"))
 
 

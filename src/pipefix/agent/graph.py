@@ -27,7 +27,7 @@ from pipefix.planners.view import PlanningView
 from pipefix.tools import ingest
 from pipefix.tools.approvals import policy_gates
 from pipefix.tools.check_health import measure
-from pipefix.tools.registry import execute_once
+from pipefix.tools.registry import as_recorded, execute_once
 from pipefix.tools.run_diagnostic import latest_diagnosis
 from pipefix.tools.waiting import record_waits
 
@@ -185,7 +185,9 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
                 break  # later actions of the plan assumed this one worked
         with ctx.engine.transaction():
             waiting = record_waits(ctx, state["step"], state["metrics"], filtered.plan, filtered.refused)
-        return {"results": tuple(results), "fixes_used": fixes, "waiting": waiting}
+        # A change a later replay judged failed (and undid) reads failed, as the ledger says.
+        recorded = as_recorded(ctx, state["step"], results)
+        return {"results": recorded, "fixes_used": fixes, "waiting": waiting}
 
     def transition(state: AgentState) -> dict[str, Any]:
         record = _record(state)

@@ -12,10 +12,11 @@ from typing import Any
 from pipefix.domain.constraints import Constraint
 from pipefix.domain.goals import Goal
 from pipefix.domain.records import StepJournal, StepRecord
-from pipefix.domain.serde import dump_as, from_json, load_as, to_json
+from pipefix.domain.serde import dump_as, from_json, from_plain, load_as, to_json
 from pipefix.engines.base import Engine, quote, scalar
 from pipefix.errors import NotFoundError
 from pipefix.pipeline.contracts import Adapter, Contract
+from pipefix.pipeline.renames import RenameEvidence
 
 SCHEMA = "pipefix"
 ADOPTED_CAUSE = "adopted"  # table_states.cause of a table another tool loaded, adopted in place
@@ -254,6 +255,21 @@ def table_state(engine: Engine, table: str, contract_version: int) -> tuple[int 
     return rows[0][0], json.loads(rows[0][1])
 
 
+def state_before(
+    engine: Engine, table: str, step: int, causes: tuple[str, ...]
+) -> tuple[int, int | None, list[str]] | None:
+    """(contract version, adapter version, physical columns) the table had before the first of
+    `step`'s changes of it made for one of `causes` (schema_migration, add_adapter)."""
+    marks = ", ".join("?" for _ in causes)
+    rows = engine.query(
+        f"SELECT contract_version, adapter_version, columns FROM {SCHEMA}.table_states "
+        f"WHERE table_name = ? AND seq < (SELECT min(seq) FROM {SCHEMA}.table_states WHERE "
+        f"table_name = ? AND step = ? AND cause IN ({marks})) ORDER BY seq DESC LIMIT 1",
+        (table, table, step, *causes),
+    )
+    return (int(rows[0][0]), rows[0][1], json.loads(rows[0][2])) if rows else None
+
+
 def save_goal(
     engine: Engine,
     version: int,
@@ -482,6 +498,7 @@ def history(engine: Engine) -> list[dict[str, Any]]:
                         "text": f"{result.action} {outcome}: {result.detail}",
                     }
                 )
+            entries += _renames_weighed(record.step, result.evidence.get("diagnosis"))
         for refusal in record.refused:
             entries.append(
                 {
@@ -519,6 +536,16 @@ def history(engine: Engine) -> list[dict[str, Any]]:
         )
     entries += resent_and_edit_entries(engine)
     return sorted(entries, key=lambda e: e["step"])
+
+
+def _renames_weighed(step: int, diagnosis: object) -> list[dict[str, Any]]:
+    """A diagnosis's rename evidence (pipeline/renames.py, as stored): one entry per pair weighed."""
+    weighed = diagnosis.get("renames", []) if isinstance(diagnosis, dict) else []
+    found = [from_plain(RenameEvidence, e) for e in weighed]
+    return [
+        {"step": step, "kind": "rename?", "text": f"{e.table}.{e.summary()}", "reason": e.figures()}
+        for e in found
+    ]
 
 
 # --- alerts: each event goes to each sink once ------------------------------------------------
@@ -614,6 +641,23 @@ def record_ledger(
     engine.execute(
         f"INSERT INTO {SCHEMA}.ledger VALUES (?, ?, ?, ?, ?, ?)",
         (step, index, action, ok, detail, rows_affected),
+    )
+
+
+def ledger_of_step(engine: Engine, step: int) -> list[tuple[int, str, bool, str]]:
+    """What `step` did so far: (index, action, ok, detail), in plan order."""
+    rows = engine.query(
+        f"SELECT action_index, action, ok, detail FROM {SCHEMA}.ledger WHERE step = ? ORDER BY action_index",
+        (step,),
+    )
+    return [(int(i), str(a), bool(ok), str(d)) for i, a, ok, d in rows]
+
+
+def fail_ledger_entry(engine: Engine, step: int, index: int, detail: str) -> None:
+    """A recorded action judged failed after the fact (a change whose replay released nothing)."""
+    engine.execute(
+        f"UPDATE {SCHEMA}.ledger SET ok = false, detail = ? WHERE step = ? AND action_index = ?",
+        (detail, step, index),
     )
 
 

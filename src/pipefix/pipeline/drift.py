@@ -70,9 +70,10 @@ POLICY_KEYS = {
 # common in a batch: below it, it stays a bad value, held in quarantine.
 NEW_VALUE_SHARE = 0.05
 NEW_VALUE_MIN_ROWS = 10
-# Value overlap from which an added column is taken to be a removed one renamed. High, because
-# continuous values (prices) overlap by chance as a table grows; a person can still approve.
+# Confidence (weighed from the evidence by pipeline/renames.py) from which an added column is
+# taken to be a removed one renamed; from RENAME_ASK up to it, a person decides (the fix waits).
 RENAME_CONFIDENCE = 0.8
+RENAME_ASK = 0.6
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class Drift:
     observed: str | None = None
     rows: int = 0
     hint: str | None = None  # e.g. "epoch_ms": how an adapter can map it losslessly
-    confidence: float | None = None  # renames: the measured value overlap
+    confidence: float | None = None  # renames: how sure, weighed from the evidence (renames.py)
     source: str | None = None  # an added column: the record field, when it is not the column's name
 
     @property
@@ -110,7 +111,7 @@ class Drift:
         if self.kind is DriftKind.RENAMED:
             return (
                 f"{self.table}.{self.column} renamed to {self.observed} "
-                f"({self.rows} rows, value overlap {self.confidence or 0:.0%})"
+                f"({self.rows} rows, confidence {self.confidence or 0:.0%})"
             )
         if self.kind is DriftKind.NULLABLE:
             return f"{self.table}.{self.column} now sent as null ({self.rows} rows)"
@@ -335,7 +336,8 @@ def new_values(contract: Contract, reasons: list[tuple[str, int]], total_rows: i
 def rename_candidates(
     contract: Contract, drifts: tuple[Drift, ...], total_rows: int
 ) -> list[tuple[Drift, Drift]]:
-    """(removed, added) pairs of the same kind of type: renames, if their values overlap.
+    """(removed, added) pairs of the same kind of type: renames, if the evidence says so
+    (pipeline/renames.py weighs it).
 
     Only a column gone from every one of the `total_rows` records counts. A required column is
     reported removed when some records lack it, and a record that sends it beside the added
@@ -357,14 +359,15 @@ def rename_candidates(
     return pairs
 
 
-def with_renames(drifts: tuple[Drift, ...], overlaps: dict[tuple[str, str], float]) -> tuple[Drift, ...]:
-    """Replace each (removed, added) pair whose value overlap reaches RENAME_CONFIDENCE by one
-    rename; pairs below it stay a removal plus an addition."""
+def with_renames(drifts: tuple[Drift, ...], confidences: dict[tuple[str, str], float]) -> tuple[Drift, ...]:
+    """Replace each (removed, added) pair whose confidence reaches RENAME_ASK by one rename (the
+    most confident first; below RENAME_CONFIDENCE its fix waits for a person); pairs below it
+    stay a removal plus an addition."""
     best: dict[str, tuple[str, float]] = {}
-    for (old, new), overlap in sorted(overlaps.items(), key=lambda item: -item[1]):
+    for (old, new), sure in sorted(confidences.items(), key=lambda item: -item[1]):
         taken = {n for n, _ in best.values()}
-        if overlap >= RENAME_CONFIDENCE and old not in best and new not in taken:
-            best[old] = (new, overlap)
+        if sure >= RENAME_ASK and old not in best and new not in taken:
+            best[old] = (new, sure)
     if not best:
         return drifts
     renamed_to = {new for new, _ in best.values()}
@@ -382,8 +385,8 @@ def with_renames(drifts: tuple[Drift, ...], overlaps: dict[tuple[str, str], floa
             old,
             observed=new,
             rows=rows.get(new, 0),
-            confidence=round(overlap, 3),
+            confidence=round(sure, 3),
         )
-        for old, (new, overlap) in best.items()
+        for old, (new, sure) in best.items()
     ]
     return (*renames, *kept)

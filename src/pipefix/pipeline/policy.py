@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from pipefix.pipeline.contracts import is_lossless_widening
-from pipefix.pipeline.drift import POLICY_KEYS, Drift, DriftKind
+from pipefix.pipeline.drift import POLICY_KEYS, RENAME_CONFIDENCE, Drift, DriftKind
 
 MODES = ("auto", "approve", "block")  # in order of strictness
 
@@ -32,6 +32,11 @@ def adapter_fixes(drift: Drift) -> bool:
     return drift.kind is DriftKind.RENAMED or (drift.kind is DriftKind.RETYPED and drift.hint == "epoch_ms")
 
 
+def is_confident(drift: Drift) -> bool:
+    """Not a rename, or one sure enough to apply without asking."""
+    return drift.kind is not DriftKind.RENAMED or (drift.confidence or 0.0) >= RENAME_CONFIDENCE
+
+
 def addressed(fix_type: str, drifts: Iterable[Drift]) -> list[Drift]:
     test = {"schema_migration": migration_fixes, "add_adapter": adapter_fixes}.get(fix_type)
     return [d for d in drifts if test is not None and test(d)]
@@ -40,11 +45,14 @@ def addressed(fix_type: str, drifts: Iterable[Drift]) -> list[Drift]:
 def policy_mode(
     fix_type: str, drifts: Iterable[Drift], policies: Mapping[str, str]
 ) -> tuple[str, str | None]:
-    """(mode, the policy key that set it) for a contract-changing fix; ("auto", None) otherwise."""
+    """(mode, the policy key that set it) for a contract-changing fix; ("auto", None) otherwise.
+    A rename below RENAME_CONFIDENCE is never applied unasked: `auto` becomes `approve`."""
     mode, key = "auto", None
     for drift in addressed(fix_type, drifts):
         candidate_key = POLICY_KEYS[drift.kind]
         candidate = policies.get(candidate_key, "auto")
+        if candidate == "auto" and not is_confident(drift):
+            candidate = "approve"
         if MODES.index(candidate) > MODES.index(mode):
             mode, key = candidate, candidate_key
     return mode, key

@@ -90,15 +90,18 @@ class RulesPlanner:
         hypotheses: list[str] = []
         unfixable: list[str] = []
         for table in broken:
-            drifts = view.diagnoses[table].drifts
+            diagnosis = view.diagnoses[table]
+            drifts = diagnosis.drifts
             fixes = []
-            if any(_migratable(d) for d in drifts):
+            # A fix whose replay released none of these rows before is not tried again on them.
+            if any(_migratable(d) for d in drifts) and not diagnosis.has_failed(FixType.SCHEMA_MIGRATION):
                 fixes.append(Action(Tool.APPLY_FIX, table, FixType.SCHEMA_MIGRATION))
-            if any(_adaptable(d) for d in drifts):
+            if any(_adaptable(d) for d in drifts) and not diagnosis.has_failed(FixType.ADD_ADAPTER):
                 fixes.append(Action(Tool.APPLY_FIX, table, FixType.ADD_ADAPTER))
             if not fixes:
                 # Nothing lossless to do: the rows stay held for a person, not retried forever.
                 unfixable += [str(d) for d in drifts] or [f"{table}: rows held, no drift found"]
+                unfixable += list(diagnosis.learned)
                 continue
             actions += [*fixes, Action(Tool.APPLY_FIX, table, FixType.RETRY_FAILED)]
             hypotheses += [str(d) for d in drifts]

@@ -313,6 +313,28 @@ def _rows(rows: dict[str, dict[str, int]], reasons: Sequence[tuple[str, str, int
     return table + "<h3>Still held in quarantine</h3>" + shown + more
 
 
+def _renames(diagnosis: dict[str, Any]) -> str:
+    """Each (removed, added) pair weighed as a rename: verdict, confidence and evidence."""
+    weighed = diagnosis.get("renames") or []
+    if not weighed:
+        return ""
+    rows = _table(
+        ("removed", "added", "verdict", "confidence", "evidence", "figures"),
+        (
+            [
+                ("", f"<code>{esc(e.get('old'))}</code>"),
+                ("", f"<code>{esc(e.get('new'))}</code>"),
+                ("", esc(e.get("verdict"))),
+                ("num", f"{float(e.get('confidence') or 0):.0%}"),
+                ("", esc("; ".join(x for x in (e.get("why"), e.get("name"), e.get("value")) if x) or "-")),
+                ("", esc(f"{e.get('rows')} rows, overlap {float(e.get('overlap') or 0):.0%}")),
+            ]
+            for e in weighed
+        ),
+    )
+    return f"<h3>Renames weighed</h3>{rows}"
+
+
 def _drift(episode: DriftEpisode) -> str:
     d = episode.diagnosis
     drifts = _table(
@@ -337,7 +359,7 @@ def _drift(episode: DriftEpisode) -> str:
         f'<div class="drift-episode"><h3>{esc(episode.table)} · contract v{episode.contract_version}.0 · '
         f"diagnosed at step {episode.step}</h3>"
         f"<p>{esc(d.get('schema_rows', '?'))} rows held for their shape, first in "
-        f"<code>{esc(d.get('first_bad_batch') or '-')}</code>.</p>{drifts}"
+        f"<code>{esc(d.get('first_bad_batch') or '-')}</code>.</p>{drifts}{_renames(d)}"
         f"<h3>Sample rows</h3>{samples or '<p>none kept</p>'}"
         f"<h3>Why rows were held</h3><ul>{reasons}</ul><h3>Repair chosen</h3>{plan}{repairs}</div>"
     )

@@ -40,6 +40,11 @@ def apply_adapter(
     before = loader.trial_replay(engine, contract, current)[0]
     after, still_held, reasons = loader.trial_replay(engine, contract, adapter)
     trial = f"trial: {after} held rows accepted, {still_held} still held"
+    trial += "".join(
+        f"; {d.column} <- {d.observed}: rename confidence {d.confidence or 0:.0%}"
+        for d in drifts
+        if d.kind is DriftKind.RENAMED
+    )
     if after <= before and before + still_held > 0:
         raise FixRejected(
             f"adapter would not accept more held rows ({after} <= {before}); "

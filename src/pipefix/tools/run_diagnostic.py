@@ -3,13 +3,15 @@ held in quarantine: which columns were added, removed or retyped, how many rows,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from pipefix.domain.actions import Action, ActionResult
 from pipefix.domain.serde import from_plain, to_plain
-from pipefix.engines import loader, quarantine, store
+from pipefix.engines import loader, quarantine, rename_figures, store
 from pipefix.pipeline.contracts import Contract, type_family
 from pipefix.pipeline.drift import Drift, DriftKind, diff, new_values, rename_candidates, with_renames
+from pipefix.pipeline.renames import RenameEvidence, name_evidence, weigh
 from pipefix.tools.context import PipelineContext
 
 
@@ -24,6 +26,12 @@ class Diagnosis:
     first_bad_batch: str | None
     samples: tuple[str, ...]
     step: int = 0
+    # Every (removed, added) pair weighed as a rename, whatever the verdict: the evidence shown.
+    renames: tuple[RenameEvidence, ...] = ()
+    # What earlier attempts on this contract version taught: fix types that released no held row
+    # for these drifts (the planner does not try them again), and why.
+    failed_fixes: tuple[str, ...] = ()
+    learned: tuple[str, ...] = ()
 
     def covers(self) -> frozenset[str]:
         """The load-time drift labels (`kind:column`) this diagnosis explains."""
@@ -35,16 +43,46 @@ class Diagnosis:
 
     def summary(self) -> str:
         found = "; ".join(str(d) for d in self.drifts) or "no schema drift"
-        return f"{self.table}: {self.schema_rows} rows held by schema: {found}"
+        weighed = "".join(f"; rename? {e.summary()}" for e in self.renames)
+        return f"{self.table}: {self.schema_rows} rows held by schema: {found}{weighed}"
+
+    def rename_evidence(self, old: str, new: str) -> RenameEvidence | None:
+        return next((e for e in self.renames if (e.old, e.new) == (old, new)), None)
+
+    def has_failed(self, fix_type: str) -> bool:
+        """This fix released no held row for these very drifts before (fix_outcome.py)."""
+        return failure_key(fix_type, self.drifts) in self.failed_fixes
 
 
-def diagnose(ctx: PipelineContext, table: str, step: int = 0) -> Diagnosis:
+def failure_key(fix_type: str, drifts: tuple[Drift, ...]) -> str:
+    """A fix type with the drifts it was tried on: what a failed fix is remembered by."""
+    return f"{fix_type}: " + "; ".join(sorted(f"{d.kind}:{d.column}:{d.observed}" for d in drifts))
+
+
+def diagnose(
+    ctx: PipelineContext,
+    table: str,
+    step: int = 0,
+    not_renames: Mapping[tuple[str, str], str] | None = None,
+    failed_fixes: tuple[str, ...] = (),
+    learned: tuple[str, ...] = (),
+) -> Diagnosis:
+    """`not_renames`: pairs already known not to be renames (a person rejected the rename, or its
+    adapter released no held row), with why: they stay a removal and an addition."""
     engine = ctx.engine
     contract = store.active_contract(engine, table)
     adapter = store.active_adapter(engine, table)
     rows, observed = loader.profile_open_quarantine(engine, table, "schema")
     drifts = diff(contract, observed, rows, adapter)
-    drifts = with_renames(drifts, _rename_overlaps(ctx, contract, drifts, rows))
+    earlier = latest_diagnosis(ctx, table)
+    if earlier is not None and earlier.contract_version == contract.version:
+        # What was learned about this contract version holds until it changes.
+        failed_fixes = tuple(dict.fromkeys((*earlier.failed_fixes, *failed_fixes)))
+        learned = tuple(dict.fromkeys((*earlier.learned, *learned)))
+        refused = {(e.old, e.new): e.why for e in earlier.renames if e.why.startswith(_REFUSED)}
+        not_renames = {**refused, **(not_renames or {})}
+    evidence = rename_evidence(ctx, contract, drifts, rows, not_renames or {})
+    drifts = with_renames(drifts, {(e.old, e.new): e.confidence for e in evidence if e.is_rename})
     drifts += _new_values(ctx, contract)
     held = quarantine.held_rows(engine, table)
     return Diagnosis(
@@ -57,24 +95,69 @@ def diagnose(ctx: PipelineContext, table: str, step: int = 0) -> Diagnosis:
         first_bad_batch=held.first_schema_batch,
         samples=held.schema_samples,
         step=step,
+        renames=tuple(evidence),
+        failed_fixes=failed_fixes,
+        learned=learned,
     )
 
 
-def _rename_overlaps(
-    ctx: PipelineContext, contract: Contract, drifts: tuple[Drift, ...], rows: int
-) -> dict[tuple[str, str], float]:
-    """For each removed/added pair of one kind: the share of the added column's held values that
-    the removed column already holds in the table. Values are compared as text, numbers as numbers."""
-    overlaps = {}
+_REFUSED = "known not to be a rename"
+
+
+def rename_evidence(
+    ctx: PipelineContext,
+    contract: Contract,
+    drifts: tuple[Drift, ...],
+    rows: int,
+    not_renames: Mapping[tuple[str, str], str],
+) -> list[RenameEvidence]:
+    """Each removed/added pair of one kind of type, weighed: the swap, the types, the values (as
+    far as the old column's history predicts them; numbers compared as numbers), a key of another
+    table both belong to, and the names."""
+    engine = ctx.engine
+    found = []
+    added_text = [d.column for d in drifts if d.kind is DriftKind.ADDED and d.observed == "varchar"]
+    contracts = {t: c for t, c in store.active_contracts(engine).items() if t in ctx.source_tables}
     for gone, new in rename_candidates(contract, drifts, rows):
-        values = loader.held_values(ctx.engine, new.column)
         spec = contract.column(gone.column)
-        if not values or spec is None:
+        if spec is None or new.observed is None:
             continue
-        numeric = type_family(spec.type) == "numeric"
-        matched = quarantine.distinct_matches(ctx.engine, contract.table, gone.column, values, numeric)
-        overlaps[(gone.column, new.column)] = matched / len(values)
-    return overlaps
+        family = type_family(spec.type)
+        numeric = family == "numeric"
+        old_values, old_sample = rename_figures.history(engine, contract.table, gone.column, numeric)
+        new_values, new_sample = rename_figures.held(engine, new.column)
+        matched = (
+            quarantine.distinct_matches(engine, contract.table, gone.column, new_sample, numeric)
+            if new_sample
+            else 0
+        )
+        reference, share = rename_figures.referenced_key(
+            engine, contracts, contract.table, family, old_sample, new_sample
+        )
+        dropped = name_evidence(gone.column, new.column).dropped
+        others = [c for c in added_text if c != new.column]
+        evidence = weigh(
+            RenameEvidence(
+                table=contract.table,
+                old=gone.column,
+                new=new.column,
+                old_type=spec.type,
+                new_type=new.observed,
+                rows=new.rows,
+                swap=rename_figures.carried_by_every_record(engine, contract.table, gone.column, new.column),
+                old_values=old_values,
+                new_values=new_values,
+                overlap=round(matched / len(new_sample), 3) if new_sample else 0.0,
+                reference=reference,
+                reference_share=share,
+                unit_moved=rename_figures.sent_as_value(engine, dropped, others),
+            )
+        )
+        refused = not_renames.get((gone.column, new.column))
+        if refused is not None and evidence.is_rename:
+            evidence = replace(evidence, verdict="add + optional", why=f"{_REFUSED}: {refused}")
+        found.append(evidence)
+    return found
 
 
 def _new_values(ctx: PipelineContext, contract: Contract) -> tuple[Drift, ...]:

@@ -76,6 +76,7 @@ def _explain(ctx: PipelineContext, table: TableHealth, held_back: list[str]) -> 
         ):
             found = "; ".join(str(d) for d in diagnosis.drifts)
             reason = f"{table.held_for_shape} rows held for their shape; no lossless repair for: {found}"
+            reason += "".join(f" ({lesson})" for lesson in diagnosis.learned)
         else:
             reason = f"{table.held_for_shape} rows held for their shape; no drift explains them"
         needs = (

@@ -1,0 +1,149 @@
+"""The figures a rename is judged on (pipeline/renames.py weighs them), measured where the values
+are: the old column's history in its table, the new field among the held records (as staged by
+loader.profile_open_quarantine), and the keys of the other tables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from pipefix.engines import duckdb_sql, quarantine
+from pipefix.engines.base import Engine, quote
+from pipefix.engines.judge import STAGE, judge_for
+from pipefix.pipeline.contracts import Contract, type_family
+from pipefix.pipeline.renames import ValueProfile, common_shapes
+
+SAMPLE = 1000  # distinct values compared (overlap, keys, lengths and shapes)
+NOVELTY_STEPS = 5  # the last load steps whose share of never-seen values is averaged
+KEY_SHARE = 0.95  # share of a column's values found in another table's key: a reference
+
+
+def history(engine: Engine, table: str, column: str, numeric: bool) -> tuple[ValueProfile, list[str]]:
+    """The old column as its table holds it: counts, range, shapes, novelty; and a sample of its
+    distinct values as text."""
+    name = quote(column)
+    text = f"CAST({name} AS VARCHAR)"
+    number = f"CAST({name} AS DOUBLE PRECISION)" if numeric else "NULL"
+    values, distinct, low, high, shortest, longest = engine.query(
+        f"SELECT count({name}), count(DISTINCT {text}), min({number}), max({number}), "
+        f"min(length({text})), max(length({text})) FROM {quote(table)}"
+    )[0]
+    sample = [
+        str(r[0])
+        for r in engine.query(
+            f"SELECT DISTINCT {text} AS v FROM {quote(table)} WHERE {name} IS NOT NULL "
+            f"ORDER BY v LIMIT {SAMPLE}"
+        )
+    ]
+    profile = ValueProfile(
+        int(values),
+        int(distinct),
+        None if low is None else float(low),
+        None if high is None else float(high),
+        None if shortest is None else int(shortest),
+        None if longest is None else int(longest),
+        common_shapes(sample),
+        _novelty(engine, table, text, name),
+    )
+    return profile, sample
+
+
+def _novelty(engine: Engine, table: str, text: str, name: str) -> float | None:
+    """The mean share of each load step's distinct values that no earlier step held, over the
+    last NOVELTY_STEPS steps after the first (None: fewer than two steps hold values)."""
+    rows = engine.query(
+        f"WITH v AS (SELECT DISTINCT {text} AS v, _pipefix_loaded_step AS s FROM {quote(table)} "
+        f"WHERE {name} IS NOT NULL), f AS (SELECT v, min(s) AS first_step FROM v GROUP BY v) "
+        "SELECT v.s, count(*), sum(CASE WHEN f.first_step = v.s THEN 1 ELSE 0 END) "
+        "FROM v JOIN f ON f.v = v.v GROUP BY v.s ORDER BY v.s"
+    )
+    shares = [int(fresh) / int(seen) for _, seen, fresh in rows[1:] if int(seen)][-NOVELTY_STEPS:]
+    return round(sum(shares) / len(shares), 3) if shares else None
+
+
+def held(engine: Engine, field: str) -> tuple[ValueProfile, list[str]]:
+    """The field among the staged held records: counts, numeric range, shapes; and a sample of
+    its distinct values as sent."""
+    duck = judge_for(engine).duck
+    value = f"raw ->> {duckdb_sql.json_path(field)}"
+    values, distinct, low, high, shortest, longest = duck.query(
+        f"SELECT count({value}), count(DISTINCT {value}), min(TRY_CAST({value} AS DOUBLE)), "
+        f"max(TRY_CAST({value} AS DOUBLE)), min(length({value})), max(length({value})) "
+        f"FROM {STAGE} WHERE {duckdb_sql.IS_OBJECT}"
+    )[0]
+    sample = [
+        str(r[0])
+        for r in duck.query(
+            f"SELECT DISTINCT {value} AS v FROM {STAGE} WHERE {duckdb_sql.IS_OBJECT} "
+            f"AND {value} IS NOT NULL ORDER BY v LIMIT {SAMPLE}"
+        )
+    ]
+    profile = ValueProfile(
+        int(values),
+        int(distinct),
+        None if low is None else float(low),
+        None if high is None else float(high),
+        None if shortest is None else int(shortest),
+        None if longest is None else int(longest),
+        common_shapes(sample),
+    )
+    return profile, sample
+
+
+def carried_by_every_record(engine: Engine, table: str, old: str, new: str) -> bool:
+    """The swap: every staged held record of the batches that send `new` carries it, and no row
+    of those batches loaded into the table holds a value for `old`."""
+    duck = judge_for(engine).duck
+    rows = duck.query(
+        "SELECT batch_id, count(*) FILTER (WHERE list_contains(json_keys(raw), ?)), count(*) "
+        f"FROM {STAGE} WHERE {duckdb_sql.IS_OBJECT} GROUP BY batch_id",
+        (new,),
+    )
+    batches = [str(batch) for batch, carrying, _ in rows if int(carrying)]
+    if not batches or any(int(carrying) not in (0, int(total)) for _, carrying, total in rows):
+        return False
+    marks = ", ".join("?" for _ in batches)
+    loaded = engine.query(
+        f"SELECT count({quote(old)}) FROM {quote(table)} WHERE _pipefix_batch IN ({marks})", batches
+    )
+    return int(loaded[0][0]) == 0
+
+
+def referenced_key(
+    engine: Engine,
+    contracts: Mapping[str, Contract],
+    table: str,
+    family: str,
+    old_sample: Sequence[str],
+    new_sample: Sequence[str],
+) -> tuple[str | None, float]:
+    """The key of another table that (nearly) every old value is found in, and the share of the
+    new values found there too: ("customers.customer_id", 0.97), or (None, 0.0)."""
+    found: tuple[str | None, float] = (None, 0.0)
+    if not old_sample or not new_sample or family not in ("numeric", "text"):
+        return found
+    numeric = family == "numeric"
+    for other, contract in sorted(contracts.items()):
+        spec = contract.column(contract.key) if contract.key else None
+        if other == table or spec is None or type_family(spec.type) != family:
+            continue
+        held_old = quarantine.distinct_matches(engine, other, spec.name, old_sample, numeric)
+        if held_old < KEY_SHARE * len(set(old_sample)):
+            continue
+        held_new = quarantine.distinct_matches(engine, other, spec.name, new_sample, numeric)
+        share = held_new / len(set(new_sample))
+        if share > found[1]:
+            found = (f"{other}.{spec.name}", round(share, 3))
+    return found
+
+
+def sent_as_value(engine: Engine, words: Sequence[str], fields: Sequence[str]) -> str | None:
+    """A word that left a field's name and is now sent as a value of another new field:
+    "usd is now a value of currency_code", or None."""
+    if not words:
+        return None
+    for field in fields:
+        values = {v.lower() for v in held(engine, field)[1]}
+        for word in words:
+            if word in values:
+                return f"{word!r} left the name and is now sent as a value of {field}"
+    return None
