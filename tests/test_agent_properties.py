@@ -238,7 +238,20 @@ class Contract:
 
 # --- drift ------------------------------------------------------------------------------------
 
-DRIFT_KINDS = ("added", "nested", "removed", "renamed", "widened", "epoch_ms", "stringified", "nulls")
+DRIFT_KINDS = (
+    "added",
+    "nested",
+    "removed",
+    "renamed",
+    "widened",
+    "epoch_ms",
+    "stringified",
+    "nulls",
+    "renamed_ref",  # a reference renamed (case and separators) while new ids keep arriving
+    "lookalike",  # a flag gone, another flag with the same values sent: never a rename
+)
+# Kinds that get a column of their own, and a drifted batch big enough (20+) for a rename.
+OWN_COLUMN = ("renamed_ref", "lookalike")
 
 
 def can_drift(kind: str, column: ColumnSpec) -> bool:
@@ -251,11 +264,21 @@ def can_drift(kind: str, column: ColumnSpec) -> bool:
         return column.type in NUMERIC
     if kind == "nulls":
         return not column.nullable
+    if kind == "renamed_ref":
+        return column.type == "bigint" and column.min is None and column.max is None
+    if kind == "lookalike":
+        return column.type == "boolean"
     return True
 
 
 # The type a column needs for a kind of drift to happen to it.
-NEEDS = {"widened": ("integer",), "epoch_ms": ("timestamp",), "stringified": NUMERIC}
+NEEDS = {
+    "widened": ("integer",),
+    "epoch_ms": ("timestamp",),
+    "stringified": NUMERIC,
+    "renamed_ref": ("bigint",),
+    "lookalike": ("boolean",),
+}
 
 
 @st.composite
@@ -270,9 +293,13 @@ def contracts(draw: st.DrawFn, kinds: tuple[str, ...]) -> Contract:
     found = [first, *(draw(columns(n)) for n in names if n.lower() != key_name.lower())]
     spare = [n for n in COLUMN_NAMES if n.lower() not in {c.name.lower() for c in found}]
     for kind in kinds:
-        if kind in ("added", "nested", "removed", "renamed") or any(can_drift(kind, c) for c in found):
+        if kind in ("added", "nested", "removed", "renamed"):
+            continue
+        if kind not in OWN_COLUMN and any(can_drift(kind, c) for c in found):
             continue
         column = draw(columns(spare.pop(0), NEEDS.get(kind, TYPES)))
+        if kind in OWN_COLUMN:
+            column = replace(column, min=None, max=None)
         found.append(replace(column, nullable=False) if kind == "nulls" else column)
     freshness = any(c.type == "timestamp" for c in found) and draw(st.booleans())
     return Contract(draw(st.sampled_from(TABLES)), tuple(found), key_name if is_key else None, freshness)
@@ -319,14 +346,40 @@ def drifts(draw: st.DrawFn, contract: Contract, kinds: tuple[str, ...]) -> tuple
         targets = [
             c.name
             for c in contract.columns
-            if can_drift(kind, c) and all(d.column != c.name for d in changes)
+            if can_drift(kind, c)
+            and all(d.column != c.name for d in changes)
+            and (kind not in OWN_COLUMN or c.name != contract.columns[0].name)
         ]
         if targets:
-            new = draw(st.sampled_from(fresh)) if kind == "renamed" else ""
-            changes.append(Drift(kind, draw(st.sampled_from(targets)), new))
+            column = draw(st.sampled_from(targets))
+            new = draw(st.sampled_from(fresh)) if kind in ("renamed", "lookalike") else ""
+            if kind == "renamed_ref":
+                new = renamed_words(column)
+                if new.lower() in taken:
+                    continue
+            changes.append(Drift(kind, column, new))
             taken.add(new.lower())
     return tuple(changes)
 
+
+def renamed_words(name: str) -> str:
+    """The same words another way: created_at -> createdAt, amount -> amountId."""
+    words = [w for w in name.replace(" ", "_").split("_") if w]
+    if len(words) == 1:
+        words.append("id")
+    return words[0].lower() + "".join(w[:1].upper() + w[1:].lower() for w in words[1:])
+
+
+# A reference's ids: v1 sends REF_BASE + its position; drifted records mostly ids after those.
+REF_BASE = 1000
+
+
+# Epoch milliseconds in the range pipefix reads as such (2001-09-09 to 2286-11-20).
+EPOCH_MS = st.integers(1_000_000_000_000, 9_999_999_999_999)
+BIG_INTS = (
+    st.integers(2**31, 2**62) | st.integers(-(2**62), -(2**31) - 1) | st.sampled_from([2**31, 2**63 - 1])
+)
+NOT_NUMBERS = st.sampled_from(["n/a", "12,5", "", "12.5", "1e3", "-", "😀", "NaN"])
 
 # Epoch milliseconds in the range pipefix reads as such (2001-09-09 to 2286-11-20).
 EPOCH_MS = st.integers(1_000_000_000_000, 9_999_999_999_999)
@@ -361,6 +414,12 @@ def apply_drift(draw: st.DrawFn, drift: Drift, record: Record, before: list[Reco
         record[drift.column] = draw(NOT_NUMBERS)
     elif drift.kind == "nulls" and draw(st.booleans()):
         record[drift.column] = None
+    elif drift.kind == "renamed_ref":
+        record.pop(drift.column, None)
+        record[drift.new] = draw(st.integers(REF_BASE, REF_BASE + len(before) + 40))
+    elif drift.kind == "lookalike":
+        record.pop(drift.column, None)
+        record[drift.new] = draw(st.booleans())
 
 
 # --- batches ----------------------------------------------------------------------------------
@@ -444,8 +503,19 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     contract = draw(contracts(kinds))
     changes = draw(drifts(contract, kinds))
     fields = draw(st.sampled_from([NOISY, CLEAN]))
-    v1 = draw(st.lists(records(contract, fields), min_size=draw(SOME), max_size=6))
-    drifted = draw(st.lists(records(contract, fields), min_size=draw(SOME), max_size=8))
+    # A rename is weighed from 20 rows, against a history of more than 10 distinct values.
+    big = any(c.kind in OWN_COLUMN for c in changes)
+    smallest, largest = (12, 14) if big else (draw(SOME), 6)
+    v1 = draw(st.lists(records(contract, fields), min_size=smallest, max_size=largest))
+    smallest, largest = (20, 24) if big else (draw(SOME), 8)
+    drifted = draw(st.lists(records(contract, fields), min_size=smallest, max_size=largest))
+    for change in changes:
+        if change.kind == "renamed_ref":
+            for position, record in enumerate(v1):
+                record[change.column] = REF_BASE + position
+    for record in drifted:
+        for change in changes:
+            apply_drift(draw, change, record, v1, contract.columns[0].name)
     for record in drifted:
         for change in changes:
             apply_drift(draw, change, record, v1, contract.columns[0].name)
@@ -666,6 +736,11 @@ def check_warehouse(pipeline: Pipeline, summary: dict[str, Any], producer: Produ
         for transform in json.loads(spec)["transforms"]:
             if transform["kind"] == TransformKind.RENAME:
                 renamed_from.setdefault(transform["column"], []).append(transform["source"])
+    for change in producer.scenario.drift:
+        if change.kind == "lookalike":
+            assert change.column not in renamed_from, f"{change}: a low-cardinality look-alike renamed"
+        if change.kind == "renamed_ref":
+            event(f"renamed_ref: {'adapter' if change.column in renamed_from else 'add + optional'}")
     configured = {c.name for c in producer.scenario.contract.columns}
     for row, (batch_id, line_no) in zip(table_rows, lineage, strict=True):
         where = f"{batch_id}:{line_no}"

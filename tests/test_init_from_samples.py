@@ -32,7 +32,10 @@ def sample_files() -> dict[str, list[Path]]:
     found: dict[str, list[Path]] = {}
     for entry in sorted(PAYLOADS.iterdir()):
         if entry.is_dir():
-            found[entry.name] = sorted(p for p in entry.iterdir() if readers.batch_format(p))
+            # A folder of folders (renames/: scenarios, one level deeper) is no table.
+            files = sorted(p for p in entry.iterdir() if readers.batch_format(p))
+            if files:
+                found[entry.name] = files
         elif readers.batch_format(entry):
             found[entry.stem] = [entry]
     return found
