@@ -816,7 +816,9 @@ def scaling(tables: str, load: str = "yes") -> dict[str, Any]:
     with _tmp_dir() as folder:
         body = "".join(SCALE_YAML_TABLE.format(n=n) for n in range(count))
         config = folder / "pipefix.yaml"
-        config.write_text(f"warehouse: duckdb:///wh.duckdb\nlanding: landing\ntables:\n{body}")
+        # settle 0s: each batch is written in full before the timed step starts.
+        landing = "{path: landing, settle: 0s}"
+        config.write_text(f"warehouse: duckdb:///wh.duckdb\nlanding: {landing}\ntables:\n{body}")
         with Pipeline.open(config, clock=data.fixed_clock) as pipeline:
             pipeline.run(1)
             database = _DatabaseClock()

@@ -201,7 +201,6 @@ def warehouse(size: str, with_batch: bool = False) -> Path:
 
 def _seed_warehouse(config: Path, source: Path, rows: int) -> None:
     from pipefix.api import Pipeline
-    from pipefix.engines import store
     from pipefix.tools.check_health import measure
 
     with Pipeline.open(config, clock=fixed_clock) as pipeline:
@@ -213,11 +212,26 @@ def _seed_warehouse(config: Path, source: Path, rows: int) -> None:
                 "FROM read_parquet(?, file_row_number = true)",
                 (str(source),),
             )
-            engine.execute(
-                f"INSERT INTO {store.SCHEMA}.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ("orders/seed.parquet", "orders", 0, str(source), "seed", rows, rows, 0, "[]", None),
-            )
+            seed_batch(engine, source, rows)
         measure(pipeline.context, 1)  # saves the figures of the rows loaded before step 1
+
+
+def seed_batch(engine: Any, source: Path, rows: int) -> None:
+    """The batch row of the seed rows: loaded at step 0, every row loaded."""
+    from pipefix.engines import store
+
+    store.record_batch(
+        engine,
+        batch_id="orders/seed.parquet",
+        table_name="orders",
+        step=0,
+        path=str(source),
+        sha256="seed",
+        received=rows,
+        loaded=rows,
+        quarantined=0,
+        drift="[]",
+    )
 
 
 def spark_warehouse(size: str) -> Path:
@@ -240,7 +254,6 @@ def _seed_spark_warehouse(config: Path, source: Path, rows: int) -> None:
     """pipefix creates the table (its first version); Spark copies the Parquet rows into it with
     the lineage the DuckDB seed gives them (file, row number from 1, step 0)."""
     from pipefix.api import Pipeline
-    from pipefix.engines import store
     from pipefix.tools.check_health import measure
 
     with Pipeline.open(config, clock=fixed_clock) as pipeline:
@@ -259,10 +272,7 @@ def _seed_spark_warehouse(config: Path, source: Path, rows: int) -> None:
         held = spark.table(physical).count()
         if held != rows:
             raise RuntimeError(f"the Spark seed holds {held} rows, not {rows}")
-        engine.execute(
-            f"INSERT INTO {store.SCHEMA}.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ("orders/seed.parquet", "orders", 0, str(source), "seed", rows, rows, 0, "[]", None),
-        )
+        seed_batch(engine, source, rows)
         measure(pipeline.context, 1)  # saves the figures of the rows loaded before step 1
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +27,15 @@ from tests.demo_checks import PrintedDemo
 pytest_plugins = ["tests.tiers", "tests.pg_server", "tests.spark_server"]
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def settled(*paths: Path) -> None:
+    """Date batch files a minute back: written in full before the run, the way a producer's
+    files are once `landing.settle` (5 s by default) has passed. A file modified more recently
+    is still being written for pipefix (tests/test_landing_files.py); a run would wait for it."""
+    then = time.time() - 60
+    for path in paths:
+        os.utime(path, (then, then))
 
 
 @pytest.fixture(autouse=True)
@@ -115,6 +126,7 @@ def write_batch(tmp_path: Path) -> Callable[..., Path]:
         path = folder / name
         lines = [r if isinstance(r, str) else json.dumps(r) for r in rows]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        settled(path)
         return path
 
     return write

@@ -21,6 +21,7 @@ from pipefix.engines.postgres import PostgresEngine
 from pipefix.errors import ConfigError
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.tools.adopt import plan_adoption
+from tests.conftest import settled
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -116,6 +117,7 @@ def write_batch(project: Path, name: str, ids: range, extra: list[dict[str, Any]
     folder = project / "landing" / "orders"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    settled(folder / name)
     return len(rows)
 
 

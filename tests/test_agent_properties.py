@@ -34,6 +34,7 @@ from pipefix.domain.records import StepRecord
 from pipefix.engines import store
 from pipefix.engines.base import quote
 from pipefix.pipeline.contracts import ColumnSpec, TransformKind
+from tests.conftest import settled
 from tests.test_drift_kinds import (
     NOW,
     clock,
@@ -561,6 +562,7 @@ class Producer:
                 path = self.config.parent / "landing" / self.scenario.contract.table / batch.name
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(batch.text().encode("utf-8"))
+                settled(path)
                 self.delivered[batch.name] = batch
 
     def after(self, record: StepRecord) -> None:
@@ -875,6 +877,7 @@ def test_added_number_with_more_digits_than_a_double_is_held_or_exact(tmp_path: 
     sent = "0.12345678901234567890"
     line = f'{{"id": 2, "created_at": "{iso(1)}", "rate": {sent}}}\n'
     (config.parent / "landing" / "readings" / "b-002.jsonl").write_text(line)
+    settled(config.parent / "landing" / "readings" / "b-002.jsonl")
     with Pipeline.open(config, clock=clock) as pipeline:
         summary = pipeline.run(2)  # step 1: held, diagnosed; step 2: migration adds rate, replay
     assert summary["rows"]["lost"] == 0

@@ -20,6 +20,7 @@ from pipefix.config import (
     redact_url,
 )
 from pipefix.pipeline.contracts import ColumnSpec, Contract
+from pipefix.pipeline.landing import LandingRules
 from tests.tiers import examples
 
 # The example from the interface description; line numbers below refer to it.
@@ -105,7 +106,7 @@ def test_example_loads_into_contracts(tmp_path: Path) -> None:
 def test_defaults_for_optional_sections(tmp_path: Path) -> None:
     loaded = load_config(write(tmp_path, MINIMAL + "policies:\n"))
     config = loaded.config
-    assert config.landing == "landing"
+    assert (config.landing.path, loaded.landing_rules()) == ("landing", LandingRules(5, False))
     assert config.policies.model_dump() == dict.fromkeys(
         ("add_column", "remove_column", "rename_column", "type_change"), "auto"
     )
@@ -386,7 +387,46 @@ CASES = [
         "3: warehouse: duplicate key (first written on line 1)",
         id="duplicate-key",
     ),
+    pytest.param(
+        "landing: landing",
+        "landing: {path: landing, settle: 5}",
+        "2: landing.settle: expected a duration like 5s, 30s or 2m (0s: read files at once), "
+        "got the number 5",
+        id="settle-without-unit",
+    ),
+    pytest.param(
+        "landing: landing",
+        "landing:\n  path: landing\n  settle: soon",
+        "4: landing.settle: invalid duration 'soon': use a number and a unit, like 5s, 30s or 2m",
+        id="settle-not-a-duration",
+    ),
+    pytest.param(
+        "landing: landing",
+        "landing:\n  path: landing\n  require_succes_marker: true",
+        "4: landing: unknown key 'require_succes_marker' (did you mean 'require_success_marker'? "
+        "allowed: path, settle, require_success_marker)",
+        id="misspelt-landing-key",
+    ),
+    pytest.param(
+        "landing: landing",
+        "landing: {path: '  '}",
+        "2: landing.path: must name a folder, like landing",
+        id="landing-path-blank",
+    ),
 ]
+
+
+def test_landing_as_a_folder_or_with_its_rules(tmp_path: Path) -> None:
+    """`landing: in` is short for `landing: {path: in}`; the quiet time defaults to 5 s, 0s reads
+    files at once."""
+    short = load_config(write(tmp_path, edited("landing: landing", "landing: in")))
+    assert (short.landing_dir(), short.landing_rules()) == (tmp_path.resolve() / "in", LandingRules(5, False))
+    text = edited("landing: landing", "landing:\n  path: in\n  settle: 2m\n  require_success_marker: true")
+    long = load_config(write(tmp_path, text))
+    assert (long.landing_dir(), long.landing_rules()) == (tmp_path.resolve() / "in", LandingRules(120, True))
+    at_once = load_config(write(tmp_path, edited("landing: landing", "landing: {settle: 0s}")))
+    assert at_once.landing_rules() == LandingRules()
+    assert at_once.landing_dir() == tmp_path.resolve() / "landing"
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), CASES)
@@ -492,7 +532,7 @@ def test_unquoted_variable_in_flow_collection_gets_a_hint(tmp_path: Path) -> Non
 def test_dollar_without_braces_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HOME_DIR", raising=False)
     path = write(tmp_path, edited("landing: landing", "landing: $HOME_DIR/in ${not a var}"))
-    assert load_config(path).config.landing == "$HOME_DIR/in ${not a var}"
+    assert load_config(path).config.landing.path == "$HOME_DIR/in ${not a var}"
 
 
 # ------------------------------------------------------------------------ unreadable input

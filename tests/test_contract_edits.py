@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from pipefix.api import Pipeline
 from pipefix.cli import main
 from pipefix.engines import store
+from tests.conftest import settled
 
 CONFIG = """\
 warehouse: {warehouse}
@@ -41,6 +42,7 @@ def send(project: Path, name: str, rows: list[dict[str, Any]]) -> None:
     path = project / "landing" / "orders" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    settled(path)
 
 
 def orders(ids: range, status: str = "new", **extra: Any) -> list[dict[str, Any]]:

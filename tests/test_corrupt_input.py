@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from pipefix.api import Pipeline
 from pipefix.cli import main
+from tests.conftest import settled
 
 # `pipefix check` reads the wall clock: timestamps near the real now keep freshness passing.
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -79,6 +80,7 @@ def write(config: Path, table: str, name: str, content: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = content.encode() if isinstance(content, str) else content
     path.write_bytes(data)
+    settled(path)
     return path
 
 
@@ -220,6 +222,7 @@ def test_unreadable_parquet_is_one_held_record_naming_the_file(
         f"::DECIMAL(12,2) AS amount, TIMESTAMP '{NOW.replace(tzinfo=None)}' - INTERVAL (i % 90) MINUTE "
         f"AS created_at FROM range(1, 61) t(i)) TO '{good}' (FORMAT parquet)"
     )
+    settled(good)
     good_payments(config, "p-001.jsonl", range(1, 61))
 
     summary = run(config)

@@ -16,6 +16,7 @@ import pytest
 from pipefix.api import Pipeline
 from pipefix.engines import store
 from pipefix.tools.run_diagnostic import latest_diagnosis
+from tests.conftest import settled
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 COUNTRIES = ("DE", "FR", "US", "GB", "NL")
@@ -65,6 +66,7 @@ def write_batch(config: Path, table: str, name: str, rows: list[dict[str, Any]])
     path = config.parent / "landing" / table / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    settled(path)
 
 
 def run(config: Path) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pipefix.api import Pipeline
 from pipefix.cli import main
 from pipefix.config import ConfigError, load_config
 from pipefix.engines import readers
+from tests.conftest import settled
 
 PAYLOADS = Path(__file__).parent / "data" / "payloads"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -90,6 +91,7 @@ def test_init_from_real_payloads_loads_every_sample(tmp_path: Path, warehouse: s
         assert (project / "landing" / table).is_dir()
         for path in paths:
             shutil.copy(path, project / "landing" / table / path.name)
+            settled(project / "landing" / table / path.name)
             sent += records_in(path)
     with Pipeline.open(project / "pipefix.yaml", clock=clock) as pipeline:
         summary = pipeline.run(1)

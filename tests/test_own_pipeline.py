@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from pipefix.api import Pipeline
+from tests.conftest import settled
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -60,17 +61,20 @@ def iso(offset_minutes: int) -> str:
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    settled(path)
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [",".join(header)] + [",".join("" if v is None else str(v) for v in row) for row in rows]
     path.write_text("\n".join(lines) + "\n")
+    settled(path)
 
 
 def write_parquet(path: Path, select: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     duckdb.sql(f"COPY ({select}) TO '{path}' (FORMAT parquet)")
+    settled(path)
 
 
 def first_batches(landing: Path) -> None:

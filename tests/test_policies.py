@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from pipefix.api import Pipeline
 from pipefix.cli import main
+from tests.conftest import settled
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CONFIG = """
@@ -39,6 +40,7 @@ def batch(project: Path, name: str, first: int, coupon: bool) -> None:
         for i in range(first, first + 20)
     ]
     (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    settled(folder / name)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from pipefix.api import Pipeline
 from pipefix.cli import main
+from tests.conftest import settled
 
 CONFIG = """
 warehouse: {warehouse}
@@ -40,6 +41,7 @@ def write_orders(path: Path, ids: range) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = [{"order_id": i, "status": "new", "created_at": "2026-11-20T12:00:00Z"} for i in ids]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    settled(path)
 
 
 def cli(project: Path, *args: str) -> str:
@@ -59,6 +61,7 @@ def test_a_file_resent_under_a_new_name_is_recorded_and_counted_never_loaded(pro
     assert run_json(project)["rows"]["received"] == 20
 
     shutil.copy(orders / "a.jsonl", orders / "b.jsonl")  # the producer sends the same bytes again
+    settled(orders / "b.jsonl")
     output = cli(project, "run", "--no-color")
     assert "duplicates: orders/b.jsonl (20 lines) already loaded as orders/a.jsonl" in output  # the step
     assert "| duplicates 20 |" in output  # the summary's rows add up: 40 = 20 + 0 + 20
@@ -112,6 +115,7 @@ def test_resent_lines_leave_the_step_health_alone(project: Path) -> None:
     write_orders(orders / "a.jsonl", range(1, 31))
     run_json(project)
     shutil.copy(orders / "a.jsonl", orders / "a-again.jsonl")
+    settled(orders / "a-again.jsonl")
     with Pipeline.open(project / "pipefix.yaml") as pipeline:
         records: list[Any] = []
         pipeline.run(1, on_step=records.append)

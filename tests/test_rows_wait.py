@@ -16,6 +16,7 @@ from pipefix.api import Pipeline
 from pipefix.cli import main
 from pipefix.domain.alerts import EventKind, step_events
 from pipefix.engines import store
+from tests.conftest import settled
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CONFIG = """
@@ -45,6 +46,7 @@ def batch(project: Path, name: str, rows: list[dict[str, Any]]) -> None:
     folder = project / "landing" / "orders"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    settled(folder / name)
 
 
 def orders(first: int, count: int, **extra: Any) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 from pipefix.api import Pipeline
 from pipefix.cli import main
 from pipefix.engines import store
+from tests.conftest import settled
 from tests.pg_server import free_port
 
 CONFIG = """
@@ -42,6 +43,7 @@ def batch(project: Path, name: str, rows: list[dict[str, Any]]) -> None:
     folder = project / "landing" / "orders"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    settled(folder / name)
 
 
 def orders(first: int, amount_field: str = "amount", **extra: Any) -> list[dict[str, Any]]:

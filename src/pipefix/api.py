@@ -9,6 +9,7 @@ with Pipeline.open("pipefix.yaml") as pipeline:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from pipefix.tools import adopt, ingest
 from pipefix.tools.check_health import measure
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.contract_edit import EditOutcome, reconcile
+from pipefix.tools.ingest import Unready
 
 # Throughput is reported per nominal minute per step: a run's steps have no fixed wall-clock length.
 STEP_SECONDS = 60
@@ -101,6 +103,7 @@ class Pipeline:
             clock=clock,
             step_seconds=STEP_SECONDS,
             max_rejected_rate=config.config.goal.error_rate,
+            landing_rules=config.landing_rules(),
         )
         self._contract_edits: tuple[EditOutcome, ...] | None = None
         if not read_only:
@@ -151,13 +154,18 @@ class Pipeline:
         llm_timeout: float = 60.0,
         resume: bool = False,
         on_step: Callable[[StepRecord], None] | None = None,
+        wait_for_files: bool = True,
+        on_wait: Callable[[float, list[Unready]], None] | None = None,
     ) -> dict[str, Any]:
         """Run `steps` agent steps; each first loads every batch file not loaded before.
         Continues where the last run stopped. Returns the pipeline's cumulative summary.
         `approve=True` approves every fix that a policy `approve` holds back in this run.
         `model`: "offline" (rules), "file:PATH", "PROVIDER:NAME", or None for the config's `model:`,
         else the rules (an API key in the environment never picks a model; the mode line mentions
-        it); raises ModelUnavailable unless `fallback` lets the rules plan."""
+        it); raises ModelUnavailable unless `fallback` lets the rules plan.
+        `wait_for_files`: when every batch file waiting to be read is still settling (modified
+        less than `landing.settle` ago), wait once for them (at most that long; `on_wait` hears
+        how long and which files) rather than run a step that reads nothing."""
         from pipefix.agent.deps import AgentDeps
         from pipefix.agent.graph import initial_state, resumed_state
         from pipefix.agent.runner import run_agent
@@ -189,6 +197,8 @@ class Pipeline:
 
             alerter = Alerter(self.engine, self.config.config.alerts, self.config.folder.name)
             deps.after_step = alerter.after_step
+        if wait_for_files:
+            self._wait_for_settling(on_wait)
         # Every run continues from the last completed step (a step cut short is finished from
         # its journal); `resume` continues a run that was killed from its last LangGraph
         # checkpoint, with its own step count and fix budget.
@@ -204,6 +214,22 @@ class Pipeline:
         summary = self.summary(final["stop_reason"])
         summary["model"] = model_summary(self.deciders.session)
         return summary
+
+    def _wait_for_settling(self, on_wait: Callable[[float, list[Unready]], None] | None) -> None:
+        seconds, files = ingest.settle_wait(self.context, self.config.landing_dir())
+        if seconds > 0:
+            if on_wait is not None:
+                on_wait(seconds, files)
+            time.sleep(seconds + 0.1)  # past the quiet time, whatever the mtime's precision
+
+    def not_ready(self) -> list[Unready]:
+        """Batch files not read yet: still being written, or waiting for their folder's _SUCCESS."""
+        landing = self.config.landing_dir()
+        return [
+            u
+            for table in self.context.source_tables
+            for u in ingest.scan(self.context, landing, table).unready
+        ]
 
     def apply_contract_edits(self) -> tuple[EditOutcome, ...]:
         """Take up the edits of the contracts in pipefix.yaml since it was last applied (once per
@@ -235,6 +261,8 @@ class Pipeline:
         )
         summary["warehouse"] = self.config.redacted_warehouse()
         summary["contract_edits"] = [edit.as_dict() for edit in self._contract_edits or ()]
+        if self.engine_has_state():
+            summary["landing"]["not_ready"] = [u.as_dict() for u in self.not_ready()]
         return summary
 
     def check(self, *, full: bool = False) -> CheckResult:

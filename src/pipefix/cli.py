@@ -454,6 +454,9 @@ def run(
         "fallback": fallback == "offline",
         "llm_timeout": llm_timeout,
         "resume": resume,
+        # Only files still settling: a run waits for them once; --watch reads them a step later.
+        "wait_for_files": not watch,
+        "on_wait": None if as_json else partial(report.settle_wait_line, console),
     }
     with _user_errors(), Pipeline.open(config_path) as pipeline:
         if not as_json:

@@ -44,6 +44,7 @@ from pipefix.pipeline.contracts import (
     is_valid_type,
     type_family,
 )
+from pipefix.pipeline.landing import LandingRules
 
 CONFIG_FILE = "pipefix.yaml"
 TYPE_CHOICES = "bigint, integer, double, decimal(p,s), varchar, boolean, timestamp, date, json"
@@ -233,11 +234,54 @@ class GoalConfig(_Model):
     error_rate: float = Field(default=0.02, ge=0, le=1, allow_inf_nan=False)
 
 
+class LandingConfig(_Model):
+    """Where producers drop batch files, and when a file is complete enough to read.
+
+    `landing: landing` (a folder) is short for `landing: {path: landing}`."""
+
+    path: str = "landing"
+    # A file is read once unchanged this long (by its mtime): a producer may still be writing it.
+    settle: str = "5s"
+    # Read a folder's files only once a `_SUCCESS` file is in it (Spark, Hadoop).
+    require_success_marker: bool = False
+
+    @field_validator("path")
+    @classmethod
+    def _folder(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a folder, like landing")
+        return value.strip()
+
+    @field_validator("settle", mode="before")
+    @classmethod
+    def _quiet_time(cls, value: object) -> object:
+        if not isinstance(value, str):
+            raise ValueError(
+                f"expected a duration like 5s, 30s or 2m (0s: read files at once), got {_show(value)}"
+            )
+        settle_seconds(value)
+        return value.strip()
+
+    @property
+    def settle_seconds(self) -> int:
+        return settle_seconds(self.settle)
+
+
+def settle_seconds(text: str) -> int:
+    """`0s`, `5s`, `2m` -> seconds; zero is allowed (unlike parse_duration)."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(
+            f"invalid duration {text!r}: use a number and a unit, like 5s, 30s or 2m (0s: read files at once)"
+        )
+    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
+
+
 class PipefixConfig(_Model):
     """The whole of `pipefix.yaml`."""
 
     warehouse: str
-    landing: str = "landing"
+    landing: LandingConfig = Field(default_factory=LandingConfig)
     tables: dict[TableName, TableConfig] = Field(min_length=1)
     policies: Policies = Field(default_factory=Policies)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
@@ -267,12 +311,16 @@ class PipefixConfig(_Model):
             "(or spark://local[N], sc://host:port)"
         )
 
-    @field_validator("landing")
+    @field_validator("landing", mode="before")
     @classmethod
-    def _landing_folder(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must name a folder, like landing")
-        return value.strip()
+    def _landing_folder(cls, value: object) -> object:
+        if value is None:
+            return {}
+        if isinstance(value, str):  # `landing: landing`, the folder alone
+            if not value.strip():
+                raise ValueError("must name a folder, like landing")
+            return {"path": value}
+        return value
 
     @field_validator("tables")
     @classmethod
@@ -370,7 +418,11 @@ class LoadedConfig:
         return adapters
 
     def landing_dir(self) -> Path:
-        return self.folder / Path(self.config.landing).expanduser()
+        return self.folder / Path(self.config.landing.path).expanduser()
+
+    def landing_rules(self) -> LandingRules:
+        landing = self.config.landing
+        return LandingRules(landing.settle_seconds, landing.require_success_marker)
 
     def model_spec(self) -> str | None:
         """The `model:` setting, a `file:` path made absolute against this file's folder."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,11 @@ warehouse: duckdb:///warehouse.duckdb
 
 # landing: the folder (relative to this file) where producers drop batch files;
 # landing/<table>/ holds that table's batches as *.jsonl, *.csv or *.parquet files.
+# A file is read once complete: unchanged for 5 seconds, or at once if the producer writes it
+# as *.tmp, *.part, .* or _* (never read) and renames it when done. The long form:
+#   landing: {path: landing, settle: 5s, require_success_marker: false}
+#     settle                  read a file once unchanged this long (0s: at once)
+#     require_success_marker  read a folder's files only once a _SUCCESS file is in it
 landing: landing
 
 # tables: one data contract per table.
@@ -81,6 +88,7 @@ goal: {health: 0.95, error_rate: 0.02}
 """
 
 _EXAMPLE_BATCH = "example-0001.jsonl"
+_EXAMPLE_AGE = 60  # seconds: longer than the default quiet time (landing.settle: 5s)
 
 
 def _iso(moment: datetime) -> str:
@@ -155,6 +163,9 @@ def init_project(directory: Path, *, now: datetime | None = None) -> list[Path]:
             path.parent.mkdir(parents=True, exist_ok=True)
             lines = "".join(json.dumps(row) + "\n" for row in rows)
             path.write_text(lines, encoding="utf-8", newline="\n")
+            # Complete as written: dated before the quiet time a landed file waits (landing.settle),
+            # so that the first `pipefix run` reads the examples at once.
+            os.utime(path, (time.time() - _EXAMPLE_AGE, time.time() - _EXAMPLE_AGE))
             written.append(path)
     except FileExistsError as exc:
         raise ConfigError(f"{exc.filename or directory}: already exists and is in the way") from None

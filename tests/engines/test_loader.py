@@ -297,21 +297,30 @@ def test_trial_replay_loads_nothing(ctx: PipelineContext, write_batch: WriteBatc
     assert engine.query("SELECT count(*) FROM pipefix.quarantine WHERE replayed_step IS NULL") == [(2,)]
 
 
-def test_a_file_resent_under_the_same_name_with_new_content_is_a_new_batch(
+def test_a_file_rewritten_in_place_is_recorded_not_loaded_and_one_grown_loads_its_new_lines(
     ctx: PipelineContext, write_batch: Callable[..., Path]
 ) -> None:
     engine = ctx.engine
     first = loader.load_batch(
         engine, write_batch("orders", "daily.jsonl", [v1_order(1), v1_order(2)]), "orders", 1
     )
-    again = loader.load_batch(
+    rewritten = loader.load_batch(
         engine, write_batch("orders", "daily.jsonl", [v1_order(3), v1_order(4)]), "orders", 2
     )
     assert first is not None
-    assert again is not None
-    assert first.batch_id != again.batch_id
-    assert (again.received, again.loaded) == (2, 2)
-    assert engine.query("SELECT order_id FROM orders ORDER BY 1") == [(1,), (2,), (3,), (4,)]
+    assert rewritten is not None
+    assert rewritten.batch_id != first.batch_id
+    assert (rewritten.received, rewritten.loaded, rewritten.rewrite_of) == (0, 0, first.batch_id)
+    assert engine.query("SELECT order_id FROM orders ORDER BY 1") == [(1,), (2,)]
+    # Its loaded bytes back in front, one line more: only that line loads, as line 3.
+    path = write_batch("orders", "daily.jsonl", [v1_order(1), v1_order(2), v1_order(5)])
+    grown = loader.load_batch(engine, path, "orders", 3)
+    assert grown is not None
+    assert (grown.received, grown.loaded, grown.appended_to) == (1, 1, first.batch_id)
+    assert grown.batch_id.startswith("orders/daily.jsonl@")
+    assert grown.batch_id.endswith("+" + str(len(json.dumps(v1_order(1))) + len(json.dumps(v1_order(2))) + 2))
+    assert engine.query("SELECT order_id, _pipefix_line FROM orders ORDER BY 1") == [(1, 1), (2, 2), (5, 3)]
+    assert store.row_accounting(engine, ("orders",))["lost"] == 0
 
 
 def one_column_table(engine: Engine, kind: str) -> str:

@@ -20,7 +20,7 @@ from pipefix.domain.constraints import (
     filter_plan,
 )
 from pipefix.domain.goals import Evaluation, Goal, evaluate
-from pipefix.domain.records import Revision, StepJournal, StepMetrics, StepRecord, Waiting
+from pipefix.domain.records import FileNote, Revision, StepJournal, StepMetrics, StepRecord, Waiting
 from pipefix.domain.serde import to_json
 from pipefix.engines import store
 from pipefix.planners.view import PlanningView
@@ -48,6 +48,7 @@ class AgentState(TypedDict, total=False):
     filtered: FilterResult | None
     results: tuple[ActionResult, ...]
     waiting: tuple[Waiting, ...]
+    files: tuple[FileNote, ...]
     stop_reason: str
     journaled: bool
 
@@ -86,11 +87,13 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
                 "filtered": FilterResult(journal.plan, journal.refused, journal.amendments),
                 "results": (),
                 "waiting": (),
+                "files": (),
                 "journaled": True,
             }
         deps.before_step(step)
-        ingest.ingest_step(ctx, deps.landing, step)
+        ingested = ingest.ingest(ctx, deps.landing, step)
         return {
+            "files": ingested.notes(),
             "journaled": False,
             "metrics": measure(ctx, step),
             "revision": None,
@@ -249,6 +252,7 @@ def _record(state: AgentState) -> StepRecord:
         results=state.get("results", ()),
         constraint_changes=state.get("changes", ()),
         waiting=state.get("waiting", ()),
+        files=state.get("files", ()),
     )
 
 

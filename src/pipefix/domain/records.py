@@ -19,6 +19,17 @@ class Resent:
 
 
 @dataclass(frozen=True)
+class FileNote:
+    """A landed file a step did not simply load: still being written (`writing`), waiting for its
+    folder's `_SUCCESS` (`marker`), grown after it was loaded (`appended`: its new lines loaded)
+    or rewritten in place (`rewritten`: not loaded again)."""
+
+    file: str  # `orders/b1.jsonl`
+    kind: str
+    text: str  # what happened, for a person
+
+
+@dataclass(frozen=True)
 class TableHealth:
     table: str
     checks: dict[str, bool]
@@ -134,6 +145,7 @@ class StepRecord:
     results: tuple[ActionResult, ...] = field(default_factory=tuple)
     constraint_changes: tuple[ConstraintChange, ...] = ()
     waiting: tuple[Waiting, ...] = ()
+    files: tuple[FileNote, ...] = ()  # landed files not simply loaded this step, and why
 
 
 @dataclass(frozen=True)

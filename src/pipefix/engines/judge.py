@@ -36,7 +36,36 @@ class Judge:
 
     # --- staging: every source becomes (batch_id, line_no, raw, stage_error) ----------------
 
-    def stage_file(self, path: Path, batch_id: str, contract: Contract | None) -> int:
+    def stage_file(self, path: Path, batch_id: str, contract: Contract | None, line_offset: int = 0) -> int:
+        """Stage a batch file's records; `line_offset` is added to each line number (the new
+        lines of a grown file, read apart, keep the numbers they have in the file)."""
+        staged = self._stage_file(path, batch_id, contract)
+        if line_offset:  # line 0 stands for a file unreadable as a whole
+            shifted = f"CASE WHEN line_no > 0 THEN line_no + {int(line_offset)} ELSE line_no END"
+            self._restage(f"SELECT batch_id, {shifted} AS line_no, raw, stage_error FROM {STAGE}")
+        return staged
+
+    def take_staged(self, line_no: int) -> tuple[str, str | None] | None:
+        """Take one staged record out of the batch: (raw, error), or None if no record has that line."""
+        rows = self.duck.query(f"SELECT raw, stage_error FROM {STAGE} WHERE line_no = ?", (line_no,))
+        if not rows:
+            return None
+        self._restage(f"SELECT * FROM {STAGE} WHERE line_no <> ?", (line_no,))
+        return str(rows[0][0]), rows[0][1]
+
+    def hold_staged(self, line_no: int, reason: str) -> None:
+        """Make one staged record unreadable with `reason`: it is held, whatever it holds."""
+        error = "CASE WHEN line_no = ? THEN ? ELSE stage_error END"
+        self._restage(
+            f"SELECT batch_id, line_no, raw, {error} AS stage_error FROM {STAGE}", (line_no, reason)
+        )
+
+    def _restage(self, select: str, params: tuple[object, ...] = ()) -> None:
+        # Rebuilt, not updated: the engine lets no UPDATE or DELETE touch a table it cannot prove
+        # is scratch, and a staged batch is scratch.
+        self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {select}", params)
+
+    def _stage_file(self, path: Path, batch_id: str, contract: Contract | None) -> int:
         kind = readers.batch_format(path)
         try:
             if kind == "csv":

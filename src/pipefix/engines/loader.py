@@ -6,16 +6,20 @@ Every record that comes in ends in exactly one place: the table (conforming) or 
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipefix.domain.serde import to_plain
-from pipefix.engines import duckdb_sql, store
-from pipefix.engines.base import Engine, EngineError, scalar
+from pipefix.engines import batch_files, duckdb_sql, readers, store
+from pipefix.engines.base import Engine, EngineError, quote, scalar
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.judge import CHECKED, STAGE, judge_for
+from pipefix.engines.judge import CHECKED, STAGE, Judge, judge_for
+from pipefix.errors import RecoverableError
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.drift import Drift, ObservedField, diff, new_values
 
@@ -29,50 +33,140 @@ class BatchLoad:
     quarantined: int
     drift: tuple[Drift, ...]
     duplicate_of: str | None = None  # a re-sent file: the batch that loaded these bytes first
+    appended_to: str | None = None  # a file grown since it was loaded: the batch of its earlier bytes
+    rewrite_of: str | None = None  # a file rewritten in place: the batch that loaded it; nothing loaded
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+class FileChanged(RecoverableError):
+    """The file changed while it was read: it is still being written; a later step reads it."""
 
 
-def batch_id_of(table: str, path: Path, sha256: str) -> str:
-    # The content hash is part of the id: a file re-sent with new content is a new batch.
-    return f"{table}/{path.name}@{sha256[:12]}"
+@dataclass(frozen=True)
+class RecordedBatch:
+    """A row of pipefix.batches, as far as a file's identity goes."""
+
+    batch_id: str
+    sha256: str
+    size_bytes: int | None  # None: recorded before sizes were
+    received: int
+    step: int
+    duplicate_of: str | None
+    appended_to: str | None
+    rewrite_of: str | None
+
+    @property
+    def file(self) -> str:
+        return store.file_of(self.batch_id)
 
 
-def recorded_batches(engine: Engine, table: str) -> set[str]:
-    """Ids of every batch file of `table` already accounted for: loaded, or recorded as re-sent."""
-    rows = engine.query(f"SELECT batch_id FROM {store.SCHEMA}.batches WHERE table_name = ?", (table,))
-    return {str(r[0]) for r in rows}
+file_sha256 = batch_files.file_sha256
+
+
+def batch_id_of(file: str, sha256: str) -> str:
+    # The content hash is part of the id: the same name with other bytes is another batch.
+    return f"{file}@{sha256[:12]}"
+
+
+def file_batches(engine: Engine, table: str) -> dict[str, list[RecordedBatch]]:
+    """Every batch row of `table` by file (`orders/a.jsonl`), oldest first: what was loaded,
+    re-sent, appended or rewritten."""
+    rows = engine.query(
+        f"SELECT batch_id, sha256, size_bytes, received, step, duplicate_of, appended_to, rewrite_of "
+        f"FROM {store.SCHEMA}.batches WHERE table_name = ? ORDER BY step, batch_id",
+        (table,),
+    )
+    files: dict[str, list[RecordedBatch]] = {}
+    for batch_id, sha256, size, received, step, duplicate_of, appended_to, rewrite_of in rows:
+        batch = RecordedBatch(
+            str(batch_id),
+            str(sha256),
+            None if size is None else int(size),
+            int(received),
+            int(step),
+            duplicate_of,
+            appended_to,
+            rewrite_of,
+        )
+        files.setdefault(batch.file, []).append(batch)
+    return files
+
+
+def accounted_bytes(history: list[RecordedBatch]) -> RecordedBatch | None:
+    """The batch that accounts for the most of a file's bytes (loaded, re-sent or appended), or
+    None if none does. Rewrites account for nothing: their bytes were never loaded."""
+    kept = [b for b in history if b.rewrite_of is None]
+    return max(kept, key=lambda b: (b.step, b.size_bytes or 0)) if kept else None
 
 
 def first_batch(engine: Engine, table: str, sha256: str) -> tuple[str, int] | None:
     """The batch that loaded these bytes into `table`, if they held any record: (id, records).
+    For a file that grew, its records are those of every batch of the file up to that one.
 
     A file without records (empty, or blank lines only) re-sends nothing: it is no duplicate."""
-    rows = engine.query(
-        f"SELECT batch_id, received FROM {store.SCHEMA}.batches WHERE table_name = ? AND sha256 = ? "
-        "AND duplicate_of IS NULL AND received > 0 ORDER BY step, batch_id LIMIT 1",
-        (table, sha256),
-    )
-    return (str(rows[0][0]), int(rows[0][1])) if rows else None
+    batches = [b for history in file_batches(engine, table).values() for b in history]
+    by_id = {b.batch_id: b for b in batches}
+    for batch in sorted(batches, key=lambda b: (b.step, b.batch_id)):
+        if batch.sha256 != sha256 or batch.duplicate_of is not None or batch.rewrite_of is not None:
+            continue
+        records, link = batch.received, batch.appended_to
+        while link is not None and link in by_id:
+            records += by_id[link].received
+            link = by_id[link].appended_to
+        if records > 0:
+            return batch.batch_id, records
+    return None
 
 
 def record_duplicate(
-    engine: Engine, path: Path, table: str, step: int, batch_id: str, sha256: str, first: tuple[str, int]
+    engine: Engine,
+    path: Path,
+    table: str,
+    step: int,
+    batch_id: str,
+    sha256: str,
+    size: int,
+    first: tuple[str, int],
 ) -> BatchLoad:
     """A file re-sent under a new name with bytes already loaded: a batch row of its own (its
     records counted, none loaded), so that its lines are accounted for and nothing loads twice."""
     first_id, records = first
-    engine.execute(
-        f"INSERT INTO {store.SCHEMA}.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (batch_id, table, step, str(path), sha256, records, 0, 0, "[]", first_id),
+    store.record_batch(
+        engine,
+        batch_id=batch_id,
+        table_name=table,
+        step=step,
+        path=str(path),
+        sha256=sha256,
+        received=records,
+        loaded=0,
+        quarantined=0,
+        drift="[]",
+        duplicate_of=first_id,
+        size_bytes=size,
     )
     return BatchLoad(batch_id, table, records, 0, 0, (), duplicate_of=first_id)
+
+
+def record_rewrite(
+    engine: Engine, path: Path, table: str, step: int, batch_id: str, sha256: str, size: int, loaded_as: str
+) -> BatchLoad:
+    """A file rewritten in place after it was loaded (its loaded bytes are no longer its first
+    bytes): recorded and reported, never loaded again under the same name."""
+    store.record_batch(
+        engine,
+        batch_id=batch_id,
+        table_name=table,
+        step=step,
+        path=str(path),
+        sha256=sha256,
+        received=0,
+        loaded=0,
+        quarantined=0,
+        drift="[]",
+        rewrite_of=loaded_as,
+        size_bytes=size,
+    )
+    return BatchLoad(batch_id, table, 0, 0, 0, (), rewrite_of=loaded_as)
 
 
 def observed_fields(duck: DuckDBEngine, source: str) -> tuple[ObservedField, ...]:
@@ -104,24 +198,172 @@ def _valid_objects(duck: DuckDBEngine) -> int:
     return int(scalar(duck, f"SELECT count(*) FROM {STAGE} WHERE {duckdb_sql.IS_OBJECT}"))
 
 
-def load_batch(
-    engine: Engine, path: Path, table: str, step: int, batch_id: str | None = None
-) -> BatchLoad | None:
-    """Load one batch file (JSONL, CSV or Parquet). None if this file (name and bytes) was seen
-    before; a file re-sent under a new name with bytes already loaded is recorded, not loaded."""
-    sha256 = file_sha256(path)
-    batch_id = batch_id or batch_id_of(table, path, sha256)
-    if batch_id in recorded_batches(engine, table):
+def _load_appended(
+    engine: Engine,
+    path: Path,
+    table: str,
+    step: int,
+    file: str,
+    prefix: int,
+    before: os.stat_result,
+    history: list[RecordedBatch],
+) -> BatchLoad:
+    """Load the lines a file gained after its first `prefix` bytes were loaded: a batch of their
+    own (`<file>@<hash of the file now>+<first byte read>`), numbered on from the lines before.
+    A CSV's new lines are read under its header."""
+    segment = batch_files.plan_segment(path, prefix)
+    header = readers.batch_format(path) == "csv" and segment.start > 0
+    judge = judge_for(engine)
+    appended_to = accounted_bytes(history)
+    assert appended_to is not None
+    with tempfile.TemporaryDirectory(prefix="pipefix-append-") as folder:
+        part = Path(folder) / path.name
+        sha256 = batch_files.write_segment(path, segment.start, before.st_size, part, header)
+        batch_id = f"{batch_id_of(file, sha256)}+{segment.start}"
+        offset = segment.first_line - (2 if header else 1)
+        received = judge.stage_file(part, batch_id, store.active_contract(engine, table), offset)
+    _unchanged_since(path, before)
+    then = None
+    completed = _completed_line(engine, judge, table, file, history, segment.cut_line)
+    if completed is not None:
+        received -= 1  # the line was received with the file's first bytes
+
+        def then() -> None:
+            _replay_completed_line(engine, judge, table, step, *completed)
+
+    return _judge_and_record(
+        engine,
+        judge,
+        path,
+        table,
+        step,
+        received,
+        then,
+        batch_id=batch_id,
+        sha256=sha256,
+        size_bytes=before.st_size,
+        appended_to=appended_to.batch_id,
+    )
+
+
+def _completed_line(
+    engine: Engine, judge: Judge, table: str, file: str, history: list[RecordedBatch], line: int | None
+) -> tuple[str, int, str, str | None] | None:
+    """The loaded bytes ended inside `line`: its first part was read when the file was loaded.
+    If that part is held (a cut record rarely reads), the completed line replaces it: it is taken
+    out of the staged batch and returned as (held batch, line, text, error) to be judged in its
+    place. If the part loaded (or was read as another file), the completed line is held: loading
+    it would load the line twice."""
+    if line is None:
         return None
+    ids = [b.batch_id for b in history if b.rewrite_of is None]
+    marks = ", ".join("?" for _ in ids)
+    held = engine.query(
+        f"SELECT batch_id FROM {store.SCHEMA}.quarantine WHERE table_name = ? AND line_no = ? "
+        f"AND replayed_step IS NULL AND batch_id IN ({marks})",
+        (table, line, *ids),
+    )
+    if held:
+        taken = judge.take_staged(line)
+        return (str(held[0][0]), line, *taken) if taken is not None else None
+    loaded = scalar(
+        engine,
+        f"SELECT count(*) FROM {quote(table)} WHERE _pipefix_line = ? AND _pipefix_batch IN ({marks})",
+        (line, *ids),
+    )
+    if loaded or any(b.duplicate_of is not None for b in history):
+        judge.hold_staged(
+            line,
+            f"line {line} was still being written when {file} was loaded: its first part was read "
+            "then; the completed line is held, not loaded twice",
+        )
+    return None
+
+
+def _replay_completed_line(
+    engine: Engine, judge: Judge, table: str, step: int, batch_id: str, line: int, raw: str, error: str | None
+) -> None:
+    """Judge the completed text of a held line in its place, as a replay: loaded under its first
+    batch and line, or held again with the reason it has now."""
+    contract = store.active_contract(engine, table)
+    engine.execute(
+        f"UPDATE {store.SCHEMA}.quarantine SET raw = ? WHERE table_name = ? AND batch_id = ? "
+        "AND line_no = ? AND replayed_step IS NULL",
+        (raw, table, batch_id, line),
+    )
+    judge.stage_records([(batch_id, line, raw, error)])
+    judge.check(contract, store.active_adapter(engine, table))
+    judge.insert_conforming(contract, step)
+    judge.mark_replayed(table, step, contract.version)
+
+
+def load_batch(
+    engine: Engine, path: Path, table: str, step: int, name: str | None = None
+) -> BatchLoad | None:
+    """Load one batch file (JSONL, CSV or Parquet), `name` its name under the table's folder.
+    None if this file (name and bytes) was seen before. A file re-sent under a new name with bytes
+    already loaded is recorded, not loaded; a file that grew keeping its loaded bytes loads only
+    its new lines; a file rewritten in place is recorded, not loaded. FileChanged if the file
+    changed while it was read."""
+    file = f"{table}/{name or path.name}"
+    before = path.stat()
+    sha256 = file_sha256(path)
+    history = file_batches(engine, table).get(file, [])
+    if any(b.sha256 == sha256 for b in history):
+        return None
+    batch_id = batch_id_of(file, sha256)
+    loaded = accounted_bytes(history)
+    if loaded is not None:
+        prefix = None
+        if readers.batch_format(path) != "parquet":  # a Parquet file cannot grow by appending
+            prefix = batch_files.loaded_prefix(path, loaded.size_bytes, loaded.sha256)
+        if prefix is None:
+            return record_rewrite(
+                engine, path, table, step, batch_id, sha256, before.st_size, loaded.batch_id
+            )
+        return _load_appended(engine, path, table, step, file, prefix, before, history)
     first = first_batch(engine, table, sha256)
     if first is not None:
-        return record_duplicate(engine, path, table, step, batch_id, sha256, first)
-    contract = store.active_contract(engine, table)
-    adapter = store.active_adapter(engine, table)
+        return record_duplicate(engine, path, table, step, batch_id, sha256, before.st_size, first)
     judge = judge_for(engine)
     # Staged before the transaction: a file DuckDB fails to read must not abort the load's
     # transaction; it becomes held records instead.
-    received = judge.stage_file(path, batch_id, contract)
+    received = judge.stage_file(path, batch_id, store.active_contract(engine, table))
+    _unchanged_since(path, before)
+    return _judge_and_record(
+        engine,
+        judge,
+        path,
+        table,
+        step,
+        received,
+        batch_id=batch_id,
+        sha256=sha256,
+        size_bytes=before.st_size,
+    )
+
+
+def _unchanged_since(path: Path, before: os.stat_result) -> None:
+    after = path.stat()
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise FileChanged(f"{path.name} changed while it was read: it is still being written")
+
+
+def _judge_and_record(
+    engine: Engine,
+    judge: Judge,
+    path: Path,
+    table: str,
+    step: int,
+    received: int,
+    then: Callable[[], None] | None = None,
+    **batch: Any,
+) -> BatchLoad:
+    """Judge the staged records, load those that conform, hold the others and record the batch,
+    in one transaction (with `then`, if given)."""
+    batch_id = str(batch["batch_id"])
+    contract = store.active_contract(engine, table)
+    adapter = store.active_adapter(engine, table)
     with engine.transaction():
         judge.check(contract, adapter)
         drift: tuple[Drift, ...] = ()
@@ -137,22 +379,22 @@ def load_batch(
                 f"batch {batch_id}: {received} records in, {loaded} loaded + {quarantined} held; "
                 "refusing to commit an unbalanced load"
             )
-        engine.execute(
-            f"INSERT INTO {store.SCHEMA}.batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                batch_id,
-                table,
-                step,
-                str(path),
-                sha256,
-                received,
-                loaded,
-                quarantined,
-                json.dumps([to_plain(d) for d in drift]),
-                None,
-            ),
+        store.record_batch(
+            engine,
+            table_name=table,
+            step=step,
+            path=str(path),
+            received=received,
+            loaded=loaded,
+            quarantined=quarantined,
+            drift=json.dumps([to_plain(d) for d in drift]),
+            **batch,
         )
-    return BatchLoad(batch_id, table, received, loaded, quarantined, drift)
+        if then is not None:
+            then()
+    return BatchLoad(
+        batch_id, table, received, loaded, quarantined, drift, appended_to=batch.get("appended_to")
+    )
 
 
 def replay_quarantine(

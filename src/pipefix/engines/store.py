@@ -53,7 +53,29 @@ _DDL = [
     "delivered BOOLEAN, detail VARCHAR)",
     # A re-sent file (new name, bytes already loaded): the batch that loaded them first.
     f"ALTER TABLE {SCHEMA}.batches ADD COLUMN IF NOT EXISTS duplicate_of VARCHAR",
+    # How much of the file the batch accounts for (its first size_bytes bytes hash to sha256); a
+    # file that grew keeping them loads only the bytes after (appended_to: the batch before); a
+    # file rewritten in place is recorded, not loaded (rewrite_of: the batch that loaded it).
+    f"ALTER TABLE {SCHEMA}.batches ADD COLUMN IF NOT EXISTS size_bytes BIGINT",
+    f"ALTER TABLE {SCHEMA}.batches ADD COLUMN IF NOT EXISTS appended_to VARCHAR",
+    f"ALTER TABLE {SCHEMA}.batches ADD COLUMN IF NOT EXISTS rewrite_of VARCHAR",
 ]
+
+BATCH_COLUMNS = (
+    "batch_id",
+    "table_name",
+    "step",
+    "path",
+    "sha256",
+    "received",
+    "loaded",
+    "quarantined",
+    "drift",
+    "duplicate_of",
+    "size_bytes",
+    "appended_to",
+    "rewrite_of",
+)
 
 
 def _next_seq(table: str) -> str:
@@ -367,6 +389,54 @@ def adopted(engine: Engine, tables: tuple[str, ...]) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
+def record_batch(engine: Engine, **values: Any) -> None:
+    """One row of pipefix.batches, its columns named (BATCH_COLUMNS; those not given are NULL)."""
+    unknown = set(values) - set(BATCH_COLUMNS)
+    if unknown:
+        raise ValueError(f"pipefix.batches has no column {sorted(unknown)}")
+    names = [c for c in BATCH_COLUMNS if c in values]
+    engine.execute(
+        f"INSERT INTO {SCHEMA}.batches ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        tuple(values[c] for c in names),
+    )
+
+
+def grown_and_rewritten(engine: Engine, step: int | None = None) -> list[dict[str, Any]]:
+    """Files that changed after they were loaded, oldest first (of one step, if given): grown
+    (`appended_to`: only the new lines loaded) or rewritten in place (`rewrite_of`: not loaded)."""
+    where, params = ("AND step = ?", (step,)) if step is not None else ("", ())
+    rows = engine.query(
+        f"SELECT step, table_name, batch_id, received, appended_to, rewrite_of FROM {SCHEMA}.batches "
+        f"WHERE (appended_to IS NOT NULL OR rewrite_of IS NOT NULL) {where} ORDER BY step, batch_id",
+        params,
+    )
+    return [
+        {
+            "step": int(s),
+            "table": t,
+            "file": file_of(b),
+            "batch_id": b,
+            "change": "appended" if appended is not None else "rewritten",
+            "lines": int(n),
+            "after": appended if appended is not None else rewritten,
+        }
+        for s, t, b, n, appended, rewritten in rows
+    ]
+
+
+def changed_file_text(change: dict[str, Any]) -> str:
+    """What became of a file that changed after it was loaded, in one sentence."""
+    if change["change"] == "appended":
+        return (
+            f"{change['file']} grew after it was loaded: its {change['lines']:,} new lines loaded as "
+            f"batch {change['batch_id']}"
+        )
+    return (
+        f"{change['file']} was rewritten after it was loaded (batch {change['after']}): not reloaded; "
+        "to load its new content, send it under a new name"
+    )
+
+
 def resent_batches(engine: Engine, step: int | None = None) -> list[dict[str, Any]]:
     """Files re-sent under a new name with bytes already loaded, oldest first (of one step, if given)."""
     where, params = ("AND step = ?", (step,)) if step is not None else ("", ())
@@ -535,6 +605,10 @@ def history(engine: Engine) -> list[dict[str, Any]]:
             }
         )
     entries += resent_and_edit_entries(engine)
+    entries += [
+        {"step": c["step"], "kind": c["change"], "text": changed_file_text(c)}
+        for c in grown_and_rewritten(engine)
+    ]
     return sorted(entries, key=lambda e: e["step"])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from rich.console import Console
@@ -71,6 +72,8 @@ def step_line(console: Console, record: StepRecord, *, verbose: bool = False) ->
     resent = [r for t in m.tables for r in t.resent]
     if resent:
         console.print(f"        duplicates: {resent_text([(r.file, r.lines, r.first) for r in resent])}")
+    for line in file_lines([(n.kind, n.text) for n in record.files]):
+        console.print(f"        {line}", markup=False, soft_wrap=True)  # one line per file, unbroken
     waiting = [t for t in m.tables if not t.checks.get("held_rows", True)]
     if waiting:
         held = ", ".join(_held_text(t.table, t.held_for_shape, t.held_for_value) for t in waiting)
@@ -109,6 +112,39 @@ def resent_text(files: list[tuple[str, int, str]]) -> str:
     firsts = list(dict.fromkeys(first for _, _, first in files))
     shown = ", ".join(firsts[:3]) + (f" and {len(firsts) - 3} more" if len(firsts) > 3 else "")
     return f"{len(files)} files ({sum(n for _, n, _ in files):,} lines) already loaded as {shown}"
+
+
+def file_lines(notes: list[tuple[str, str]], most: int = 5) -> list[str]:
+    """Landed files not simply loaded, (kind, text) each: grown or rewritten after they were
+    loaded, or not read yet (still being written, waiting for _SUCCESS). A long list is cut."""
+    lines = [text for kind, text in notes if kind in ("appended", "rewritten")]
+    waiting = [text for kind, text in notes if kind not in ("appended", "rewritten")]
+    lines += [f"not read yet: {text}" for text in waiting[:most]]
+    if len(waiting) > most:
+        lines.append(f"not read yet: {len(waiting) - most} more files")
+    return lines
+
+
+def settle_wait_line(console: Console, seconds: float, files: list[Any]) -> None:
+    """`pipefix run` waits once when every file to read is still being written."""
+    names = ", ".join(f.file for f in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    console.print(
+        f"waiting {math.ceil(seconds)} s for {names} to settle (modified less than landing.settle ago)",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _landing_lines(console: Console, summary: dict[str, Any]) -> None:
+    """Files rewritten after they were loaded (over the pipeline's life) and files not read yet."""
+    landing = summary.get("landing") or {}
+    notes = [("rewritten", store.changed_file_text(c)) for c in landing.get("rewritten", [])]
+    notes += [
+        ("writing", f"{f['file']} ({f['reason']}): a later run reads it")
+        for f in landing.get("not_ready", [])
+    ]
+    for line in file_lines(notes):
+        console.print(line, markup=False, soft_wrap=True)
 
 
 def _rows_text(rows: dict[str, int]) -> str:
@@ -256,6 +292,7 @@ def run_summary(console: Console, summary: dict[str, Any]) -> None:
     console.rule("Summary")
     console.print(_rows_text(rows))
     _resent_line(console, summary)
+    _landing_lines(console, summary)
     if final["health"] is not None:
         console.print(f"health {final['health']:.2f} | error rate {final['error_rate']:.2%}")
     waiting_lines(console, summary)

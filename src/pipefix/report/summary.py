@@ -124,6 +124,18 @@ def resent_files(pipeline: PipelineContext) -> list[dict[str, Any]]:
     ]
 
 
+def changed_files(pipeline: PipelineContext) -> dict[str, list[dict[str, Any]]]:
+    """Files that changed after they were loaded: grown (`appended`: only their new lines loaded)
+    and rewritten in place (`rewritten`: recorded, not loaded again). `not_ready` (files not read
+    yet) is filled in by whoever can see the landing folder."""
+    changes = [c for c in store.grown_and_rewritten(pipeline.engine) if c["table"] in pipeline.source_tables]
+    return {
+        "appended": [c for c in changes if c["change"] == "appended"],
+        "rewritten": [c for c in changes if c["change"] == "rewritten"],
+        "not_ready": [],
+    }
+
+
 def build_summary(
     pipeline: PipelineContext,
     records: Sequence[StepRecord],
@@ -162,6 +174,7 @@ def build_summary(
         },
         "rows": store.row_accounting(engine, pipeline.source_tables),
         "duplicates": resent_files(pipeline),
+        "landing": changed_files(pipeline),
         "held": held,
         "waiting": waiting_decisions(pipeline),
         "fixes": fixes(records),

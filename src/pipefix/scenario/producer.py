@@ -50,7 +50,10 @@ class Producer:
             path = folder / f"batch-{step:04d}.jsonl"
             rng = random.Random(f"{self.seed}:{table}:{step}")
             lines = (json.dumps(r, separators=(", ", ": ")) for r in self._rows(table, step, rng))
-            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            # Written under a name no reader takes, then renamed: the file appears complete.
+            partial = path.with_name(path.name + ".tmp")
+            partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            partial.replace(path)
             written.append((table, path))
         return written
 

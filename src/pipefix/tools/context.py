@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pipefix.engines.base import Engine
 from pipefix.engines.derived import DerivedMetric
+from pipefix.pipeline.landing import LandingRules
 
 
 @dataclass
@@ -20,6 +21,9 @@ class PipelineContext:
     max_rejected_rate: float = 0.02
     min_volume_ratio: float = 0.5
     hash_cache: dict[tuple[str, int, int], str] = field(default_factory=dict)
+    # When a landed file is complete enough to read; pipefix.yaml's `landing:` says (5 s quiet by
+    # default), code that builds a context chooses (reading at once, by default).
+    landing_rules: LandingRules = field(default_factory=LandingRules)
 
     @property
     def tables(self) -> tuple[str, ...]:

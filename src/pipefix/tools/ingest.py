@@ -1,14 +1,22 @@
-"""The pipeline's own work each step: load every batch file not loaded before, then refresh
-derived tables. Not an agent action: this is what the agent watches."""
+"""The pipeline's own work each step: load every batch file not loaded before and complete
+enough to read (pipeline/landing.py), then refresh derived tables. Not an agent action: this is
+what the agent watches."""
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from pipefix.domain.records import FileNote
 from pipefix.engines import derived, health, loader, readers, store
 from pipefix.engines.duckdb_sql import create_table_sql
+from pipefix.pipeline import landing as landing_rules
 from pipefix.pipeline.contracts import Adapter, Contract
+from pipefix.pipeline.landing import LandingRules
 from pipefix.tools import adopt
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.throughput import capacity
@@ -54,35 +62,175 @@ def setup(
             store.record_table_state(engine, 0, table, sorted(health.physical_columns(engine, table)), cause)
 
 
-def pending_files(ctx: PipelineContext, landing: Path, table: str) -> list[Path]:
-    """Batch files not accounted for yet, oldest name first: new bytes, and known bytes under a
-    new name (a re-send, recorded as such). A file seen before under its own name is not."""
+@dataclass(frozen=True)
+class Unready:
+    """A batch file not read yet, and why: a later step reads it once it is complete."""
+
+    table: str
+    file: str  # `orders/b1.jsonl`
+    reason: str  # `still being written: modified 2 s ago`
+    modified_seconds_ago: float
+    settles_in: float | None  # seconds until it has been quiet long enough; None: waits for _SUCCESS
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "file": self.file,
+            "reason": self.reason,
+            "modified_seconds_ago": round(self.modified_seconds_ago, 1),
+        }
+
+
+@dataclass(frozen=True)
+class TableScan:
+    ready: list[tuple[Path, str]]  # files with something to record: (path, name under the table's folder)
+    unready: list[Unready]
+
+
+def scan(ctx: PipelineContext, landing: Path, table: str, now: float | None = None) -> TableScan:
+    """The table's batch files not accounted for yet, oldest name first: new bytes, grown or
+    rewritten files, known bytes under a new name (a re-send) — those complete enough to read,
+    and those not (still being written, or waiting for their folder's `_SUCCESS`). A file seen
+    before under its own name with the same bytes is neither."""
     folder = landing / table
     if not folder.is_dir():
-        return []
-    files = sorted(p for p in folder.iterdir() if readers.batch_format(p) and p.is_file())
-    recorded = loader.recorded_batches(ctx.engine, table)
-    return [p for p in files if loader.batch_id_of(table, p, _sha256(ctx, p)) not in recorded]
+        return TableScan([], [])
+    now = time.time() if now is None else now
+    rules = ctx.landing_rules
+    recorded = loader.file_batches(ctx.engine, table)
+    ready: list[tuple[Path, str]] = []
+    unready: list[Unready] = []
+    for path, name, marked in _candidates(folder, rules):
+        file = f"{table}/{name}"
+        try:
+            stat = path.stat()
+            if _seen(ctx, path, stat, recorded.get(file, [])):
+                continue
+        except FileNotFoundError:  # moved away since the folder was listed
+            continue
+        age = now - stat.st_mtime
+        if rules.require_success_marker and not marked:
+            where = file.rpartition("/")[0]
+            unready.append(Unready(table, file, landing_rules.waits_for_marker(where), age, None))
+            continue
+        settles_in = None if marked else landing_rules.not_settled(age, rules)
+        if settles_in is not None:
+            unready.append(Unready(table, file, landing_rules.still_writing(age), age, settles_in))
+            continue
+        ready.append((path, name))
+    return TableScan(ready, unready)
 
 
-def _sha256(ctx: PipelineContext, path: Path) -> str:
+def _candidates(folder: Path, rules: LandingRules) -> list[tuple[Path, str, bool]]:
+    """(path, name under the table's folder, its folder holds _SUCCESS) of every batch file a
+    producer is done naming: files directly in the folder; with `require_success_marker`, also
+    those of each folder in it (a Spark job's output)."""
+    marked = (folder / landing_rules.SUCCESS_MARKER).is_file()
+    found = [(p, p.name, marked) for p in _batch_files(folder)]
+    if rules.require_success_marker:
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+            if not landing_rules.in_progress_name(sub.name):
+                done = (sub / landing_rules.SUCCESS_MARKER).is_file()
+                found += [(p, f"{sub.name}/{p.name}", done) for p in _batch_files(sub)]
+    return sorted(found, key=lambda f: f[1])
+
+
+def _batch_files(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if readers.batch_format(p) and not landing_rules.in_progress_name(p.name) and p.is_file()
+    )
+
+
+def _seen(
+    ctx: PipelineContext, path: Path, stat: os.stat_result, history: list[loader.RecordedBatch]
+) -> bool:
+    """Whether a batch of this file already has its bytes. Hashed only when one could: a batch of
+    the file's size (or of a size not recorded)."""
+    if not any(b.size_bytes in (None, stat.st_size) for b in history):
+        return False
+    sha256 = _sha256(ctx, path, stat)
+    return any(b.sha256 == sha256 for b in history)
+
+
+def pending_files(ctx: PipelineContext, landing: Path, table: str) -> list[Path]:
+    """Batch files with something to record and complete enough to read, oldest name first."""
+    return [path for path, _ in scan(ctx, landing, table).ready]
+
+
+def _sha256(ctx: PipelineContext, path: Path, stat: os.stat_result) -> str:
     """Content hash, computed again only when the file's size or mtime changes."""
-    stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in ctx.hash_cache:
         ctx.hash_cache[key] = loader.file_sha256(path)
     return ctx.hash_cache[key]
 
 
-def ingest_step(ctx: PipelineContext, landing: Path, step: int) -> list[loader.BatchLoad]:
+@dataclass(frozen=True)
+class Ingested:
+    loads: list[loader.BatchLoad]
+    unready: list[Unready]
+
+    def notes(self) -> tuple[FileNote, ...]:
+        """What a person should hear about the landed files this step did not simply load."""
+        notes = [
+            FileNote(u.file, "marker" if u.settles_in is None else "writing", f"{u.file} ({u.reason})")
+            for u in self.unready
+        ]
+        for load in self.loads:
+            after = load.appended_to or load.rewrite_of
+            if after is not None:
+                file = store.file_of(load.batch_id)
+                kind = "appended" if load.appended_to else "rewritten"
+                change = {
+                    "file": file,
+                    "change": kind,
+                    "lines": load.received,
+                    "batch_id": load.batch_id,
+                    "after": after,
+                }
+                notes.append(FileNote(file, kind, store.changed_file_text(change)))
+        return tuple(notes)
+
+
+def ingest(ctx: PipelineContext, landing: Path, step: int) -> Ingested:
+    """Load every batch file complete enough to read and not loaded before (up to the step's
+    capacity per table), then refresh derived tables."""
     loads = []
+    unready = []
     limit = capacity(ctx)
     for table in ctx.source_tables:
-        for path in pending_files(ctx, landing, table)[:limit]:
-            result = loader.load_batch(ctx.engine, path, table, step)
+        found = scan(ctx, landing, table)
+        unready += found.unready
+        for path, name in found.ready[:limit]:
+            try:
+                result = loader.load_batch(ctx.engine, path, table, step, name)
+            except loader.FileChanged:
+                reason = "still being written: it changed while it was read"
+                unready.append(
+                    Unready(table, f"{table}/{name}", reason, 0.0, ctx.landing_rules.settle_seconds)
+                )
+                continue
+            except FileNotFoundError:  # moved away since the folder was listed
+                continue
             if result is not None:
                 loads.append(result)
     for table, metrics in ctx.derived.items():
         with ctx.engine.transaction():
             derived.refresh(ctx.engine, table, metrics, step, ctx.clock(step))
-    return loads
+    return Ingested(loads, unready)
+
+
+def ingest_step(ctx: PipelineContext, landing: Path, step: int) -> list[loader.BatchLoad]:
+    return ingest(ctx, landing, step).loads
+
+
+def settle_wait(ctx: PipelineContext, landing: Path) -> tuple[float, list[Unready]]:
+    """When nothing is ready to read but files are still settling: the seconds until the last of
+    them has been quiet for `landing.settle`, and those files. (0, []) otherwise."""
+    scans = [scan(ctx, landing, table) for table in ctx.source_tables]
+    if any(found.ready for found in scans):
+        return 0.0, []
+    settling = [u for found in scans for u in found.unready if u.settles_in is not None]
+    return max((u.settles_in or 0.0 for u in settling), default=0.0), settling
