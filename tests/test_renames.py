@@ -18,6 +18,7 @@ import pytest
 
 from pipefix.api import Pipeline
 from pipefix.pipeline.renames import RenameEvidence
+from pipefix.report.html import build_report
 from pipefix.tools.run_diagnostic import latest_diagnosis
 from tests.test_drift_kinds import balanced, clock, held, iso, make_project, query, run, state, write_batch
 
@@ -173,6 +174,17 @@ def test_a_reference_renamed_while_new_ids_keep_arriving_is_a_rename(tmp_path: P
     assert query(config, "SELECT count(*), count(customer_id) FROM orders") == [(150, 150)]
     assert query(config, "SELECT customer_id FROM orders WHERE order_id = 4001") == [(92,)]
     assert held(config, "orders") == {("unexpected column(s): customerId", "schema", 5): 30}
+    # The evidence and the confidence, where a person looks: the audit trail and the report.
+    with Pipeline.open(config, read_only=True, clock=clock) as pipeline:
+        (entry,) = [e for e in pipeline.history() if e["kind"] == "rename?"]
+        page = build_report(pipeline.engine, ("customers", "orders"))
+    assert entry["text"].startswith("orders.customer_id -> customerId: rename (confidence 98%: same words")
+    assert entry["reason"] == (
+        "30 rows; overlap 20%; customer_id: 73 distinct, range 1..90, shape 9, 80% new per batch; "
+        "customerId: 30 distinct, range 65..120, shape 9; 100% in customers.customer_id"
+    )
+    assert "<h3>Renames weighed</h3>" in page
+    assert "100% of customerId&#x27;s values are keys of customers.customer_id" in page
 
 
 @pytest.mark.parametrize(("sent", "renamed"), [(20, True), (19, False)])
@@ -219,6 +231,29 @@ def test_under_rename_column_approve_the_rename_waits_with_its_evidence(
     summary = run(config)
     assert ("add_adapter", "stock", True) in fixes(summary)
     balanced(summary, 70)
+
+
+def test_a_rejected_rename_becomes_a_column_added_and_the_old_one_kept(
+    tmp_path: Path, warehouse: str
+) -> None:
+    config = make_project(tmp_path, warehouse, "stock", product_id="type: bigint, nullable: false")
+    with_policy(config, "rename_column: approve")
+    v1 = rows(range(1, 41), product_id=lambda i: i)
+    drifted(config, "stock", v1, rows(range(101, 131), productId=lambda i: i - 100))
+    with Pipeline.open(config, clock=clock) as pipeline:
+        (decision,) = [d for d in pipeline.decisions() if d["status"] == "pending"]
+        pipeline.decide(int(decision["id"]), False)
+    run(config)  # the rename refused: diagnosed again as a column added
+    summary = run(config)  # migration, replay
+    balanced(summary, 70)
+    assert ("schema_migration", "stock", True) in fixes(summary)
+    assert state(config, "stock")[1] == []
+    assert query(config, 'SELECT count(product_id), count("productId") FROM stock') == [(40, 30)]
+    (evidence,) = weighed(config, "stock")
+    assert evidence.verdict == "add + optional"
+    assert (
+        evidence.why == f"known not to be a rename: a person rejected the rename (decision {decision['id']})"
+    )
 
 
 def test_a_rename_below_the_confidence_bar_waits_for_a_person(tmp_path: Path, warehouse: str) -> None:
