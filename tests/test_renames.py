@@ -187,6 +187,26 @@ def test_a_reference_renamed_while_new_ids_keep_arriving_is_a_rename(tmp_path: P
     assert "100% of customerId&#x27;s values are keys of customers.customer_id" in page
 
 
+def test_a_reference_renamed_to_a_name_no_column_can_have_is_read_as_sent(
+    tmp_path: Path, warehouse: str
+) -> None:
+    """ "Customer Id" cannot be a column's name as it is: the rename is weighed on the name as sent
+    (the same words), and the adapter reads the field under that name."""
+    config = tmp_path / "pipefix.yaml"
+    config.write_text(SHOP.format(warehouse=warehouse))
+    for step in (1, 2, 3):
+        shop_step(config, step)
+        run(config)
+    shop_step(config, 4, customer_field="Customer Id")
+    run(config)
+    (evidence,) = weighed(config, "orders")
+    assert (evidence.old, evidence.sent, evidence.verdict) == ("customer_id", "Customer Id", "rename")
+    assert evidence.name == "same words, case or separators changed (customer_id -> Customer Id)"
+    balanced(run(config), 240)
+    assert state(config, "orders")[1] == ["customer_id <- Customer Id"]
+    assert query(config, "SELECT count(*), count(customer_id) FROM orders") == [(120, 120)]
+
+
 @pytest.mark.parametrize(("sent", "renamed"), [(20, True), (19, False)])
 def test_a_rename_from_20_rows_with_strong_evidence_applies(
     tmp_path: Path, warehouse: str, sent: int, renamed: bool

@@ -378,6 +378,8 @@ def with_renames(drifts: tuple[Drift, ...], confidences: dict[tuple[str, str], f
         and not (d.kind is DriftKind.ADDED and d.column in renamed_to)
     ]
     rows = {d.column: d.rows for d in drifts if d.kind is DriftKind.ADDED}
+    # The field as sent, when its name is not the column's: what the adapter reads.
+    sources = {d.column: d.source for d in drifts if d.kind is DriftKind.ADDED}
     renames = [
         Drift(
             DriftKind.RENAMED,
@@ -386,6 +388,7 @@ def with_renames(drifts: tuple[Drift, ...], confidences: dict[tuple[str, str], f
             observed=new,
             rows=rows.get(new, 0),
             confidence=round(sure, 3),
+            source=sources.get(new),
         )
         for old, (new, sure) in best.items()
     ]

@@ -153,6 +153,7 @@ class RenameEvidence:
     reference: str | None = None  # "customers.customer_id": a key both columns' values belong to
     reference_share: float = 0.0  # share of the new field's values found in that key
     unit_moved: str | None = None  # "usd is now a value of currency_code"
+    sent: str | None = None  # the new field as sent, when its name is not the column's (`new`)
     name: str = ""
     value: str = ""
     confidence: float = 0.0
@@ -165,13 +166,13 @@ class RenameEvidence:
 
     def summary(self) -> str:
         evidence = "; ".join(e for e in (self.name, self.value) if e) or "no name or value evidence"
-        head = f"{self.old} -> {self.new}: {self.verdict} (confidence {self.confidence:.0%}"
+        head = f"{self.old} -> {self.sent or self.new}: {self.verdict} (confidence {self.confidence:.0%}"
         return f"{head}, {self.why})" if self.why else f"{head}: {evidence})"
 
     def figures(self) -> str:
         return (
             f"{self.rows} rows; overlap {self.overlap:.0%}; {self.old}: {self.old_values.describe()}; "
-            f"{self.new}: {self.new_values.describe()}"
+            f"{self.sent or self.new}: {self.new_values.describe()}"
             + (f"; {self.reference_share:.0%} in {self.reference}" if self.reference else "")
         )
 
@@ -181,7 +182,7 @@ def weigh(evidence: RenameEvidence) -> RenameEvidence:
     rule_out = _ruled_out(evidence)
     if rule_out is not None:
         return replace(evidence, confidence=0.0, verdict="add + optional", why=rule_out, name="", value="")
-    names = name_evidence(evidence.old, evidence.new)
+    names = name_evidence(evidence.old, evidence.sent or evidence.new)
     value_score, value_why = _value_evidence(evidence)
     if value_score < 0:
         return replace(evidence, confidence=0.0, verdict="add + optional", why=value_why, name=names.why)
@@ -199,14 +200,14 @@ def weigh(evidence: RenameEvidence) -> RenameEvidence:
 def _ruled_out(e: RenameEvidence) -> str | None:
     if e.rows < RENAME_MIN_ROWS:
         rows = "1 held row sends" if e.rows == 1 else f"{e.rows} held rows send"
-        return f"only {rows} {e.new}; a rename needs {RENAME_MIN_ROWS}"
+        return f"only {rows} {e.sent or e.new}; a rename needs {RENAME_MIN_ROWS}"
     if type_family(e.old_type) == "bool" or type_family(e.new_type) == "bool":
         return "booleans: two flags share their values by chance"
     fewest = min(e.old_values.distinct, e.new_values.distinct)
     if fewest < RENAME_MIN_DISTINCT:
         return f"low cardinality ({fewest} distinct values): shared values mean nothing"
     if not e.swap:
-        return f"{e.old} is still sent in the batches that send {e.new}"
+        return f"{e.old} is still sent in the batches that send {e.sent or e.new}"
     if e.unit_moved:
         return f"{e.unit_moved}: the values changed meaning"
     return None
@@ -215,22 +216,22 @@ def _ruled_out(e: RenameEvidence) -> str | None:
 def _value_evidence(e: RenameEvidence) -> tuple[float, str]:
     """(score, why); a negative score: the values contradict a rename."""
     old, new = e.old_values, e.new_values
-    fresh = 1 - e.overlap
+    fresh, name = 1 - e.overlap, e.sent or e.new
     if e.overlap >= RENAME_CONFIDENCE:
-        return VALUES_SHARED, f"{e.overlap:.0%} of {e.new}'s distinct values already in {e.old}"
+        return VALUES_SHARED, f"{e.overlap:.0%} of {name}'s distinct values already in {e.old}"
     if e.reference and e.reference_share >= 0.95:
-        keys = f"{e.reference_share:.0%} of {e.new}'s values are keys of {e.reference}"
+        keys = f"{e.reference_share:.0%} of {name}'s values are keys of {e.reference}"
         return VALUES_SAME_KEY, f"{keys}, as {e.old}'s are"
     alike = _alike(e)
     if alike is not None:
         return -1.0, f"values unlike {e.old}'s: {alike}"
     if old.novelty is not None and fresh - old.novelty > 0.4:
         return -1.0, (
-            f"{fresh:.0%} of {e.new}'s values never seen, where {e.old}'s batches bring {old.novelty:.0%}"
+            f"{fresh:.0%} of {name}'s values never seen, where {e.old}'s batches bring {old.novelty:.0%}"
         )
     if old.novelty is not None and abs(fresh - old.novelty) <= 0.2:
         return VALUES_GROWING, (
-            f"{fresh:.0%} of {e.new}'s values never seen, as {e.old}'s batches bring {old.novelty:.0%}"
+            f"{fresh:.0%} of {name}'s values never seen, as {e.old}'s batches bring {old.novelty:.0%}"
             f" (a growing domain); {new.describe()}"
         )
     return VALUES_ALIKE, f"values alike ({new.describe()})"

@@ -20,7 +20,8 @@ def plan_adapter(
         if drift.kind is DriftKind.RETYPED and drift.hint == "epoch_ms":
             added.append(ColumnTransform(drift.column, TransformKind.EPOCH_MS_TO_TIMESTAMP, drift.column))
         elif drift.kind is DriftKind.RENAMED and drift.observed is not None:
-            added.append(ColumnTransform(drift.column, TransformKind.RENAME, drift.observed))
+            # The field as sent (source), when its name is not the column's it was seen as.
+            added.append(ColumnTransform(drift.column, TransformKind.RENAME, drift.source or drift.observed))
     if not added:
         return None
     replaced = {t.column for t in added}
@@ -41,7 +42,7 @@ def apply_adapter(
     after, still_held, reasons = loader.trial_replay(engine, contract, adapter)
     trial = f"trial: {after} held rows accepted, {still_held} still held"
     trial += "".join(
-        f"; {d.column} <- {d.observed}: rename confidence {d.confidence or 0:.0%}"
+        f"; {d.column} <- {d.source or d.observed}: rename confidence {d.confidence or 0:.0%}"
         for d in drifts
         if d.kind is DriftKind.RENAMED
     )

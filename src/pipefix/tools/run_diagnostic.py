@@ -116,7 +116,7 @@ def rename_evidence(
     table both belong to, and the names."""
     engine = ctx.engine
     found = []
-    added_text = [d.column for d in drifts if d.kind is DriftKind.ADDED and d.observed == "varchar"]
+    added_text = [d.field for d in drifts if d.kind is DriftKind.ADDED and d.observed == "varchar"]
     contracts = {t: c for t, c in store.active_contracts(engine).items() if t in ctx.source_tables}
     for gone, new in rename_candidates(contract, drifts, rows):
         spec = contract.column(gone.column)
@@ -125,7 +125,7 @@ def rename_evidence(
         family = type_family(spec.type)
         numeric = family == "numeric"
         old_values, old_sample = rename_figures.history(engine, contract.table, gone.column, numeric)
-        new_values, new_sample = rename_figures.held(engine, new.column)
+        new_values, new_sample = rename_figures.held(engine, new.field)
         matched = (
             quarantine.distinct_matches(engine, contract.table, gone.column, new_sample, numeric)
             if new_sample
@@ -134,8 +134,8 @@ def rename_evidence(
         reference, share = rename_figures.referenced_key(
             engine, contracts, contract.table, family, old_sample, new_sample
         )
-        dropped = name_evidence(gone.column, new.column).dropped
-        others = [c for c in added_text if c != new.column]
+        dropped = name_evidence(gone.column, new.field).dropped
+        others = [f for f in added_text if f != new.field]
         evidence = weigh(
             RenameEvidence(
                 table=contract.table,
@@ -144,13 +144,14 @@ def rename_evidence(
                 old_type=spec.type,
                 new_type=new.observed,
                 rows=new.rows,
-                swap=rename_figures.carried_by_every_record(engine, contract.table, gone.column, new.column),
+                swap=rename_figures.carried_by_every_record(engine, contract.table, gone.column, new.field),
                 old_values=old_values,
                 new_values=new_values,
                 overlap=round(matched / len(new_sample), 3) if new_sample else 0.0,
                 reference=reference,
                 reference_share=share,
                 unit_moved=rename_figures.sent_as_value(engine, dropped, others),
+                sent=new.source,
             )
         )
         refused = not_renames.get((gone.column, new.column))
