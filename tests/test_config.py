@@ -53,7 +53,7 @@ tables:
       a: {type: bigint}
 """
 
-TYPES = "(use bigint, integer, double, decimal(p,s), varchar, boolean, timestamp, date, json)"
+TYPES = "(use bigint, integer, double, decimal(p,s), varchar, boolean, timestamp, timestamptz, date, json)"
 
 
 def write(folder: Path, text: str, name: str = "pipefix.yaml") -> Path:
@@ -441,7 +441,7 @@ def test_example_message_format(tmp_path: Path) -> None:
     path = write(tmp_path, edited("{type: double", "{type: dble"))
     assert error_of(path) == (
         f"{path}:8: tables.orders.columns.price_usd.type: unknown type 'dble' (use bigint, integer, "
-        "double, decimal(p,s), varchar, boolean, timestamp, date, json)"
+        "double, decimal(p,s), varchar, boolean, timestamp, timestamptz, date, json)"
     )
 
 

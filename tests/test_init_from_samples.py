@@ -70,7 +70,7 @@ def test_init_from_real_payloads_loads_every_sample(tmp_path: Path, warehouse: s
 
     # What a reviewer reads: each guess with what it was based on.
     assert "# 7 samples, 1 null; integers 625,362,839..625,362,839" in text  # disputes.order_id
-    assert "ISO-8601 with UTC offsets (-04:00, -05:00): stored as UTC" in text
+    assert "ISO-8601 with UTC offsets (-04:00, -05:00): exact instants" in text
     assert "widest 5 digits, 2 after the point" in text  # weight 112.00 .. 158.96
     assert 'source: " Height(Inches)\\""' in text  # the CSV header as sent, a quote and all
     assert "key: id   # candidate: unique and never null in 7 samples" in text
@@ -105,7 +105,7 @@ def test_init_from_real_payloads_loads_every_sample(tmp_path: Path, warehouse: s
         exact = [sum(Decimal(line.split(",")[i]) for line in csv_lines) for i in (1, 2)]
         assert heights == [(exact[0], exact[1], 200)]
         initiated = engine.query("SELECT initiated_at FROM shopify_disputes WHERE id = 85190714")
-        assert initiated == [(datetime(2013, 5, 4, 0, 0),)]  # 20:00 at -04:00, stored as UTC
+        assert initiated == [(datetime(2013, 5, 4, 0, 0, tzinfo=UTC),)]  # 20:00 at -04:00: the instant
         rate = engine.query(
             "SELECT percentage FROM stripe_tax_rates WHERE id = 'txr_fakefakefakefakefake0002'"
         )

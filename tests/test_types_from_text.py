@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -147,3 +148,91 @@ def test_a_csv_header_that_cannot_be_a_column_loads_under_a_plain_name(
     write_lines(config, "people", "b-002.csv", ["id,created_at,Height(inches)", f"9,{iso(1)},70.5"])
     balanced(run(config), 6)
     assert query(config, "SELECT height_inches FROM people WHERE id = 9") == [(Decimal("70.50"),)]
+
+
+# --- timestamptz: exact instants --------------------------------------------------------------
+
+INSTANTS = """
+warehouse: {warehouse}
+landing: landing
+tables:
+  payments:
+    key: id
+    columns:
+      id:         {{type: bigint, nullable: false}}
+      created_at: {{type: timestamptz, nullable: false}}
+    freshness: 24h
+goal: {{health: 0.95, error_rate: 0.02}}
+"""
+# One instant, sent three ways: the reader gets it back as that instant, in UTC.
+SENT_AS = ["2026-11-20T07:20:23-04:00", "2026-11-20T11:20:23Z", "2026-11-20 11:20:23"]
+INSTANT = datetime(2026, 11, 20, 11, 20, 23, tzinfo=UTC)
+
+
+def test_timestamptz_keeps_the_instant_sent_with_any_offset(tmp_path: Path, warehouse: str) -> None:
+    config = tmp_path / "pipefix.yaml"
+    config.write_text(INSTANTS.format(warehouse=warehouse))
+    lines = [f'{{"id": {i}, "created_at": "{sent}"}}' for i, sent in enumerate(SENT_AS, 1)]
+    lines.append('{"id": 4, "created_at": "2026-11-20T16:50:23.125+05:30"}')
+    write_lines(config, "payments", "b-001.jsonl", lines)
+    balanced(run(config), 4)
+    loaded = query(config, "SELECT created_at FROM payments ORDER BY id")
+    assert loaded == [(INSTANT,)] * 3 + [(INSTANT + timedelta(milliseconds=125),)]
+    assert all(value.utcoffset() == timedelta(0) for (value,) in loaded)  # aware, shown in UTC
+    physical = query(
+        config,
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'payments' "
+        "AND column_name = 'created_at'",
+    )
+    assert [str(t).lower() for (t,) in physical] == ["timestamp with time zone"]
+    with Pipeline.open(config, read_only=True, clock=lambda step: INSTANT + timedelta(hours=1)) as pipeline:
+        result = pipeline.check()
+    assert result.healthy, result.as_dict()  # schema and freshness read the instants
+
+
+def test_an_added_column_of_times_with_offsets_is_timestamptz(tmp_path: Path, warehouse: str) -> None:
+    config = make_project(tmp_path, warehouse, "orders")
+    lines = [record(i, paid_at=f'"{sent}"') for i, sent in enumerate(SENT_AS[:2], 1)]
+    write_lines(config, "orders", "b-001.jsonl", lines)
+    balanced(runs(config, 3), 2)
+    assert column_type(config, "orders", "paid_at") == "timestamptz"
+    assert query(config, "SELECT paid_at FROM orders ORDER BY id") == [(INSTANT,), (INSTANT,)]
+
+
+def test_a_timestamp_column_receiving_offsets_says_it_stores_utc(tmp_path: Path, warehouse: str) -> None:
+    config = make_project(tmp_path, warehouse, "visits")
+    sent = ["2026-11-20T07:20:23-04:00", "2026-11-20T12:20:23+01:00"]
+    lines = [f'{{"id": {i}, "created_at": "{t}"}}' for i, t in enumerate(sent, 1)]
+    write_lines(config, "visits", "b-001.jsonl", lines)
+    write_lines(config, "visits", "b-002.jsonl", ['{"id": 3, "created_at": "2026-11-20T03:20:23-08:00"}'])
+    balanced(run(config), 3)
+    naive = INSTANT.replace(tzinfo=None)
+    assert query(config, "SELECT created_at FROM visits ORDER BY id") == [(naive,)] * 3  # UTC times
+    note = (
+        "visits.created_at stores UTC: a timestamp without time zone, it keeps the instant of times "
+        "sent with offsets (+01:00, -04:00) as their UTC time, not the offset"
+    )
+    with Pipeline.open(config, read_only=True, clock=clock) as pipeline:
+        history = [e["text"] for e in pipeline.history() if e["kind"] == "note"]
+    assert len(history) == 1  # said once, not per batch
+    assert history[0].startswith(note)
+    assert "type: timestamptz keeps each time as the instant it is" in history[0]
+    contract_note = query(config, "SELECT note FROM pipefix.contracts WHERE table_name = 'visits'")
+    assert note in contract_note[0][0]
+
+
+def test_a_timestamp_column_edited_to_timestamptz_keeps_every_instant(tmp_path: Path, warehouse: str) -> None:
+    config = make_project(tmp_path, warehouse, "visits")
+    write_lines(config, "visits", "b-001.jsonl", [f'{{"id": 1, "created_at": "{SENT_AS[0]}"}}'])
+    balanced(run(config), 1)
+    config.write_text(
+        config.read_text().replace(
+            "{type: timestamp, nullable: false}", "{type: timestamptz, nullable: false}"
+        )
+    )
+    write_lines(config, "visits", "b-002.jsonl", [f'{{"id": 2, "created_at": "{SENT_AS[1]}"}}'])
+    summary = run(config)
+    balanced(summary, 2)
+    assert column_type(config, "visits", "created_at") == "timestamptz"
+    assert query(config, "SELECT created_at FROM visits ORDER BY id") == [(INSTANT,), (INSTANT,)]
+    assert query(config, "SELECT count(*) FROM visits_v1") == [(2,)]  # readers of v1 keep theirs

@@ -47,7 +47,8 @@ from pipefix.pipeline.contracts import (
 from pipefix.pipeline.landing import LandingRules
 
 CONFIG_FILE = "pipefix.yaml"
-TYPE_CHOICES = "bigint, integer, double, decimal(p,s), varchar, boolean, timestamp, date, json"
+TYPE_CHOICES = "bigint, integer, double, decimal(p,s), varchar, boolean, timestamp, timestamptz, date, json"
+TIMESTAMPS = ("timestamp", "timestamptz")  # freshness is measured on the first of these
 MAX_NAME_LENGTH = 63
 RESERVED_PREFIXES = ("_pipefix", "pipefix")
 DUCKDB_PREFIX = "duckdb:///"
@@ -207,7 +208,7 @@ class TableConfig(_Model):
             raise ValueError(f"expected a duration like 90s, 30m, 24h or 7d, got {_show(value)}")
         parse_duration(value)
         columns = info.data.get("columns")
-        if columns is not None and not any(c.type == "timestamp" for c in columns.values()):
+        if columns is not None and not any(c.type in TIMESTAMPS for c in columns.values()):
             raise ValueError("freshness is measured on a timestamp column, and this table has none")
         return value.strip()
 
@@ -392,7 +393,7 @@ class LoadedConfig:
                 for name, col in spec.columns.items()
             )
             freshness_column = (
-                next((c.name for c in columns if c.type == "timestamp"), None) if spec.freshness else None
+                next((c.name for c in columns if c.type in TIMESTAMPS), None) if spec.freshness else None
             )
             contracts[table] = Contract(
                 table,

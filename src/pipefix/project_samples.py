@@ -150,7 +150,8 @@ _HEADER = """\
 # pipefix.yaml, inferred by `pipefix init --from {samples}` from {records} sample records.
 # Review it before the first `pipefix run`: each guess says, after #, what it was based on.
 #   type       read from the text sent: integer widths from the values, decimal(p,s) from the
-#              digits (never through a double); timestamps are stored as UTC
+#              digits (never through a double); times sent with an offset are timestamptz
+#              (exact instants), those without one timestamp (read as UTC)
 #   nullable   false only where every sample filled the field
 #   key        a candidate: unique and never null in the samples; a repeated key is held
 #   values     only where a few short strings repeat many times; a new one is held

@@ -127,6 +127,7 @@ def test_parquet_samples_keep_their_declared_types(tmp_path: Path) -> None:
     duckdb.sql(
         "COPY (SELECT i AS shipment_id, (i * 1.5)::DECIMAL(10,2) AS weight, 'ups' AS carrier, "
         "TIMESTAMP '2026-11-20 11:00:00' AS shipped_at, '2026-11-20T11:00:00Z' AS sent_at, "
+        "TIMESTAMPTZ '2026-11-20 11:00:00+00' AS paid_at, "
         "{'l': i} AS dims FROM range(1, 31) t(i)) "
         f"TO '{path}' (FORMAT parquet)"
     )
@@ -138,7 +139,8 @@ def test_parquet_samples_keep_their_declared_types(tmp_path: Path) -> None:
         "weight": "decimal(10,2)",  # declared: 1.50 reaches JSON as 1.5
         "carrier": "varchar",
         "shipped_at": "timestamp",
-        "sent_at": "timestamp",  # a VARCHAR column read from its text
+        "sent_at": "timestamptz",  # a VARCHAR column read from its text: Z, an instant
+        "paid_at": "timestamptz",
         "dims": "json",
     }
     assert table.guess.key == "shipment_id"

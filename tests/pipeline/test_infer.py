@@ -97,11 +97,12 @@ def test_digits_and_scale_are_counted_on_the_text(whole: int, scale: int) -> Non
 @pytest.mark.parametrize(
     ("texts", "expected", "said"),
     [
-        (["2019-05-15T15:20:18Z", "2019-05-15T15:20:27Z"], "timestamp", "in UTC"),
-        (["2013-07-03T19:00:00-04:00"], "timestamp", "offsets (-04:00): stored as UTC"),
+        (["2019-05-15T15:20:18Z", "2019-05-15T15:20:27Z"], "timestamptz", "in UTC: exact instants"),
+        (["2013-07-03T19:00:00-04:00"], "timestamptz", "offsets (-04:00): exact instants"),
         (["2026-11-20 11:00:00"], "timestamp", "without an offset"),
+        (["2026-11-20 11:00:00", "2026-11-20T11:00:00+01:00"], "timestamptz", "those without an offset"),
         (["2019-11-01", "2019-12-12"], "date", "dates"),
-        (["2019-11-01", "2019-11-01T10:00:00Z"], "timestamp", ""),
+        (["2019-11-01", "2019-11-01T10:00:00Z"], "timestamptz", ""),
         (["2019-02-30"], "varchar", "text"),  # no such day
         (["2019-05-15T15:20:33.123456789Z"], "varchar", "text"),  # nanoseconds would be cut
         (["2019-05-15T25:00:00Z"], "varchar", "text"),

@@ -136,6 +136,9 @@ def _typed_value(logical: str, path: str, jt: str, text: str, kind: TransformKin
     if logical == "timestamp":
         # Through TIMESTAMPTZ so that an offset is applied, not silently dropped.
         return f"CASE WHEN {jt} = 'VARCHAR' THEN TRY_CAST({text} AS TIMESTAMPTZ)::TIMESTAMP END"
+    if logical == "timestamptz":
+        # The instant sent; a text without an offset is a UTC time (the session's time zone).
+        return f"CASE WHEN {jt} = 'VARCHAR' THEN TRY_CAST({text} AS TIMESTAMPTZ) END"
     if logical == "date":
         # A plain date only: a cast would drop a time of day or an offset without a word.
         return (

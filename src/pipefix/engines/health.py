@@ -18,7 +18,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pipefix.domain.records import Resent
@@ -99,6 +99,7 @@ class Thresholds:
 
 # Where information_schema names a type otherwise than the DDL that created it.
 _INFO_SCHEMA_NAMES = {
+    "duckdb": {"timestamptz": "timestamp with time zone"},
     "postgres": {
         "bigint": "bigint",
         "integer": "integer",
@@ -106,6 +107,7 @@ _INFO_SCHEMA_NAMES = {
         "varchar": "character varying",
         "boolean": "boolean",
         "timestamp": "timestamp without time zone",
+        "timestamptz": "timestamp with time zone",
         "date": "date",
         "json": "jsonb",
     },
@@ -253,8 +255,15 @@ def _figures(labels: list[str], values: Sequence[Any], duplicates: int) -> Table
         above_max=counts["above_max"],
         not_allowed=counts["not_allowed"],
         duplicate_keys=duplicates,
-        newest=named.get("newest"),
+        newest=_utc_wall_time(named.get("newest")),
     )
+
+
+def _utc_wall_time(value: datetime | None) -> datetime | None:
+    """A timestamptz column's newest instant as the UTC wall time a naive one holds."""
+    if value is not None and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pipefix.domain.serde import to_plain
-from pipefix.engines import batch_files, duckdb_sql, readers, store
+from pipefix.engines import batch_files, duckdb_sql, readers, store, utc_notes
 from pipefix.engines.base import Engine, EngineError, quote, scalar
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.judge import CHECKED, STAGE, Judge, judge_for
@@ -366,6 +366,7 @@ def _judge_and_record(
     adapter = store.active_adapter(engine, table)
     with engine.transaction():
         judge.check(contract, adapter)
+        utc_notes.note_offsets(engine, judge.duck, contract, adapter, step)
         drift: tuple[Drift, ...] = ()
         # Only a batch with rows of the wrong shape can show drift; profiling costs a scan.
         if judge.count("kind = 'schema'"):
@@ -409,6 +410,7 @@ def replay_quarantine(
     if judge.stage_open_quarantine(contract.table) == 0:
         return 0, 0
     judge.check(contract, adapter)
+    utc_notes.note_offsets(engine, judge.duck, contract, adapter, step)
     judge.insert_conforming(contract, step)
     judge.mark_replayed(contract.table, step, contract.version)
     return judge.count("reason = ''"), judge.count("reason <> ''")

@@ -486,7 +486,8 @@ class SparkEngine:
             raise EngineError(f"unsupported statement on Spark\n  in: {sql[:300]}")
         frame = self.spark.sql(select.sql(dialect="spark"))
         columns = [(f.name, _spark_type_name(f.dataType)) for f in frame.schema.fields]
-        spec = ", ".join(f"{quote(c)} {t}" for c, t in columns)
+        # Spark's type names are DuckDB's too, but for its instant type.
+        spec = ", ".join(f"{quote(c)} {'TIMESTAMPTZ' if t == 'TIMESTAMP_LTZ' else t}" for c, t in columns)
         self.statement_log.append(sql)
         self.state.execute(f"CREATE TEMP TABLE {quote(target.name)} ({spec})")
         rows = [tuple(r) for r in frame.collect()]
@@ -511,8 +512,9 @@ class SparkEngine:
         F = column_functions(self.spark)
 
         fields = {f.name: f for f in self.spark.table(physical).schema.fields}
+        # A timestamptz (Spark's TIMESTAMP) travels as an instant in UTC, the session's time zone.
         arrays = [
-            pa.array(values, type=to_arrow_type(fields[c].dataType))
+            pa.array(values, type=to_arrow_type(fields[c].dataType, timezone="UTC"))
             for c, values in zip(columns, zip(*rows, strict=True), strict=True)
         ]
         frame = self.spark.createDataFrame(pa.Table.from_arrays(arrays, names=columns))
@@ -617,7 +619,9 @@ def _type_name(kind: exp.DataType) -> str:
 
 def _spark_type_name(data_type: Any) -> str:
     text = str(data_type.simpleString()).upper()
-    return {"TIMESTAMP_NTZ": "TIMESTAMP", "INTEGER": "INT"}.get(text, text)
+    # Spark calls its instant type (with a time zone) `timestamp`: pipefix's timestamptz.
+    names = {"TIMESTAMP_NTZ": "TIMESTAMP", "TIMESTAMP": "TIMESTAMP_LTZ", "INTEGER": "INT"}
+    return names.get(text, text)
 
 
 def _load_columns(text: str) -> list[tuple[str, str]]:

@@ -604,6 +604,8 @@ def history(engine: Engine) -> list[dict[str, Any]]:
                 "reason": f"asked by {payload['by']} at {payload['at']}",
             }
         )
+    for step, _, payload in audit_trail(engine, ("utc_note",)):  # engines/utc_notes.py
+        entries.append({"step": step, "kind": "note", "text": payload["text"]})
     entries += resent_and_edit_entries(engine)
     entries += [
         {"step": c["step"], "kind": c["change"], "text": changed_file_text(c)}

@@ -12,6 +12,7 @@ _PHYSICAL: dict[str, dict[str, str]] = {
         "varchar": "VARCHAR",
         "boolean": "BOOLEAN",
         "timestamp": "TIMESTAMP",
+        "timestamptz": "TIMESTAMPTZ",
         "date": "DATE",
         "json": "JSON",
     },
@@ -22,6 +23,7 @@ _PHYSICAL: dict[str, dict[str, str]] = {
         "varchar": "VARCHAR",
         "boolean": "BOOLEAN",
         "timestamp": "TIMESTAMP",
+        "timestamptz": "TIMESTAMPTZ",
         "date": "DATE",
         "json": "JSONB",
     },
@@ -32,6 +34,7 @@ _PHYSICAL: dict[str, dict[str, str]] = {
         "varchar": "STRING",
         "boolean": "BOOLEAN",
         "timestamp": "TIMESTAMP",  # the session's timestampType is TIMESTAMP_NTZ: naive means UTC
+        "timestamptz": "TIMESTAMP_LTZ",  # an instant, shown in the session's time zone (UTC)
         "date": "DATE",
         "json": "STRING",
     },

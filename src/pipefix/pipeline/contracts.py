@@ -9,10 +9,21 @@ from enum import StrEnum
 _DECIMAL = re.compile(r"^decimal\((\d+),\s*(\d+)\)$")
 
 # Logical column types a contract may use. Engines map them to their dialect.
-SIMPLE_TYPES = frozenset({"bigint", "integer", "double", "varchar", "boolean", "timestamp", "date", "json"})
+# `timestamp` holds instants as UTC wall times (naive means UTC); `timestamptz` holds instants as
+# such (DuckDB TIMESTAMPTZ, PostgreSQL timestamptz, Spark TIMESTAMP_LTZ in a UTC session).
+SIMPLE_TYPES = frozenset(
+    {"bigint", "integer", "double", "varchar", "boolean", "timestamp", "timestamptz", "date", "json"}
+)
 
 # (from, to) pairs an ALTER can apply without changing or losing any value.
-LOSSLESS_WIDENINGS = frozenset({("integer", "bigint"), ("integer", "double"), ("bigint", "decimal(38,0)")})
+LOSSLESS_WIDENINGS = frozenset(
+    {
+        ("integer", "bigint"),
+        ("integer", "double"),
+        ("bigint", "decimal(38,0)"),
+        ("timestamp", "timestamptz"),  # a naive timestamp is a UTC time: the same instant
+    }
+)
 
 
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -28,7 +39,9 @@ def type_family(logical: str) -> str:
     """numeric, text, time, bool or json: types whose values can stand for one another."""
     if logical in ("bigint", "integer", "double") or logical.startswith("decimal"):
         return "numeric"
-    return {"varchar": "text", "timestamp": "time", "date": "time", "boolean": "bool"}.get(logical, "json")
+    if logical in ("timestamp", "timestamptz", "date"):
+        return "time"
+    return {"varchar": "text", "boolean": "bool"}.get(logical, "json")
 
 
 def is_lossless_widening(old: str, new: str) -> bool:

@@ -322,7 +322,7 @@ def logical_type(profile: FieldProfile) -> tuple[str, str]:
     if kinds == {"date"}:
         return "date", "dates (YYYY-MM-DD)"
     if kinds <= {"date", "timestamp"}:
-        return "timestamp", _timestamp_note(profile)
+        return _timestamp_type(profile)
     if kinds <= {"object", "array"}:
         shapes = " and ".join(sorted({"object": "objects", "array": "arrays"}[k] for k in kinds))
         return "json", f"nested {shapes}"
@@ -364,17 +364,16 @@ def _decimal_type(profile: FieldProfile) -> tuple[str, str]:
     return logical, f"{widest}; room for {precision - scale} before it"
 
 
-def _timestamp_note(profile: FieldProfile) -> str:
+def _timestamp_type(profile: FieldProfile) -> tuple[str, str]:
+    """Times sent with an offset (Z too) are instants: timestamptz keeps them exactly; times sent
+    without one are UTC wall times: timestamp."""
     offsets = [o for o in profile.offsets if o != "none"]
+    if not offsets:
+        return "timestamp", "ISO-8601 without an offset: read as UTC"
     named = [o for o in offsets if o not in ("Z", "z", "+00:00", "+0000", "+00")]
-    if named:
-        return (
-            f"ISO-8601 with UTC offsets ({', '.join(named)}): stored as UTC "
-            "(contracts have no time zone type)"
-        )
-    if offsets:
-        return "ISO-8601 in UTC"
-    return "ISO-8601 without an offset: read as UTC"
+    sent = f"with UTC offsets ({', '.join(named)})" if named else "in UTC"
+    naive = "; those without an offset read as UTC" if "none" in profile.offsets else ""
+    return "timestamptz", f"ISO-8601 {sent}: exact instants{naive}"
 
 
 def _looks_like_key(name: str) -> bool:
@@ -496,7 +495,7 @@ def _with_key(guess: TableGuess, profiles: Sequence[FieldProfile], names: Mappin
 def _with_freshness(
     guess: TableGuess, profiles: Sequence[FieldProfile], names: Mapping[str, str]
 ) -> TableGuess:
-    stamps = [c.spec.name for c in guess.columns if c.spec.type == "timestamp"]
+    stamps = [c.spec.name for c in guess.columns if c.spec.type in ("timestamp", "timestamptz")]
     created = [
         names[p.name]
         for p in profiles
@@ -549,7 +548,7 @@ def relax(guess: TableGuess, reasons: Mapping[str, int]) -> TableGuess:
             note += f"; {rows} samples did not load as {spec.type}: json instead"
             spec = replace(spec, type="json", values=None)
         columns.append(replace(column, spec=spec, note=note))
-    stamps = {c.spec.name for c in columns if c.spec.type == "timestamp"}
+    stamps = {c.spec.name for c in columns if c.spec.type in ("timestamp", "timestamptz")}
     freshness = guess.freshness if guess.freshness in stamps else None
     return replace(
         guess,
