@@ -874,6 +874,66 @@ def _judged(row: dict[str, Any], types: Any, start: float) -> dict[str, Any]:
     return {"seconds": seconds, "checks": checks, "figures": figures}
 
 
+# --- PostgreSQL: the incremental check's key probe ---------------------------------------------------
+
+
+@case
+def postgres_prepare(folder: str, url: str, rows: str, batch: str) -> dict[str, Any]:
+    """A pipeline on PostgreSQL: `orders` with `rows` rows loaded at step 1 and their figures saved
+    (as an agent step saves them), its statistics gathered; then `batch` rows at step 2 whose keys
+    repeat (each 4 times, half of them among the older rows' keys), written after the statistics
+    as a load is, and measured at once."""
+    from pipefix.api import Pipeline
+    from pipefix.tools.check_health import measure
+
+    config = data.config_for(Path(folder), url)  # the orders pipeline of sections 1 and 2
+    older, newer = int(rows), int(batch)
+    insert = (
+        "INSERT INTO orders SELECT k, k % 100000, (k % 1000) / 10.0, 1 + k % 100, 'paid', "
+        "CASE WHEN k % 10 < 3 THEN 'WINTER' END, TIMESTAMP '2026-11-29 12:00:00' "
+        "+ (k % 43200) * INTERVAL '1 second', 'bench', k, {step} FROM {source}"
+    )
+    start = time.perf_counter()
+    with Pipeline.open(config, clock=data.fixed_clock) as pipeline:
+        engine = pipeline.engine
+        engine.execute(insert.format(step=1, source=f"generate_series(1, {older}) AS k"))
+        measure(pipeline.context, 2)  # saves the figures of step 1's rows
+        engine.execute("ANALYZE orders")
+        keys = f"generate_series({older - newer // 8 + 1}, {older + newer // 8}) AS k, generate_series(1, 4)"
+        engine.execute(insert.format(step=2, source=keys))
+        total = int(engine.query("SELECT count(*) FROM orders")[0][0])
+    return {"seconds": time.perf_counter() - start, "rows": total}
+
+
+@case
+def postgres_exists_probe(folder: str, timeout: str) -> dict[str, Any]:
+    """The correlated EXISTS probe the incremental check used on PostgreSQL before (DuckDB's form
+    still), on the same table: cancelled after `timeout` seconds."""
+    import psycopg
+
+    from pipefix.api import Pipeline
+    from pipefix.engines import health, store
+    from pipefix.engines.base import EngineError
+
+    with Pipeline.open(Path(folder) / "pipefix.yaml", read_only=True, clock=data.fixed_clock) as pipeline:
+        engine = pipeline.engine
+        contract = store.active_contract(engine, "orders")
+        physical = health.physical_schemas(engine, ("orders",))["orders"]
+        known = health.known_for(health.saved_figures(engine)["orders"], health.signature(contract, physical))
+        planned = health.plan_measure(contract, physical, 3, known, keep=False, set_probe=False)
+        engine.execute(f"SET statement_timeout = '{int(timeout)}s'")
+        start = time.perf_counter()
+        try:
+            engine.query(planned.sql)
+            cancelled = False
+        except EngineError as error:
+            if not isinstance(error.__cause__, psycopg.errors.QueryCanceled):
+                raise
+            cancelled = True
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "cancelled": cancelled}
+
+
 def main() -> None:
     name, *args = sys.argv[1:]
     result = CASES[name](*args)

@@ -11,7 +11,9 @@ Usage: python benchmarks/run.py [--quick] [--out BENCHMARKS.md] [--spark] [--onl
 
 The Spark local[2] part (a JVM per case) runs with `--spark` or `--only spark` (`make
 bench-spark`); `--only spark` rewrites only its section of BENCHMARKS.md, and a run without it
-keeps the section already there.
+keeps the section already there. The PostgreSQL part starts a throwaway server from the machine's
+binaries (as the tests do); `--only postgres` rewrites only its section, and a machine without the
+binaries keeps the section already there.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ import argparse
 import json
 import os
 import platform
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -134,6 +139,7 @@ class Report:
     spark_sizes: tuple[str, ...] = ("1m",)
     ran: set[str] = field(default_factory=set)  # the parts measured in this run
     spark: str = ""  # the Spark section, when measured in this run
+    postgres: str = ""  # the PostgreSQL section, when measured in this run
     sections: list[str] = field(default_factory=list)
     targets: list[tuple[str, str, bool, str]] = field(default_factory=list)  # what, target, met, detail
 
@@ -579,6 +585,123 @@ def bench_demo_and_scaling(report: Report, log: Any) -> None:
     )
 
 
+# --- PostgreSQL: an incremental check right after a load -----------------------------------------
+
+PG_BEGIN = "<!-- postgres: written by `make bench` (`run.py --only postgres` alone) -->"
+PG_END = "<!-- /postgres -->"
+PG_ROWS, PG_BATCH = 1_000_000, 10_000
+PG_TIMEOUT = 60  # seconds the correlated probe gets before it is cancelled
+
+
+class NoPostgres(Exception):
+    """The machine has no PostgreSQL server binaries."""
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL from the machine's binaries on a free port (run as the `postgres`
+    user when this runs as root, as the tests' server); its URL, stopped afterwards."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True)
+    on_path = shutil.which("pg_ctl")
+    bindir = (found[0] if found else Path(on_path) if on_path else Path("/nonexistent/pg_ctl")).parent
+    if not (bindir / "initdb").exists():
+        raise NoPostgres("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
+    base = Path(tempfile.mkdtemp(prefix="pipefix-bench-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres", "postgres")
+    data_dir = base / "data"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def server(*command: str, check: bool = True) -> None:
+        as_server = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*as_server, *command], check=check, capture_output=True, stdin=subprocess.DEVNULL)
+
+    initdb = ("-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync")
+    server(str(bindir / "initdb"), "-D", str(data_dir), *initdb)
+    options = f"-p {port} -k {data_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+    server(str(bindir / "pg_ctl"), "-D", str(data_dir), "-o", options, "-l", str(base / "log"), "-w", "start")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        server(str(bindir / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop", check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def bench_postgres(report: Report, log: Any) -> None:
+    try:
+        _bench_postgres(report, log)
+    except NoPostgres as error:
+        log(f"  PostgreSQL part skipped: {error}; BENCHMARKS.md keeps its section")
+        report.ran.discard("postgres")
+
+
+def _bench_postgres(report: Report, log: Any) -> None:
+    with postgres_server() as url, tempfile.TemporaryDirectory(prefix="pipefix-bench-pg-") as folder:
+        log(f"PostgreSQL: {PG_ROWS:,} rows, then {PG_BATCH:,} with repeated keys")
+        prepared = measure(case("postgres-prepare", folder, url, str(PG_ROWS), str(PG_BATCH))).result
+        # Agreement before speed: the incremental figures equal a full rescan's.
+        incremental = measure(case("pipefix-verify", folder, "incremental")).result["figures"]
+        full = measure(case("pipefix-verify", folder, "full")).result["figures"]
+        require(incremental["read_after_step"] == 1, f"not incremental: {incremental}")
+        require(_same_figures(incremental, full), f"incremental {incremental} != full {full}")
+        reps = 1 if report.quick else 3
+        inc, rescan = alternate(
+            [
+                Series(
+                    "pipefix check (incremental)", case("pipefix-check", folder, "incremental", "2"), reps
+                ),
+                Series("pipefix check --full", case("pipefix-check", folder, "full", "2"), reps),
+            ],
+            log,
+        )
+        timeout = 20 if report.quick else PG_TIMEOUT
+        old = measure(case("postgres-exists-probe", folder, str(timeout))).result
+        log(f"  correlated EXISTS probe: {old['seconds']:.1f} s, cancelled: {old['cancelled']}")
+    old_text = f"> {timeout} s (cancelled)" if old["cancelled"] else f"{old['seconds']:.2f} s"
+    step = inc.median("warm_check_seconds")
+    report.target(
+        "PostgreSQL incremental check, 1M + 10k repeated keys, statistics from before the batch",
+        "linear: ≤ 2× the full rescan (one pass)",
+        step <= rescan.median("warm_check_seconds") * 2,
+        f"{step:.2f} s (full rescan {rescan.median('warm_check_seconds'):.2f} s; the correlated probe "
+        f"it replaced {old_text})",
+    )
+    rows = [
+        [
+            "pipefix check, incremental (INTERSECT probe)",
+            f"{step:.2f} s",
+            f"{inc.median('check_seconds'):.2f} s",
+            f"{inc.rss:.0f} MiB",
+        ],
+        [
+            "pipefix check --full",
+            f"{rescan.median('warm_check_seconds'):.2f} s",
+            f"{rescan.median('check_seconds'):.2f} s",
+            f"{rescan.rss:.0f} MiB",
+        ],
+        ["the correlated EXISTS probe alone (pipefix before; DuckDB's form)", old_text, "", ""],
+    ]
+    report.postgres = "\n\n".join(
+        [
+            PG_BEGIN,
+            "## PostgreSQL: an incremental check right after a load\n\n"
+            f"A PostgreSQL 15 table (a throwaway server on this machine) of {prepared['rows']:,} rows: "
+            f"{PG_ROWS:,} loaded at step 1, their figures saved and the table analyzed, then "
+            f"{PG_BATCH:,} rows at step 2 whose keys repeat (each 4 times; half of them among the "
+            "older keys), as overlapping runs leave them. The statistics are those from before the "
+            "batch, as right after any load (autovacuum analyzes a table once a tenth of it changed). "
+            "The incremental check reads the rows loaded after step 1 and probes the older rows "
+            "with their distinct keys; planned from those statistics, the correlated EXISTS probe "
+            "scans the older rows once per new key. The incremental figures equal a full "
+            "rescan's (asserted). *Step* as in section 2: the second check in one process.\n\n"
+            + _table(["check", "step (median)", "first check in a fresh process", "peak RSS"], rows),
+            PG_END,
+        ]
+    )
+
+
 # --- Spark local[2] -------------------------------------------------------------------------------
 
 # The Spark section is measured by `make bench-spark` (`run.py --only spark`), which rewrites it
@@ -871,6 +994,24 @@ def _spark_block(text: str) -> str:
     return text[begin : end + len(SPARK_END)] if 0 <= begin < end else ""
 
 
+def _postgres_block(text: str) -> str:
+    """The PostgreSQL section of an earlier BENCHMARKS.md, markers included ("" if none)."""
+    begin, end = text.find(PG_BEGIN), text.find(PG_END)
+    return text[begin : end + len(PG_END)] if 0 <= begin < end else ""
+
+
+def _with_postgres_block(text: str, block: str) -> str:
+    """`text` with its PostgreSQL section replaced by `block` (or placed before the Spark one,
+    else before the notes on how the other tools are run)."""
+    old = _postgres_block(text)
+    if old:
+        return text.replace(old, block)
+    for marker in (SPARK_BEGIN, "## How the other tools are run"):
+        if marker in text:
+            return text.replace(marker, block + "\n\n" + marker)
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
 def _with_spark_block(text: str, block: str) -> str:
     """`text` with its Spark section replaced by `block` (or placed before the notes on how the
     other tools are run)."""
@@ -930,8 +1071,14 @@ def machine() -> list[str]:
 def write(report: Report, path: Path, seconds: float) -> None:
     before = path.read_text(encoding="utf-8") if path.exists() else ""
     spark = report.spark or _spark_block(before)
-    if report.ran == {"spark"}:  # `make bench-spark`: the rest of the file stays as it was
-        path.write_text(_with_spark_block(before or "# pipefix benchmarks\n", spark), encoding="utf-8")
+    postgres = report.postgres or _postgres_block(before)
+    if report.ran and report.ran <= {"spark", "postgres"}:  # only those sections: the rest stays
+        text = before or "# pipefix benchmarks\n"
+        if report.spark:
+            text = _with_spark_block(text, spark)
+        if report.postgres:
+            text = _with_postgres_block(text, postgres)
+        path.write_text(text, encoding="utf-8")
         return
     targets = _table(
         ["target", "wanted", "result", "measured"],
@@ -947,6 +1094,7 @@ def write(report: Report, path: Path, seconds: float) -> None:
             "## Machine\n\n" + "\n".join(report.machine),
             "## Targets\n\n" + targets + "\n\n" + explain(report),
             *report.sections,
+            *([postgres] if postgres else []),
             *([spark] if spark else []),
             COMPETITORS,
         ]
@@ -1027,7 +1175,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument(
-        "--only", default="", help="comma-separated: verify,full,incremental,ingest,demo,spark"
+        "--only", default="", help="comma-separated: verify,full,incremental,ingest,demo,postgres,spark"
     )
     parser.add_argument(
         "--dlt-rows", type=int, default=DLT_ROWS, help="records dlt loads (time scaled to 1M)"
@@ -1051,23 +1199,25 @@ def main() -> None:
     report = Report(
         options.quick, machine=machine(), dlt_rows=options.dlt_rows, spark_sizes=sizes
     )  # the load average before this run's work
-    log("preparing data (cached under benchmarks/.data/)")
-    data.prepare_all()
     only = set(filter(None, options.only.split(",")))
+    if not only or only - {"spark", "postgres"}:  # the PostgreSQL part makes its own data
+        log("preparing data (cached under benchmarks/.data/)")
+        data.prepare_all()
     steps = [
         ("verify", verify),
         ("full", bench_full_check),
         ("incremental", bench_incremental),
         ("ingest", bench_ingestion),
         ("demo", bench_demo_and_scaling),
+        ("postgres", bench_postgres),
         ("spark", bench_spark),
     ]
     for name, step in steps:
         wanted = name in only if only else (name != "spark" or options.spark)
         if wanted:
             log(name)
-            step(report, log)
             report.ran.add(name)
+            step(report, log)
     write(report, options.out, time.perf_counter() - started)
     log(f"wrote {options.out}")
 

@@ -22,7 +22,7 @@ from pipefix.config import LoadedConfig, load_config
 from pipefix.domain.constraints import initial_constraints
 from pipefix.domain.goals import Evaluation, Goal, baseline_goal, evaluate
 from pipefix.domain.records import StepMetrics, StepRecord
-from pipefix.engines import store
+from pipefix.engines import judge, store
 from pipefix.engines.base import Engine
 from pipefix.engines.connect import open_warehouse
 from pipefix.errors import NotFoundError, PipefixError
@@ -106,8 +106,13 @@ class Pipeline:
             landing_rules=config.landing_rules(),
         )
         self._contract_edits: tuple[EditOutcome, ...] | None = None
+        # What a person must hear before a run: a warehouse that cannot get its unique key on
+        # batch_id because overlapping runs recorded a batch twice before (nothing is removed).
+        self.warnings: tuple[str, ...] = ()
         if not read_only:
             ingest.setup(self.context, config.contracts(), config.adapters())
+            key_problem = store.ensure_batch_key(engine)
+            self.warnings = (key_problem,) if key_problem else ()
 
     @classmethod
     def open(
@@ -116,12 +121,17 @@ class Pipeline:
         *,
         read_only: bool = False,
         clock: Callable[[int], datetime] = wall_clock,
+        wait: float = 0.0,
     ) -> Pipeline:
         """Load and validate the config (ConfigError on a bad file), open its warehouse
-        (EngineError when unreachable) and, unless read-only, create what is missing."""
+        (EngineError when unreachable) and, unless read-only, create what is missing.
+
+        Opened to write, the pipeline is held until it is closed: one run at a time, enforced by
+        the warehouse (engines/run_lock.py). While another process holds it, wait up to `wait`
+        seconds, then PipelineBusy names the holder (process, host, since)."""
         loaded = load_config(Path(config))
         target = loaded.warehouse()
-        engine = open_warehouse(target.kind, target.url, target.path, read_only=read_only)
+        engine = open_warehouse(target.kind, target.url, target.path, read_only=read_only, wait=wait)
         try:
             return cls(loaded, engine, read_only=read_only, clock=clock)
         except BaseException:
@@ -138,6 +148,20 @@ class Pipeline:
 
     def close(self) -> None:
         self.engine.close()
+
+    def interrupt(self) -> None:
+        """Stop what runs, from a signal handler or another thread: the statement running is
+        cancelled and rolled back with its transaction, and nothing runs after it (`run` raises
+        Interrupted). What committed stays, so the next `run` continues where this one stopped."""
+        judge.interrupt(self.engine)  # first: local and instant; a PostgreSQL cancel is a round trip
+        self.engine.interrupt()
+
+    def last_step(self) -> int:
+        """The last step completed in this warehouse (0 before the first)."""
+        if not self.engine_has_state():
+            return 0
+        steps = store.recent_steps(self.engine, 1)
+        return steps[-1].step if steps else 0
 
     @property
     def goal_config(self) -> Goal:

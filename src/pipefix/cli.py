@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -12,11 +13,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from pipefix import __version__
-from pipefix.errors import PipefixError
+from pipefix.errors import Interrupted, PipefixError
+from pipefix.stopping import StopRequest
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from pipefix.domain.records import StepRecord
     from pipefix.engines.base import Engine
     from pipefix.scenario.demo import DemoRun
 
@@ -288,6 +291,15 @@ CONFIG_OPTION = click.option(
     help="The pipeline's configuration file.",
 )
 
+WAIT_OPTION = click.option(
+    "--wait",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait while another pipefix run holds the pipeline (one run at a time); then "
+    "exit 2 naming it (process, host, since).",
+)
+
 
 def _fail(message: str, code: int = 2) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
@@ -323,8 +335,43 @@ def _user_errors() -> Iterator[None]:
     exit 2, never a traceback. Here, not only at the top (_Commands), so a command stops at once."""
     try:
         yield
+    except Interrupted:
+        raise  # a stop the command asked for: _stoppable reports it
     except PipefixError as error:
         _fail(str(error))
+
+
+@dataclass
+class _Stop(StopRequest):
+    """A stop request, and where the run was: its last step done, and whether a step was running."""
+
+    done: int | None = None
+    running: bool = False
+
+    def where(self) -> str:
+        if self.done is None:
+            return "before the first step"
+        return f"at step {self.done + 1}" if self.running else f"after step {self.done}"
+
+
+@contextmanager
+def _stoppable() -> Iterator[_Stop]:
+    """SIGINT/SIGTERM in the block stop it at the next safe point (stopping.py): one line saying
+    where, exit 130 or 143 (128 + the signal), whatever the interrupted code raised."""
+    from pipefix import stopping
+
+    stop = _Stop()
+    with stopping.on_signals(stop):
+        try:
+            yield stop
+        except BaseException:
+            if not stop.requested:
+                raise
+        if stop.requested:
+            click.echo(
+                f"stopped {stop.where()} ({stop.name}) — pipefix run continues where this stopped", err=True
+            )
+            raise SystemExit(stop.exit_code)
 
 
 @main.command()
@@ -419,6 +466,7 @@ def _init_from(directory: Path, samples: Path, warehouse: str | None, as_json: b
 @click.option("--verbose", is_flag=True, help="Show each step's evaluation, plan and tool output.")
 @click.option("--no-color", is_flag=True, help="Plain text output.")
 @REPORT_OPTION
+@WAIT_OPTION
 def run(
     config_path: Path,
     steps: int | None,
@@ -433,11 +481,14 @@ def run(
     fallback: str,
     llm_timeout: float,
     report_path: Path | None,
+    wait: float,
 ) -> None:
     """Load every batch file not loaded before, then let the agent check and repair, for N steps.
 
     State lives in the warehouse: a second `pipefix run` continues where the first stopped, and a
-    batch file is loaded exactly once (by content hash), whichever run sees it.
+    batch file is loaded exactly once (by content hash), whichever run sees it. One run at a time:
+    another waits --wait seconds, then exits 2 naming the run that holds the pipeline. Ctrl-C
+    (SIGINT) or SIGTERM stops at the next safe point: exit 130 or 143, nothing half-applied.
     """
     import time
 
@@ -458,11 +509,26 @@ def run(
         "wait_for_files": not watch,
         "on_wait": None if as_json else partial(report.settle_wait_line, console),
     }
-    with _user_errors(), Pipeline.open(config_path) as pipeline:
+    # Ctrl-C or SIGTERM stops at the next safe point: the statement running rolls back with its
+    # transaction, the step it belongs to is done again by the next run (stopping.py).
+    with _stoppable() as stop, _user_errors(), Pipeline.open(config_path, wait=wait) as pipeline:
+        stop.attach(pipeline.interrupt)
+        stop.done = pipeline.last_step()
+
+        def step_done(record: StepRecord) -> None:
+            stop.done = record.step
+            if on_step is not None:
+                on_step(record)
+
         if not as_json:
             console.print(f"pipefix run — {pipeline.config.path}")
             console.print(f"warehouse: {pipeline.config.redacted_warehouse()}")
             console.print(f"landing:   {pipeline.config.landing_dir()}")
+        for warning in pipeline.warnings:
+            if as_json:
+                click.echo(f"warning: {warning}", err=True)
+            else:
+                console.print(f"warning: {warning}", markup=False, style="yellow")
         for edit in pipeline.apply_contract_edits():  # edits of pipefix.yaml, before the first step
             warns = edit.status in ("refused", "failed")
             for line in edit.lines():
@@ -470,16 +536,19 @@ def run(
                     console.print(line, markup=False, style="yellow" if warns else None)
                 elif warns:
                     click.echo(line, err=True)  # stdout carries the JSON object alone
+        stop.running = True
         if watch:
-            try:
-                while True:
-                    summary = pipeline.run(1, approve=approve, on_step=on_step, **llm)
-                    llm["resume"] = False  # only the first step finishes a killed run
-                    time.sleep(interval)
-            except KeyboardInterrupt:
-                summary = pipeline.summary("stopped by the user")
+            while not stop.requested:
+                stop.running = True
+                summary = pipeline.run(1, approve=approve, on_step=step_done, **llm)
+                stop.running = False
+                llm["resume"] = False  # only the first step finishes a killed run
+                deadline = time.monotonic() + interval
+                while not stop.requested and time.monotonic() < deadline:
+                    time.sleep(min(0.2, max(deadline - time.monotonic(), 0.0)))
         else:
-            summary = pipeline.run(steps or 1, approve=approve, on_step=on_step, **llm)
+            summary = pipeline.run(steps or 1, approve=approve, on_step=step_done, **llm)
+            stop.running = False
         written = None
         if report_path is not None:
             written = _write_report(
@@ -631,10 +700,10 @@ def history(config_path: Path, as_json: bool, no_color: bool) -> None:
         )
 
 
-def _settle(config_path: Path, decision_id: int, approve: bool, as_json: bool) -> None:
+def _settle(config_path: Path, decision_id: int, approve: bool, as_json: bool, wait: float) -> None:
     from pipefix.api import Pipeline
 
-    with _user_errors(), Pipeline.open(config_path) as pipeline:
+    with _user_errors(), Pipeline.open(config_path, wait=wait) as pipeline:
         message = pipeline.decide(decision_id, approve)
     status = "approved" if approve else "rejected"
     click.echo(
@@ -650,10 +719,11 @@ SETTLE_JSON = click.option("--json", "as_json", is_flag=True, help="Print the ou
 @click.argument("decision_id", type=int)
 @SETTLE_JSON
 @click.option("--no-color", is_flag=True, help="Plain text output.")
-def approve(config_path: Path, decision_id: int, as_json: bool, no_color: bool) -> None:
+@WAIT_OPTION
+def approve(config_path: Path, decision_id: int, as_json: bool, no_color: bool, wait: float) -> None:
     """Approve a fix that a policy `approve` holds back (its ID is in the run's output and in
     `pipefix history`). The next `pipefix run` applies it."""
-    _settle(config_path, decision_id, True, as_json)
+    _settle(config_path, decision_id, True, as_json, wait)
 
 
 @main.command()
@@ -661,9 +731,10 @@ def approve(config_path: Path, decision_id: int, as_json: bool, no_color: bool) 
 @click.argument("decision_id", type=int)
 @SETTLE_JSON
 @click.option("--no-color", is_flag=True, help="Plain text output.")
-def reject(config_path: Path, decision_id: int, as_json: bool, no_color: bool) -> None:
+@WAIT_OPTION
+def reject(config_path: Path, decision_id: int, as_json: bool, no_color: bool, wait: float) -> None:
     """Reject a fix that waits for approval: it is never applied; the rows stay quarantined."""
-    _settle(config_path, decision_id, False, as_json)
+    _settle(config_path, decision_id, False, as_json, wait)
 
 
 @main.group()

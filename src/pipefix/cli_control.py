@@ -31,6 +31,17 @@ def _config_option(command: Callable[..., None]) -> Callable[..., None]:
     )(command)
 
 
+def _wait_option(command: Callable[..., None]) -> Callable[..., None]:
+    return click.option(
+        "--wait",
+        type=click.FloatRange(0),
+        default=0.0,
+        show_default=True,
+        help="Seconds to wait while another pipefix run holds the pipeline (one run at a time); "
+        "then exit 2 naming it (process, host, since).",
+    )(command)
+
+
 def output_options(command: Callable[..., None]) -> Callable[..., None]:
     """--json and --no-color, which every command that prints accepts."""
     plain = click.option("--no-color", is_flag=True, help="Plain text output, without escape codes.")
@@ -59,16 +70,17 @@ def _user_errors() -> Iterator[None]:
 
 
 @contextmanager
-def _opened(config_path: Path, writes: bool) -> Iterator[Pipeline]:
+def _opened(config_path: Path, writes: bool, wait: float = 0.0) -> Iterator[Pipeline]:
     """The pipeline, read-only unless the command `writes`. A writing command first makes sure,
-    read-only, that there is a pipeline to act on (no warehouse is created for nothing)."""
+    read-only, that there is a pipeline to act on (no warehouse is created for nothing), and
+    holds the pipeline while it acts: another run holding it is waited for up to `wait` seconds."""
     from pipefix.api import Pipeline
 
     with _user_errors():
         if writes:
-            with Pipeline.open(config_path, read_only=True) as probe:
+            with Pipeline.open(config_path, read_only=True, wait=wait) as probe:
                 probe.require_state()
-        with Pipeline.open(config_path, read_only=not writes) as pipeline:
+        with Pipeline.open(config_path, read_only=not writes, wait=wait) as pipeline:
             yield pipeline
 
 
@@ -150,14 +162,15 @@ def quarantine(table: str | None, config_path: Path, samples: int, as_json: bool
 @click.argument("table")
 @_config_option
 @output_options
-def replay(table: str, config_path: Path, as_json: bool, no_color: bool) -> None:
+@_wait_option
+def replay(table: str, config_path: Path, as_json: bool, no_color: bool, wait: float) -> None:
     """Judge TABLE's held rows again against its contract and adapter now, and load those that
     fit (the agent's retry_failed, audited as yours). Each row loads at most once.
 
     Exit 0 when no row of TABLE is still held, 1 when some still are (or the replay was refused:
     nothing changed), 2 bad usage or config.
     """
-    with _opened(config_path, writes=True) as pipeline:
+    with _opened(config_path, writes=True, wait=wait) as pipeline:
         result = pipeline.replay(table, by=_who())
     still = sum(result.still_held.values())
     if as_json:
@@ -186,7 +199,8 @@ def replay(table: str, config_path: Path, as_json: bool, no_color: bool) -> None
 )
 @_config_option
 @output_options
-def rollback(table: str, version: int, config_path: Path, as_json: bool, no_color: bool) -> None:
+@_wait_option
+def rollback(table: str, version: int, config_path: Path, as_json: bool, no_color: bool, wait: float) -> None:
     """Roll TABLE's contract and adapter back to an earlier version (the agent's rollback,
     audited as yours). Columns added since are dropped only while they hold no value; a column
     holding values stays, and every loaded and held row stays where it is.
@@ -197,7 +211,7 @@ def rollback(table: str, version: int, config_path: Path, as_json: bool, no_colo
     Exit 0 rolled back, 1 refused (rows would be lost: nothing changed), 2 bad usage or config
     (an unknown table, a version the table never had or not earlier than its current one).
     """
-    with _opened(config_path, writes=True) as pipeline:
+    with _opened(config_path, writes=True, wait=wait) as pipeline:
         result = pipeline.rollback(table, version, by=_who())
     if as_json:
         _print_json(result.as_dict())
@@ -254,8 +268,9 @@ def adapters_list(table: str | None, config_path: Path, as_json: bool, no_color:
 @click.argument("column", required=False)
 @_config_option
 @output_options
+@_wait_option
 def adapters_remove(
-    target: str, column: str | None, config_path: Path, as_json: bool, no_color: bool
+    target: str, column: str | None, config_path: Path, as_json: bool, no_color: bool, wait: float
 ) -> None:
     """Take one transform out of a table's active adapter: TABLE COLUMN, or its id TABLE.COLUMN
     (as `pipefix adapters` lists it). Audited as yours; the adapter version before stays recorded
@@ -271,7 +286,7 @@ def adapters_remove(
             _fail(f"name the transform as TABLE COLUMN or TABLE.COLUMN, not {target!r}", 2)
     else:
         table = target
-    with _opened(config_path, writes=True) as pipeline:
+    with _opened(config_path, writes=True, wait=wait) as pipeline:
         result = pipeline.remove_adapter(table, column, by=_who())
     if as_json:
         _print_json(result.as_dict())

@@ -48,6 +48,16 @@ class FixRejected(RecoverableError):
     """
 
 
+class PipelineBusy(PipefixError):
+    """Another process holds the pipeline's run lock (another `pipefix run`, or anything writing
+    to the warehouse): one run at a time. str() names the holder and the way to wait."""
+
+
+class Interrupted(PipefixError):
+    """The engine was told to stop (a signal, an orchestrator): the statement running was cancelled
+    and rolled back with its transaction, and no statement runs after it. Never a failed fix."""
+
+
 class NotFoundError(RecoverableError):
     """Something pipefix's state does not hold: a table without a contract, a contract version
     the table never had, a decision that does not exist."""

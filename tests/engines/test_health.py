@@ -298,3 +298,42 @@ def test_check_and_check_full_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert quick.exit_code == full.exit_code
     assert json.loads(quick.output)["tables"] == json.loads(full.output)["tables"]
     assert "--full" in runner.invoke(main, ["check", "--help"]).output
+
+
+# --- PostgreSQL: the key probe stays linear ------------------------------------------------------
+
+
+def test_postgres_probes_new_keys_without_a_nested_loop_on_stale_statistics(pg_url: str) -> None:
+    """Two runs that once loaded every batch twice left 80,000 rows with each key twice; the
+    statistics were gathered before the newest 20,000. A correlated EXISTS probe was planned as
+    one scan of the older rows per new key (12 minutes, until killed): the probe is an INTERSECT,
+    which PostgreSQL hashes or sorts, and the figures equal a full rescan's."""
+    engine = PostgresEngine(pg_url)
+    contract = Contract("orders", 1, (ColumnSpec("order_id", "bigint", nullable=False),), key="order_id")
+    ctx = pipeline(engine, contract)
+    rows = (
+        "INSERT INTO orders SELECT k, 'b', k, {step} "
+        "FROM generate_series({first}, {last}) AS k, generate_series(1, 2)"
+    )
+    engine.execute(rows.format(step=1, first=0, last=29_999))
+    measure(ctx, 2)  # saves the figures of step 1's rows
+    engine.execute("ANALYZE orders")
+    engine.execute(rows.format(step=2, first=25_000, last=34_999))  # 5,000 keys seen before
+    planned = health.plan_measure(
+        contract,
+        physical(engine, "orders"),
+        3,
+        health.known_for(
+            health.saved_figures(engine)["orders"], health.signature(contract, physical(engine, "orders"))
+        ),
+        set_probe=engine.capabilities.stale_plan_risk,
+    )
+    plan = "\n".join(r[0] for r in engine.query("EXPLAIN " + planned.sql))
+    assert "SubPlan" not in plan
+    assert "Intersect" in plan
+    engine.execute("SET statement_timeout = '30s'")  # the old probe would not finish
+    measured = planned.read(engine.query(planned.sql)[0])
+    assert measured.scanned_after == 1
+    assert measured.figures == full_figures(engine, "orders", 3)
+    assert measured.figures.duplicate_keys == 80_000 - 35_000  # rows less distinct keys
+    engine.close()

@@ -20,6 +20,10 @@ class Capabilities:
     row_level_dml: bool = True  # UPDATE/DELETE on user tables (Spark Parquet tables: none)
     # A view pins the types of the columns it reads: no ALTER COLUMN ... TYPE under it (PostgreSQL)
     views_pin_column_types: bool = False
+    # The planner costs a query from statistics gathered before the last load, so a join or a
+    # correlated subquery can become a nested loop over rows it believes absent (PostgreSQL):
+    # queries over freshly loaded rows use forms without one (health's key probe: INTERSECT).
+    stale_plan_risk: bool = False
 
 
 class Engine(Protocol):
@@ -57,6 +61,11 @@ class Engine(Protocol):
 
     def table_columns(self, table: str, schema: str = ...) -> dict[str, str]:
         """Column name -> the engine's type name, in table order (the default schema if none)."""
+        ...
+
+    def interrupt(self) -> None:
+        """Stop: the statement running now is cancelled (its transaction rolls back) and every
+        statement after it raises Interrupted. Safe from a signal handler or another thread."""
         ...
 
     def close(self) -> None: ...

@@ -1,30 +1,42 @@
-"""Open the warehouse a config names."""
+"""Open the warehouse a config names. Opened to write, it holds the pipeline's run lock until it
+is closed (engines/run_lock.py): one run at a time, another waiting up to `wait` seconds."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from pipefix.engines import run_lock
 from pipefix.engines.base import Engine, EngineError
 from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.engines.store import SCHEMA
 
 
-def open_warehouse(kind: str, url: str, path: Path | None, *, read_only: bool = False) -> Engine:
+def open_warehouse(
+    kind: str, url: str, path: Path | None, *, read_only: bool = False, wait: float = 0.0
+) -> Engine:
     if kind == "duckdb":
         assert path is not None
         if read_only and not path.exists():
             raise EngineError(f"warehouse {path} does not exist yet: `pipefix run` creates it")
         if not read_only and not path.parent.is_dir():
             raise EngineError(f"folder {path.parent} of the warehouse does not exist")
-        return DuckDBEngine(path, read_only=read_only)
+        return run_lock.waiting(lambda: DuckDBEngine(path, read_only=read_only), wait)
     if kind == "spark":
-        return open_spark(url, path, read_only=read_only)
+        return open_spark(url, path, read_only=read_only, wait=wait)
     # psycopg is imported only for PostgreSQL warehouses.
     from pipefix.engines.postgres import PostgresEngine
 
-    return PostgresEngine(url, read_only=read_only)
+    engine = PostgresEngine(url, read_only=read_only)
+    if not read_only:
+        try:
+            run_lock.hold_postgres(engine, SCHEMA, wait)
+        except BaseException:
+            engine.close()
+            raise
+    return engine
 
 
-def open_spark(url: str, warehouse_dir: Path | None, *, read_only: bool = False) -> Engine:
+def open_spark(url: str, warehouse_dir: Path | None, *, read_only: bool = False, wait: float = 0.0) -> Engine:
     """`spark://local[N]` keeps its Parquet tables in `warehouse_dir` (created when missing) and
     pipefix's state in `pipefix-state.duckdb` inside it; `sc://host:port` keeps the tables where
     the cluster's `spark.sql.warehouse.dir` says, and the state in `warehouse_dir` on this machine."""
@@ -44,10 +56,13 @@ def open_spark(url: str, warehouse_dir: Path | None, *, read_only: bool = False)
 
         session = open_session(url, str(folder))
         remote_dir = str(session.conf.get("spark.sql.warehouse.dir"))
-        return SparkEngine(
-            url, f"{remote_dir.rstrip('/')}/pipefix", state, read_only=read_only, session=session
+        return run_lock.waiting(
+            lambda: SparkEngine(
+                url, f"{remote_dir.rstrip('/')}/pipefix", state, read_only=read_only, session=session
+            ),
+            wait,
         )
-    return SparkEngine(url, folder, state, read_only=read_only)
+    return run_lock.waiting(lambda: SparkEngine(url, folder, state, read_only=read_only), wait)
 
 
 def open_demo_warehouse(url: str | None, db_path: Path, *, read_only: bool = False) -> Engine:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from pipefix.engines import safety
+from pipefix.engines import run_lock, safety
 from pipefix.engines.base import (
     Capabilities,
     EngineError,
@@ -18,6 +18,7 @@ from pipefix.engines.base import (
     iter_chunks,
     quote,
 )
+from pipefix.errors import Interrupted
 
 
 class DuckDBEngine:
@@ -28,11 +29,23 @@ class DuckDBEngine:
         try:
             self._con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as error:
+            # Another process has the file open for writing: one run at a time (run_lock.py).
+            busy = run_lock.duckdb_busy(error, self.path, read_only=read_only)
+            if busy is not None:
+                raise busy from None
             raise EngineError(f"cannot open DuckDB warehouse {self.path}: {error}") from error
         # Timestamps with an offset are normalised to UTC, never cast with the offset dropped.
         self._con.execute("SET TimeZone = 'UTC'")
         self._in_transaction = False
+        self._stopped = False
         self.statement_log: list[str] = []
+
+    def interrupt(self) -> None:
+        """Stop: the statement running now is interrupted (its transaction rolls back) and every
+        statement after it raises Interrupted. Safe from a signal handler or another thread."""
+        self._stopped = True
+        with suppress(duckdb.Error):  # closed already: nothing runs
+            self._con.interrupt()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._run(sql, params)
@@ -46,11 +59,17 @@ class DuckDBEngine:
     def _run(self, sql: str, params: Sequence[Any]) -> duckdb.DuckDBPyConnection:
         for dropped in safety.inspect(sql, "duckdb"):
             self._require_empty_column(dropped)
+        self._refuse_if_stopped()
         self.statement_log.append(sql)
         try:
             return self._con.execute(sql, list(params)) if params else self._con.execute(sql)
         except duckdb.Error as error:
+            self._refuse_if_stopped(error)
             raise EngineError(f"{error}\n  in: {sql[:300]}") from error
+
+    def _refuse_if_stopped(self, error: BaseException | None = None) -> None:
+        if self._stopped:
+            raise Interrupted(f"stopped: DuckDB warehouse {self.path} was interrupted") from error
 
     def _require_empty_column(self, dropped: safety.DroppedColumn) -> None:
         held = self._con.execute(f"SELECT count({dropped.column}) FROM {dropped.table}").fetchone()
@@ -85,11 +104,13 @@ class DuckDBEngine:
             # Many rows per statement: executemany binds and runs one row at a time (10k held
             # records took 13 s that way, 2 s in chunks of 100).
             for chunk in iter_chunks(batch, 100):
+                self._refuse_if_stopped()
                 self._con.execute(
                     f"INSERT INTO {_qualified(table)} ({names}) VALUES {', '.join([row_marks] * len(chunk))}",
                     [value for row in chunk for value in row],
                 )
         except duckdb.Error as error:
+            self._refuse_if_stopped(error)
             raise EngineError(f"{error}\n  in: {statement[:300]}") from error
         return len(batch)
 

@@ -188,7 +188,12 @@ def _aggregate(function: str, predicate: str, condition: str) -> str:
 
 
 def figures_sql(
-    contract: Contract, physical: Mapping[str, str], after: int | None, step: int, split: bool = True
+    contract: Contract,
+    physical: Mapping[str, str],
+    after: int | None,
+    step: int,
+    split: bool = True,
+    set_probe: bool = False,
 ) -> str:
     """One statement measuring the table's rows loaded after step `after` (all rows when None).
 
@@ -196,7 +201,9 @@ def figures_sql(
     those loaded before `step`: what is saved, since rows of `step` may still arrive. A whole
     table's duplicate keys are counted on the sorted keys (`a_dup`, `b_dup`); a partial read
     counts new keys and distinct new keys (in the figures) and probes the older rows with the new
-    distinct keys (`a_seen`, `b_seen`).
+    distinct keys (`a_seen`, `b_seen`): a correlated EXISTS, which DuckDB and Spark run as one
+    join, or with `set_probe` (an engine whose plans may rest on statistics from before the load:
+    Capabilities.stale_plan_risk) an INTERSECT, which no plan turns into a nested loop.
     """
     table = quote(contract.table)
     loaded_step = quote(LOADED_STEP)
@@ -214,6 +221,8 @@ def figures_sql(
     scan = f"SELECT {', '.join(selects)} FROM {table}{where}"
     if key is None or after is None:
         return scan
+    if set_probe:
+        return f"SELECT * FROM ({scan}) AS m CROSS JOIN ({_intersect_probe(table, key, after, early)}) AS p"
     new_keys = (
         f"SELECT {key} AS k, bool_or({early}) AS early FROM {table} "
         f"WHERE {loaded_step} > {int(after)} AND {key} IS NOT NULL GROUP BY {key}"
@@ -227,6 +236,21 @@ def figures_sql(
         f"FROM ({seen}) AS s"
     )
     return f"SELECT * FROM ({scan}) AS m CROSS JOIN ({probe}) AS p"
+
+
+def _intersect_probe(table: str, key: str, after: int, early: str) -> str:
+    """`a_seen`, `b_seen` as set operations: the distinct new keys (of the rows loaded before the
+    step, for `b_seen`) that the older rows hold. PostgreSQL runs INTERSECT by hashing or sorting,
+    never as a nested loop: a plan costed on statistics from before the load (which see no new
+    rows) turned the correlated probe into one scan of the older rows per new key, quadratic."""
+    loaded_step = quote(LOADED_STEP)
+    new = f"{loaded_step} > {int(after)} AND {key} IS NOT NULL"
+    old = f"SELECT {key} FROM {table} WHERE {loaded_step} <= {int(after)}"
+
+    def seen(where: str) -> str:
+        return f"(SELECT count(*) FROM (SELECT {key} FROM {table} WHERE {where} INTERSECT {old}) AS i)"
+
+    return f"SELECT {seen(new)} AS a_seen, {seen(f'{new} AND {early}')} AS b_seen"
 
 
 def _duplicates_sql(table: str, key: str, condition: str) -> str:
@@ -299,16 +323,19 @@ def plan_measure(
     step: int,
     known: tuple[int, TableFigures] | None = None,
     keep: bool = True,
+    set_probe: bool = False,
 ) -> Measurement:
     """The table's figures now, in one query. `known` = (a step, the figures of the rows loaded
     up to it) makes it read only the rows loaded after that step; without it the whole table is
-    read. `keep`: also measure what to save for the next measure (the rows loaded before `step`)."""
+    read. `keep`: also measure what to save for the next measure (the rows loaded before `step`).
+    `set_probe`: the engine's Capabilities.stale_plan_risk (see figures_sql)."""
     staged = LOADED_STEP in physical
     after = known[0] if known is not None and staged else None
     split = keep and staged
     labels = tuple(label for label, _, _ in _measures(contract, physical, partial=after is not None))
     base = known[1] if known is not None and after is not None else TableFigures()
-    return Measurement(figures_sql(contract, physical, after, step, split), labels, split, after, base)
+    sql = figures_sql(contract, physical, after, step, split, set_probe)
+    return Measurement(sql, labels, split, after, base)
 
 
 def measure_table(
@@ -319,7 +346,7 @@ def measure_table(
     known: tuple[int, TableFigures] | None = None,
     keep: bool = True,
 ) -> Measured:
-    planned = plan_measure(contract, physical, step, known, keep)
+    planned = plan_measure(contract, physical, step, known, keep, engine.capabilities.stale_plan_risk)
     return planned.read(engine.query(planned.sql)[0])
 
 

@@ -264,3 +264,11 @@ def judge_for(warehouse: Engine) -> Judge:
     if warehouse not in _JUDGES:
         _JUDGES[warehouse] = Judge(warehouse)
     return _JUDGES[warehouse]
+
+
+def interrupt(warehouse: Engine) -> None:
+    """Stop the judge of `warehouse` too, when it is a DuckDB of its own (the warehouse is not
+    DuckDB): a large batch spends most of its load there. Safe from a signal handler."""
+    judge = _JUDGES.get(warehouse)
+    if judge is not None and not judge.shares_warehouse:
+        judge.duck.interrupt()

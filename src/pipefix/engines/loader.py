@@ -19,7 +19,7 @@ from pipefix.engines import batch_files, duckdb_sql, readers, store, utc_notes
 from pipefix.engines.base import Engine, EngineError, quote, scalar
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.judge import CHECKED, STAGE, Judge, judge_for
-from pipefix.errors import RecoverableError
+from pipefix.errors import PipefixError, RecoverableError
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.drift import Drift, ObservedField, diff, new_values
 
@@ -130,20 +130,21 @@ def record_duplicate(
     """A file re-sent under a new name with bytes already loaded: a batch row of its own (its
     records counted, none loaded), so that its lines are accounted for and nothing loads twice."""
     first_id, records = first
-    store.record_batch(
-        engine,
-        batch_id=batch_id,
-        table_name=table,
-        step=step,
-        path=str(path),
-        sha256=sha256,
-        received=records,
-        loaded=0,
-        quarantined=0,
-        drift="[]",
-        duplicate_of=first_id,
-        size_bytes=size,
-    )
+    with RecordedOnce(engine, batch_id):
+        store.record_batch(
+            engine,
+            batch_id=batch_id,
+            table_name=table,
+            step=step,
+            path=str(path),
+            sha256=sha256,
+            received=records,
+            loaded=0,
+            quarantined=0,
+            drift="[]",
+            duplicate_of=first_id,
+            size_bytes=size,
+        )
     return BatchLoad(batch_id, table, records, 0, 0, (), duplicate_of=first_id)
 
 
@@ -152,20 +153,21 @@ def record_rewrite(
 ) -> BatchLoad:
     """A file rewritten in place after it was loaded (its loaded bytes are no longer its first
     bytes): recorded and reported, never loaded again under the same name."""
-    store.record_batch(
-        engine,
-        batch_id=batch_id,
-        table_name=table,
-        step=step,
-        path=str(path),
-        sha256=sha256,
-        received=0,
-        loaded=0,
-        quarantined=0,
-        drift="[]",
-        rewrite_of=loaded_as,
-        size_bytes=size,
-    )
+    with RecordedOnce(engine, batch_id):
+        store.record_batch(
+            engine,
+            batch_id=batch_id,
+            table_name=table,
+            step=step,
+            path=str(path),
+            sha256=sha256,
+            received=0,
+            loaded=0,
+            quarantined=0,
+            drift="[]",
+            rewrite_of=loaded_as,
+            size_bytes=size,
+        )
     return BatchLoad(batch_id, table, 0, 0, 0, (), rewrite_of=loaded_as)
 
 
@@ -297,6 +299,34 @@ def _replay_completed_line(
     judge.mark_replayed(table, step, contract.version)
 
 
+class LoadedElsewhere(PipefixError):
+    """Another run recorded this batch first: this run's load of it was rolled back whole."""
+
+
+class RecordedOnce:
+    """Around the writes of one batch row (and, in its transaction, the batch's rows). The batch
+    id is unique in pipefix.batches, so when another run committed the same batch first (only a
+    run racing past the run lock can) the database refuses this one's row and its transaction
+    rolls back whole: LoadedElsewhere, which the step takes as already loaded, not an error."""
+
+    def __init__(self, engine: Engine, batch_id: str) -> None:
+        self.engine = engine
+        self.batch_id = batch_id
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> None:
+        if not isinstance(error, EngineError):
+            return
+        recorded = f"SELECT count(*) FROM {store.SCHEMA}.batches WHERE batch_id = ?"
+        if scalar(self.engine, recorded, (self.batch_id,)):
+            raise LoadedElsewhere(
+                f"batch {self.batch_id} was recorded by another run first; this run's load of it was "
+                "rolled back"
+            ) from error
+
+
 def load_batch(
     engine: Engine, path: Path, table: str, step: int, name: str | None = None
 ) -> BatchLoad | None:
@@ -364,7 +394,7 @@ def _judge_and_record(
     batch_id = str(batch["batch_id"])
     contract = store.active_contract(engine, table)
     adapter = store.active_adapter(engine, table)
-    with engine.transaction():
+    with RecordedOnce(engine, batch_id), engine.transaction():
         judge.check(contract, adapter)
         utc_notes.note_offsets(engine, judge.duck, contract, adapter, step)
         drift: tuple[Drift, ...] = ()

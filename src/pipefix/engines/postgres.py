@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.string import TextLoader
 
 from pipefix.engines import safety
 from pipefix.engines.base import Capabilities, EngineError, columns_of, existing_rows_by_lists, quote
+from pipefix.errors import Interrupted
 
 
 class PostgresEngine:
@@ -24,6 +26,7 @@ class PostgresEngine:
         alter_drop_not_null=True,
         temp_schema="pg_temp",
         views_pin_column_types=True,
+        stale_plan_risk=True,
     )
 
     def __init__(self, url: str, read_only: bool = False) -> None:
@@ -47,7 +50,20 @@ class PostgresEngine:
             self._con.close()
             raise EngineError(f"cannot set up PostgreSQL session on {self.url}: {error}") from error
         self._in_transaction = False
+        self._stopped = False
         self.statement_log: list[str] = []
+
+    def interrupt(self) -> None:
+        """Stop: the statement running now is cancelled (its transaction rolls back) and every
+        statement after it raises Interrupted. Safe from a signal handler or another thread."""
+        self._stopped = True
+        # Nothing to cancel, or the server is gone: nothing more runs anyway.
+        with suppress(psycopg.Error):
+            self._con.cancel_safe(timeout=5)
+
+    def _refuse_if_stopped(self, error: BaseException | None = None) -> None:
+        if self._stopped:
+            raise Interrupted(f"stopped: the statement on {self.url} was cancelled") from error
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._run(sql, params, fetch=False)
@@ -61,6 +77,7 @@ class PostgresEngine:
     def _run(self, sql: str, params: Sequence[Any], fetch: bool) -> list[tuple[Any, ...]]:
         for dropped in safety.inspect(sql, "postgres"):
             self._require_empty_column(dropped)
+        self._refuse_if_stopped()
         self.statement_log.append(sql)
         try:
             with self._con.cursor() as cursor:
@@ -72,6 +89,7 @@ class PostgresEngine:
                     return []
                 return cursor.fetchall()
         except psycopg.Error as error:
+            self._refuse_if_stopped(error)
             raise EngineError(f"{error}\n  in: {sql[:300]}") from error
 
     def _require_empty_column(self, dropped: safety.DroppedColumn) -> None:
@@ -93,6 +111,7 @@ class PostgresEngine:
             with self._con.transaction():  # commits on success, rolls back on any exception
                 yield
         except psycopg.Error as error:  # COMMIT itself failed (e.g. a deferred constraint)
+            self._refuse_if_stopped(error)
             raise EngineError(f"{error}\n  in: COMMIT") from error
         finally:
             self._in_transaction = False
@@ -105,14 +124,18 @@ class PostgresEngine:
         names = ", ".join(quote(c) for c in columns)
         statement = f"COPY {_qualified(table)} ({names}) FROM STDIN"
         safety.inspect(statement, "postgres")
+        self._refuse_if_stopped()
         self.statement_log.append(statement)
         written = 0
         try:
             with self._con.cursor() as cursor, cursor.copy(statement) as copy:
                 for row in _chain(first, pending):
+                    # The server hears of a cancel only when the copy ends: stop sending first.
+                    self._refuse_if_stopped()
                     copy.write_row([_copy_value(v) for v in row])
                     written += 1
         except psycopg.Error as error:
+            self._refuse_if_stopped(error)
             raise EngineError(f"{error}\n  in: {statement[:300]}") from error
         return written
 
@@ -143,6 +166,11 @@ class PostgresEngine:
             raise EngineError(f"cannot reach PostgreSQL warehouse {self.url}: {reason}") from None
 
     def close(self) -> None:
+        # A session's advisory locks (the run lock, run_lock.py) end with it, but only once the
+        # server has ended the session, maybe after the next run asked for them: let them go first.
+        with suppress(psycopg.Error):
+            if not self._con.closed and self._con.info.transaction_status == TransactionStatus.IDLE:
+                self._con.execute("SELECT pg_advisory_unlock_all()")
         self._con.close()
 
 

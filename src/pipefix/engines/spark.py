@@ -55,6 +55,7 @@ from sqlglot import exp
 from pipefix.engines import safety
 from pipefix.engines.base import Capabilities, EngineError, literal, quote
 from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.errors import Interrupted, PipefixError
 
 STATE_FILE = "pipefix-state.duckdb"
 _STATE_SCHEMAS = {"pipefix", "temp", "pg_temp", "information_schema"}
@@ -106,6 +107,7 @@ class SparkEngine:
         self.path = self.state.path  # the state file: checkpoints live beside it
         self.read_only = read_only
         self.statement_log: list[str] = []
+        self._stopped = False
         self._depth = 0
         self._touched: set[str] = set()
         self._state_lock = threading.Lock()
@@ -207,6 +209,14 @@ class SparkEngine:
     def table_exists(self, table: str, schema: str = DEFAULT_SCHEMA) -> bool:
         return bool(self.table_columns(table, schema))
 
+    def interrupt(self) -> None:
+        """Stop: the state's statement running now is interrupted (its transaction rolls back) and
+        every statement after it raises Interrupted. A Spark job already running is left to end:
+        a batch's rows are written before its bookkeeping, whose rollback loads them again later,
+        and the lineage columns keep them from landing twice."""
+        self._stopped = True
+        self.state.interrupt()
+
     def close(self) -> None:
         self.state.close()
 
@@ -247,6 +257,8 @@ class SparkEngine:
     # --- routing -----------------------------------------------------------------------------------
 
     def _run(self, sql: str, params: Sequence[Any], fetch: bool) -> list[tuple[Any, ...]]:
+        if self._stopped:
+            raise Interrupted(f"stopped: Spark warehouse {self.url} was interrupted")
         try:
             statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
         except sqlglot.errors.ParseError as error:
@@ -267,7 +279,7 @@ class SparkEngine:
         self.statement_log.append(sql)
         try:
             return self._run_spark(tree, sql, params, fetch)
-        except (EngineError, safety.DestructiveStatementError):
+        except PipefixError:  # already pipefix's own: an engine error, a refusal, a stop
             raise
         except Exception as error:
             raise EngineError(f"{_first_line(error)}\n  in: {sql[:300]}") from error

@@ -86,6 +86,33 @@ def _next_seq(table: str) -> str:
 def ensure_schema(engine: Engine) -> None:
     for statement in _DDL:
         engine.execute(statement)
+    ensure_batch_key(engine)
+
+
+BATCH_KEY = "batches_batch_id"
+
+
+def ensure_batch_key(engine: Engine) -> str | None:
+    """A batch's identity is unique in pipefix.batches (a unique index on batch_id): a batch's
+    rows commit with its batch row, so a second load of the same batch, by a run racing past the
+    run lock, is refused by the database and rolled back whole. A warehouse where overlapping
+    runs already recorded a batch twice keeps its rows as they are (nothing is removed) and gets
+    no key: returns why, None when the key holds."""
+    twice = engine.query(
+        f"SELECT batch_id, count(*) FROM {SCHEMA}.batches GROUP BY batch_id HAVING count(*) > 1 "
+        "ORDER BY batch_id"
+    )
+    if twice:
+        shown = ", ".join(f"{file_of(str(b))} ({int(n)} times)" for b, n in twice[:3])
+        more = f" and {len(twice) - 3} more" if len(twice) > 3 else ""
+        return (
+            f"pipefix.batches records {len(twice)} batch(es) more than once: {shown}{more} — loaded "
+            "by runs that overlapped before pipefix held one run at a time; nothing was removed, and "
+            "batch_id gets no unique key until they are resolved by hand (`pipefix run` itself "
+            "loads each batch once: one run at a time)"
+        )
+    engine.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {BATCH_KEY} ON {SCHEMA}.batches (batch_id)")
+    return None
 
 
 # --- contracts and adapters ---------------------------------------------------------------

@@ -46,7 +46,8 @@ def _plan(
     physical = seen.schemas.get(table, {})
     signature = health.signature(contract, physical)
     known = None if full else health.known_for(seen.saved.get(table), signature)
-    measurement = health.plan_measure(contract, physical, step, known, keep=not read_only)
+    risk = ctx.engine.capabilities.stale_plan_risk
+    measurement = health.plan_measure(contract, physical, step, known, keep=not read_only, set_probe=risk)
     return _Planned(contract, physical, signature, measurement)
 
 

@@ -214,6 +214,8 @@ def ingest(ctx: PipelineContext, landing: Path, step: int) -> Ingested:
                 continue
             except FileNotFoundError:  # moved away since the folder was listed
                 continue
+            except loader.LoadedElsewhere:  # another run recorded it first, racing past the run lock
+                continue
             if result is not None:
                 loads.append(result)
     for table, metrics in ctx.derived.items():
