@@ -25,6 +25,7 @@ from pipefix.domain.records import StepMetrics, StepRecord
 from pipefix.engines import judge, store
 from pipefix.engines.base import Engine
 from pipefix.engines.connect import open_warehouse
+from pipefix.engines.conversions import variant_figures, variant_note
 from pipefix.errors import NotFoundError, PipefixError
 from pipefix.report.summary import build_summary, model_summary
 from pipefix.tools import adopt, ingest
@@ -306,7 +307,9 @@ class Pipeline:
         step = steps[-1].step if steps else 0
         metrics = measure(self.context, step, read_only=True, full=full)
         evaluation = evaluate(self.goal_config, metrics.as_signals())
-        return CheckResult(evaluation.all_met, step, metrics, evaluation)
+        # A table with a variant loads what no conversion can type: healthy, but a person should know.
+        notes = tuple(variant_note(f) for f in variant_figures(self.engine, self.context.source_tables))
+        return CheckResult(evaluation.all_met, step, metrics, evaluation, notes)
 
     def engine_has_state(self) -> bool:
         return store.has_schema(self.engine)

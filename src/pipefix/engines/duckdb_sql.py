@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 
 from pipefix.engines.base import literal, quote
+from pipefix.engines.conversion_sql import converted
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import (
     Adapter,
     ColumnSpec,
+    ColumnTransform,
     Contract,
     TransformKind,
     decimal_scale,
 )
+from pipefix.pipeline.conversions import variants
 
 # DuckDB evaluates both sides of AND, and json_type() raises on malformed JSON: only a CASE
 # guards it. Every test of "is this record a JSON object" goes through this expression.
@@ -116,13 +119,19 @@ def _fits_scale(number: str, scale: int) -> str:
     )
 
 
-def _typed_value(logical: str, path: str, jt: str, text: str, kind: TransformKind | None) -> str:
-    """The typed value of one field, or NULL when its JSON value does not fit the type."""
-    if kind is TransformKind.EPOCH_MS_TO_TIMESTAMP:
-        return (
-            f"CASE WHEN {jt} IN {_INTEGER_JSON} THEN epoch_ms(TRY_CAST({text} AS BIGINT)) "
-            f"WHEN {jt} = 'VARCHAR' THEN TRY_CAST({text} AS TIMESTAMPTZ)::TIMESTAMP END"
-        )
+def _typed_value(
+    logical: str,
+    path: str,
+    jt: str,
+    text: str,
+    transform: ColumnTransform | None = None,
+    exact_at_scale: str | None = None,
+) -> str:
+    """The typed value of one field, or NULL when its JSON value does not fit the type.
+    An adapter's conversion reads the values sent in the new form; the column's own still load."""
+    if transform is not None and transform.kind is not TransformKind.RENAME:
+        own = _typed_value(logical, path, jt, text)
+        return f"coalesce({converted(transform, logical, jt, text, exact_at_scale)}, {own})"
     physical = physical_type(logical)
     if logical in ("bigint", "integer"):
         return f"CASE WHEN {jt} IN {_INTEGER_JSON} THEN TRY_CAST({text} AS {physical}) END"
@@ -148,7 +157,15 @@ def _typed_value(logical: str, path: str, jt: str, text: str, kind: TransformKin
     return f"CASE WHEN {jt} <> 'NULL' THEN json_extract(raw, {path}) END"
 
 
-def _reasons(column: ColumnSpec, jt: str, text: str, value: str, exact: str) -> tuple[list[str], list[str]]:
+def _reasons(
+    column: ColumnSpec,
+    jt: str,
+    text: str,
+    value: str,
+    exact: str,
+    conversion: str | None = None,
+    variant: bool = False,
+) -> tuple[list[str], list[str]]:
     """(schema reasons, value reasons): a record of the wrong shape vs a bad value in it.
     `exact` is the field's number as sent (decimals only; `text` otherwise)."""
     name = column.name
@@ -156,11 +173,16 @@ def _reasons(column: ColumnSpec, jt: str, text: str, value: str, exact: str) -> 
     schema = []
     if not column.nullable:
         schema.append(f"CASE WHEN NOT {present} THEN {literal(name + ': missing')} END")
-    schema.append(
-        f"CASE WHEN {present} AND {value} IS NULL THEN "
-        f"{literal(name + ': expected ' + column.type + ', got ')} || {jt} "
-        f"|| ' ' || left({text}, 40) END"
-    )
+    got = f"{jt} || ' ' || left({text}, 40)"
+    # With a variant, a value the column cannot keep is kept as sent there: no reason to hold it.
+    if conversion is not None and not variant:
+        message = f"{literal(name + ': ')} || {got} || {literal(f' does not convert exactly ({conversion})')}"
+        schema.append(f"CASE WHEN {present} AND {value} IS NULL THEN {message} END")
+    elif not variant:
+        schema.append(
+            f"CASE WHEN {present} AND {value} IS NULL THEN "
+            f"{literal(name + ': expected ' + column.type + ', got ')} || {got} END"
+        )
     values = []
     scale = decimal_scale(column.type)
     if scale is not None:
@@ -207,7 +229,8 @@ def checked_records_sql(
     Each field is pulled out of the JSON once (`t_<i>` its JSON type, `s_<i>` its text), then
     typed and judged from those.
     """
-    known = {c.name for c in contract.columns}
+    kept_in = variants(contract)  # {column: its variant}, filled from the column, not a field
+    known = {c.name for c in contract.columns if c.name not in kept_in.values()}
     if adapter is not None:
         known |= adapter.consumed_fields
     known_list = ", ".join(literal(k) for k in sorted(known))
@@ -224,21 +247,42 @@ def checked_records_sql(
         f"CASE WHEN len({unexpected}) > 0 THEN 'unexpected column(s): ' || array_to_string({shown}, ', ') END"
     ]
     value_reasons = []
+    index = {c.name: i for i, c in enumerate(contract.columns)}
+    variant_values = []
     for i, column in enumerate(contract.columns):
+        if column.name in kept_in.values():
+            continue  # a variant: filled below from its column
         transform = adapter.transform_for(column.name) if adapter else None
         field = transform.source if transform else column.name
         path = json_path(field)
         extracted.append(f"json_type(raw, {path}) AS t_{i}, raw ->> {path} AS s_{i}")
         text = f"s_{i}"
-        if decimal_scale(column.type) is not None:
+        scale = decimal_scale(column.type)
+        conversion = transform is not None and transform.kind is not TransformKind.RENAME
+        # The number's text as sent: decimals, epoch numbers, and what a variant keeps.
+        if scale is not None or column.name in kept_in or (conversion and column.type == "timestamp"):
             exact[i] = (
                 f"CASE WHEN t_{i} = 'DOUBLE' AND tokens IS NOT NULL "
                 f"THEN {_top_level_token(field, 'tokens')} ELSE s_{i} END AS e_{i}"
             )
             text = f"e_{i}"
-        typed = _typed_value(column.type, path, f"t_{i}", text, transform.kind if transform else None)
+        at_scale = _fits_scale(text, scale[1]) if scale is not None else None
+        typed = _typed_value(column.type, path, f"t_{i}", text, transform, at_scale)
+        if column.name in kept_in:
+            typed = _kept(column.type, typed, at_scale)
+            sent = (
+                f"CASE WHEN t_{i} = 'VARCHAR' THEN s_{i} WHEN t_{i} IN ('OBJECT', 'ARRAY') "
+                f"THEN json_extract(raw, {path})::VARCHAR ELSE {text} END"
+            )
+            variant_values.append(
+                f"CASE WHEN t_{i} IS NOT NULL AND t_{i} <> 'NULL' AND v_{i} IS NULL THEN {sent} END "
+                f"AS v_{index[kept_in[column.name]]}"
+            )
         values.append(f"{typed} AS v_{i}")
-        schema, bad_values = _reasons(column, f"t_{i}", f"s_{i}", f"v_{i}", text)
+        described = f"{transform.kind} to {column.type}" if transform is not None and conversion else None
+        schema, bad_values = _reasons(
+            column, f"t_{i}", f"s_{i}", f"v_{i}", text, described, column.name in kept_in
+        )
         schema_reasons += schema
         if transform is not None and transform.source != column.name:
             # A record still sending the column under its old name would otherwise load a NULL
@@ -252,12 +296,16 @@ def checked_records_sql(
     fields = f"SELECT batch_id, line_no, raw, {', '.join(extracted)} FROM ({objects})"
     if exact:
         doubles = " OR ".join(f"t_{i} = 'DOUBLE'" for i in exact)
+        # A variant keeps a number's text as sent, even when its double's text holds the value.
+        kept = "".join(f" OR t_{index[c]} = 'DOUBLE'" for c in kept_in)
         tokenized = (
-            f"SELECT *, CASE WHEN ({doubles}) AND regexp_matches(raw, {_MAYBE_INEXACT}) "
+            f"SELECT *, CASE WHEN (({doubles}) AND regexp_matches(raw, {_MAYBE_INEXACT})){kept} "
             f"THEN regexp_extract_all(raw, {_TOKENS}) END AS tokens FROM ({fields})"
         )
         fields = f"SELECT * EXCLUDE (tokens), {', '.join(exact.values())} FROM ({tokenized})"
     typed_rows = f"SELECT *, {', '.join(values)} FROM ({fields})"
+    if variant_values:
+        typed_rows = f"SELECT *, {', '.join(variant_values)} FROM ({typed_rows})"
     schema_sql = f"concat_ws('; ', {', '.join(schema_reasons)})"
     value_sql = f"concat_ws('; ', {', '.join(value_reasons)})" if value_reasons else "''"
     judged = f"SELECT *, {schema_sql} AS schema_reason, {value_sql} AS value_reason FROM ({typed_rows})"
@@ -279,6 +327,16 @@ def checked_records_sql(
         f"FROM {source} WHERE NOT {IS_OBJECT}"
     )
     return f"{classified} UNION ALL {malformed}"
+
+
+def _kept(logical: str, typed: str, at_scale: str | None) -> str:
+    """A column with a variant keeps only the values it holds exactly (its variant the others):
+    a decimal with no digit past its scale, a finite double."""
+    if at_scale is not None:
+        return f"CASE WHEN {at_scale} THEN {typed} END"
+    if logical == "double":
+        return f"CASE WHEN isfinite({typed}) THEN {typed} END"
+    return typed
 
 
 def _with_duplicate_keys(contract: Contract, judged: str, existing_keys: str | None) -> str:

@@ -26,6 +26,7 @@ from pipefix.engines import store
 from pipefix.engines.base import Engine, columns_of, literal, quote
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import Contract, decimal_scale
+from pipefix.pipeline.conversions import variants
 
 LOADED_STEP = "_pipefix_loaded_step"
 FIGURES_SETTING = "health.figures"
@@ -163,9 +164,14 @@ def _measures(contract: Contract, physical: Mapping[str, str], partial: bool) ->
     """(label, aggregate, predicate) per figure: `count(*)` of the rows meeting the predicate,
     or the aggregate itself when the predicate is empty."""
     measures = [("rows", "count(*)", "")]
+    kept_in = variants(contract)
     for column in (c for c in contract.columns if c.name in physical):
         name = quote(column.name)
-        measures.append((f"nulls:{column.name}", "count(*)", f"{name} IS NULL"))
+        # A value kept in the column's variant is no null: a required column with a variant is
+        # required unless its variant holds the row's value.
+        variant = kept_in.get(column.name, "")
+        null = f"{name} IS NULL" + (f" AND {quote(variant)} IS NULL" if variant in physical else "")
+        measures.append((f"nulls:{column.name}", "count(*)", null))
         if column.min is not None:
             measures.append((f"below_min:{column.name}", "count(*)", f"{name} < {column.min!r}"))
         if column.max is not None:

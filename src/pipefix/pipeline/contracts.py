@@ -111,7 +111,13 @@ class Contract:
 
 class TransformKind(StrEnum):
     RENAME = "rename"  # take the value from another field of the record
-    EPOCH_MS_TO_TIMESTAMP = "epoch_ms_to_timestamp"  # integer epoch milliseconds -> timestamp
+    # Lossless conversions (pipeline/conversions.py): each value is converted only when its text
+    # converts exactly; any other is held with its reason.
+    EPOCH_S_TO_TIMESTAMP = "epoch_s_to_timestamp"  # epoch seconds, a fraction to the microsecond
+    EPOCH_MS_TO_TIMESTAMP = "epoch_ms_to_timestamp"  # epoch milliseconds -> timestamp
+    EPOCH_US_TO_TIMESTAMP = "epoch_us_to_timestamp"  # epoch microseconds -> timestamp
+    FROM_TEXT = "from_text"  # a number or true/false sent as a string, into the column's type
+    STRPTIME = "strptime"  # a timestamp or date written in `format`, not ISO 8601
 
 
 @dataclass(frozen=True)
@@ -119,10 +125,14 @@ class ColumnTransform:
     column: str
     kind: TransformKind
     source: str  # the record field the value is read from
+    format: str | None = None  # STRPTIME: the strptime pattern every value is written in
 
     def describe(self) -> str:
         if self.kind is TransformKind.RENAME:
             return f"{self.column} <- {self.source}"
+        if self.kind is TransformKind.STRPTIME:
+            zone = "" if self.format and "%z" in self.format else "; no zone: stored as written"
+            return f"{self.column} <- strptime({self.source}, {self.format!r}{zone})"
         return f"{self.column} <- {self.kind}({self.source})"
 
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from pipefix.pipeline import contracts, conversions
 from pipefix.pipeline.contracts import Adapter, Contract, decimal_scale, type_family
 from pipefix.pipeline.infer import ROOMY_PRECISION, column_names, decimal_for
 
@@ -117,7 +118,7 @@ class Drift:
             return f"{self.table}.{self.column} now sent as null ({self.rows} rows)"
         if self.kind is DriftKind.NEW_VALUE:
             return f"{self.table}.{self.column} has a new value {self.observed!r} ({self.rows} rows)"
-        hint = f", looks like {self.hint}" if self.hint else ""
+        hint = f", {conversions.describe_hint(self.hint)}" if self.hint else ""
         return (
             f"{self.table}.{self.column} type changed {self.expected} -> {self.observed}"
             f" ({self.rows} rows{hint})"
@@ -288,15 +289,7 @@ def _retyped(table: str, expected: str, seen: ObservedField) -> Drift:
     # does not turn epoch milliseconds into "json" and block their repair.
     unfit = seen.json_types - (_fitting(expected) or frozenset()) - {"NULL"}
     observed = widened_type(expected, seen) or observed_type(seen, unfit or None)
-    hint = None
-    if (
-        expected == "timestamp"
-        and observed == "bigint"
-        and seen.min_number is not None
-        and seen.max_number is not None
-        and EPOCH_MS_RANGE[0] <= seen.min_number <= seen.max_number <= EPOCH_MS_RANGE[1]
-    ):
-        hint = "epoch_ms"
+    hint = _conversion_hint(expected, unfit, seen)
     return Drift(
         DriftKind.RETYPED,
         table,
@@ -306,6 +299,22 @@ def _retyped(table: str, expected: str, seen: ObservedField) -> Drift:
         rows=seen.rows,
         hint=hint,
     )
+
+
+def _conversion_hint(expected: str, unfit: frozenset[str], seen: ObservedField) -> str | None:
+    """The conversion the figures suggest (the diagnosis tries each held value to be sure:
+    with_conversions): numbers the size of epoch seconds, milliseconds or microseconds in a
+    timestamp column, numbers or true/false sent as text."""
+    low, high = seen.min_number, seen.max_number
+    if expected == "timestamp" and unfit and unfit <= _DECIMAL_FITS and low is not None and high is not None:
+        for unit, (first, last, digits, _) in conversions.EPOCH_UNITS.items():
+            if first <= low and high < last + 1 and seen.max_decimals <= digits:
+                return unit
+    if unfit == {"VARCHAR"} and conversions.FROM_TEXT in conversions.candidates(expected):
+        booleans = expected == "boolean" and bool(seen.samples) and set(seen.samples) <= {"true", "false"}
+        if (low is not None and seen.json_types - {"NULL"} == {"VARCHAR"}) or booleans:
+            return conversions.FROM_TEXT
+    return None
 
 
 _NOT_ALLOWED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*): value not allowed: (.+)$")
@@ -393,3 +402,44 @@ def with_renames(drifts: tuple[Drift, ...], confidences: dict[tuple[str, str], f
         for old, (new, sure) in best.items()
     ]
     return (*renames, *kept)
+
+
+def with_conversions(
+    contract: Contract,
+    adapter: Adapter | None,
+    drifts: tuple[Drift, ...],
+    held: tuple[conversions.HeldValues, ...],
+) -> tuple[Drift, ...]:
+    """The retyped columns as their held values show them, each value tried under every
+    conversion (engines/conversions.py): a conversion for the rows it reads exactly, a variant
+    for the others (hint "variant"), or why none is chosen ("ambiguous: ..."). A column whose
+    held numbers a lossless widening repairs is left to it; one whose adapter already converts
+    gets no second conversion (its values would flip between the two), only a variant."""
+    found: dict[str, list[Drift]] = {}
+    for values in held:
+        spec = contract.column(values.column)
+        if spec is None or values.rows == 0:
+            continue
+        variant = conversions.may_have_variant(contract, spec.name)
+        options = conversions.candidates(spec.type)
+        retyped = [d for d in drifts if d.kind is DriftKind.RETYPED and d.column == spec.name]
+        widened = any(contracts.is_lossless_widening(spec.type, d.observed or "") for d in retyped)
+        if (not options and not variant) or (widened and values.json_types <= _DECIMAL_FITS):
+            continue
+        observed = retyped[0].observed if retyped else logical_type_of(values.json_types)
+        transform = adapter.transform_for(spec.name) if adapter else None
+        if transform is not None and transform.kind is not contracts.TransformKind.RENAME:
+            options = ()
+        choice = conversions.choose(values.groups, options)
+        changes: list[tuple[int, str | None]] = []
+        if choice.conversion is not None:
+            changes.append((choice.rows, choice.conversion))
+        if values.rows > choice.rows:
+            hint = choice.ambiguity or (conversions.VARIANT if variant else None)
+            changes.append((values.rows - choice.rows, hint))
+        found[spec.name] = [
+            Drift(DriftKind.RETYPED, contract.table, spec.name, spec.type, observed, rows, hint)
+            for rows, hint in changes
+        ]
+    kept = [d for d in drifts if not (d.kind is DriftKind.RETYPED and d.column in found)]
+    return (*kept, *(d for changes in found.values() for d in changes))

@@ -8,13 +8,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from pipefix.pipeline.contracts import is_lossless_widening
+from pipefix.pipeline.conversions import VARIANT, is_conversion
 from pipefix.pipeline.drift import POLICY_KEYS, RENAME_CONFIDENCE, Drift, DriftKind
 
 MODES = ("auto", "approve", "block")  # in order of strictness
 
 
 def migration_fixes(drift: Drift) -> bool:
-    """A lossless schema migration can take this drift: add, relax, widen, allow a value."""
+    """A lossless schema migration can take this drift: add, relax, widen, allow a value, keep
+    values no conversion reads in a variant column."""
+    if drift.kind is DriftKind.RETYPED and drift.hint == VARIANT:
+        return True
     if drift.kind is DriftKind.ADDED:
         return drift.observed is not None  # None: no column type holds its values exactly
     if drift.kind in (DriftKind.REMOVED, DriftKind.NULLABLE, DriftKind.NEW_VALUE):
@@ -28,8 +32,9 @@ def migration_fixes(drift: Drift) -> bool:
 
 
 def adapter_fixes(drift: Drift) -> bool:
-    """An adapter maps this drift onto the contract exactly: a rename, epoch milliseconds."""
-    return drift.kind is DriftKind.RENAMED or (drift.kind is DriftKind.RETYPED and drift.hint == "epoch_ms")
+    """An adapter maps this drift onto the contract exactly: a rename, a lossless conversion
+    (text, epoch numbers, another timestamp format: pipeline/conversions.py)."""
+    return drift.kind is DriftKind.RENAMED or (drift.kind is DriftKind.RETYPED and is_conversion(drift.hint))
 
 
 def is_confident(drift: Drift) -> bool:

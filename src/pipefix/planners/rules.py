@@ -12,6 +12,7 @@ from pipefix.domain.actions import Action, FixType, Plan, Tool
 from pipefix.domain.constraints import Constraint, ConstraintChange, ConstraintKind
 from pipefix.domain.goals import Criterion
 from pipefix.domain.records import Revision, StepRecord
+from pipefix.pipeline.conversions import awaits_values
 from pipefix.pipeline.policy import adapter_fixes, migration_fixes
 from pipefix.planners.view import PlanningView
 
@@ -134,7 +135,15 @@ def _needs_diagnosis(view: PlanningView, table: str) -> bool:
     health = view.metrics.table(table)
     if diagnosis is None or diagnosis.contract_version != _version(view, table):
         return True
-    return health is not None and not set(health.drift) <= diagnosis.covers()
+    if health is None:
+        return False
+    # Rows held this step, while rows wait for their shape and it found nothing (they came after
+    # it: a conversion applied since may leave values it cannot read) or values read two ways
+    # (a new one may decide): looked at again.
+    new = health.quarantined > 0 and health.quarantine_schema_open > 0
+    if new and (not diagnosis.drifts or any(awaits_values(d.hint) for d in diagnosis.drifts)):
+        return True
+    return not set(health.drift) <= diagnosis.covers()
 
 
 def _regressed_after_change(view: PlanningView) -> tuple[str, int] | None:

@@ -177,6 +177,11 @@ def waiting_lines(console: Console, summary: dict[str, Any]) -> None:
         )
     for decision in summary["waiting"]:
         console.print(f"  decision {decision['decision']} (step {decision['step']}): {decision['reason']}")
+    for variant in summary.get("variants", []):
+        console.print(
+            f"[yellow]{variant['table']} carries a variant[/]: {variant['variant']} keeps "
+            f"{variant['rows']:,} value(s) of {variant['column']} no conversion can type, as sent"
+        )
 
 
 def final_report(

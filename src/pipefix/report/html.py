@@ -179,6 +179,11 @@ def _overview(data: ReportData) -> str:
         for d in s["waiting"]
     )
     waiting = f'<p class="waiting">Rows wait:</p><ul>{waits}{decisions}</ul>' if waits or decisions else ""
+    waiting += "".join(
+        f"<p>{esc(v['table'])} carries a variant: <code>{esc(v['variant'])}</code> keeps "
+        f"{v['rows']:,} value(s) of <code>{esc(v['column'])}</code> no conversion can type, as sent</p>"
+        for v in s.get("variants", [])
+    )
     return (
         f'<div class="cards">{html_cards}</div>'
         f"<p>Goal now (v{esc(goal['version'])}): {esc(goal['description'])}<br>"

@@ -11,6 +11,7 @@ from pipefix.domain.goals import Goal
 from pipefix.domain.records import StepRecord
 from pipefix.engines import health as health_figures
 from pipefix.engines import store
+from pipefix.engines.conversions import variant_figures
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.waiting import REPAIR_NEEDED
 
@@ -176,6 +177,8 @@ def build_summary(
         "duplicates": resent_files(pipeline),
         "landing": changed_files(pipeline),
         "held": held,
+        # Columns that keep values no conversion can type, as sent (conversions.py).
+        "variants": variant_figures(engine, pipeline.source_tables),
         "waiting": waiting_decisions(pipeline),
         "fixes": fixes(records),
         "budget": budget(records, constraints),

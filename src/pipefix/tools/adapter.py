@@ -1,13 +1,17 @@
 """apply_fix(add_adapter): map records of the producer's new schema onto the table's contract
-without changing the table: a field renamed back, epoch milliseconds read as a timestamp."""
+without changing the table: a field renamed back, a value sent in another form converted
+exactly (text, epoch numbers, another timestamp format: pipeline/conversions.py)."""
 
 from __future__ import annotations
 
-from pipefix.engines import health, loader, store
+from pipefix.domain.serde import to_plain
+from pipefix.engines import conversions, health, loader, store
 from pipefix.pipeline.contracts import Adapter, ColumnTransform, Contract, TransformKind
+from pipefix.pipeline.conversions import is_conversion, transform_for
 from pipefix.pipeline.drift import Drift, DriftKind
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.errors import FixRejected
+from pipefix.tools.run_diagnostic import diagnose
 
 
 def plan_adapter(
@@ -17,8 +21,8 @@ def plan_adapter(
     transforms = list(current.transforms) if current else []
     added = []
     for drift in drifts:
-        if drift.kind is DriftKind.RETYPED and drift.hint == "epoch_ms":
-            added.append(ColumnTransform(drift.column, TransformKind.EPOCH_MS_TO_TIMESTAMP, drift.column))
+        if drift.kind is DriftKind.RETYPED and drift.hint is not None and is_conversion(drift.hint):
+            added.append(transform_for(drift.column, drift.column, drift.hint))
         elif drift.kind is DriftKind.RENAMED and drift.observed is not None:
             # The field as sent (source), when its name is not the column's it was seen as.
             added.append(ColumnTransform(drift.column, TransformKind.RENAME, drift.source or drift.observed))
@@ -36,19 +40,24 @@ def apply_adapter(
     contract = store.active_contract(engine, table)
     current = store.active_adapter(engine, table)
     adapter = plan_adapter(contract, drifts, current, store.latest_adapter_version(engine, table) + 1)
+    current_transforms = current.transforms if current else ()
     if adapter is None:
         raise FixRejected(f"no drift on {table} that an adapter maps without loss")
     before = loader.trial_replay(engine, contract, current)[0]
+    # Rows a variant column keeps load either way: the adapter must type more of them.
+    typed_before = before - (conversions.variant_rows(engine, contract) if before else 0)
     after, still_held, reasons = loader.trial_replay(engine, contract, adapter)
+    typed_after = after - (conversions.variant_rows(engine, contract) if after else 0)
     trial = f"trial: {after} held rows accepted, {still_held} still held"
     trial += "".join(
         f"; {d.column} <- {d.source or d.observed}: rename confidence {d.confidence or 0:.0%}"
         for d in drifts
         if d.kind is DriftKind.RENAMED
     )
-    if after <= before and before + still_held > 0:
+    if (after, typed_after) <= (before, typed_before) and before + still_held > 0:
         raise FixRejected(
-            f"adapter would not accept more held rows ({after} <= {before}); "
+            f"adapter would not accept more held rows ({after} <= {before}), nor type more of "
+            f"them ({typed_after} <= {typed_before}); "
             f"remaining reasons: {'; '.join(reasons)}"
         )
     with engine.transaction():
@@ -70,5 +79,9 @@ def apply_adapter(
                 "shadow": shadow,
             },
         )
+        if any(t.kind is not TransformKind.RENAME for t in adapter.transforms if t not in current_transforms):
+            # The diagnosis made before a conversion no longer describes the rows it leaves
+            # held (values no conversion reads): described again, the next step plans for them.
+            store.remember(engine, step, f"diagnosis.{table}", to_plain(diagnose(ctx, table, step)))
     described = ", ".join(t.describe() for t in adapter.transforms)
     return f"adapter v{adapter.version} for {contract.label}: {described} ({trial})", adapter

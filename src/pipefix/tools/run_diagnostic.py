@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pipefix.domain.actions import Action, ActionResult
 from pipefix.domain.serde import from_plain, to_plain
 from pipefix.engines import loader, quarantine, rename_figures, store
+from pipefix.engines.conversions import held_conversions
 from pipefix.pipeline.contracts import Contract, type_family
 from pipefix.pipeline.drift import Drift, DriftKind, diff, new_values, rename_candidates, with_renames
 from pipefix.pipeline.renames import RenameEvidence, name_evidence, weigh
@@ -74,6 +75,7 @@ def diagnose(
     adapter = store.active_adapter(engine, table)
     rows, observed = loader.profile_open_quarantine(engine, table, "schema")
     drifts = diff(contract, observed, rows, adapter)
+    drifts = held_conversions(engine, contract, adapter, drifts)  # each held value tried
     earlier = latest_diagnosis(ctx, table)
     if earlier is not None and earlier.contract_version == contract.version:
         # What was learned about this contract version holds until it changes.

@@ -18,6 +18,7 @@ from pipefix.pipeline.contracts import (
     is_lossless_widening,
     type_family,
 )
+from pipefix.pipeline.conversions import VARIANT, may_have_variant, variant_name
 from pipefix.pipeline.drift import Drift, DriftKind
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.errors import FixRejected
@@ -95,6 +96,14 @@ def plan_schema_migration(
                 f"TYPE {physical_type(drift.expected, dialect)}",
             )
             changes.append(f"widen {drift.column} {drift.expected} -> {drift.observed}")
+        elif drift.kind is DriftKind.RETYPED and drift.hint == VARIANT:
+            name = variant_name(drift.column)
+            if may_have_variant(contract, drift.column) and name not in {c.name for c in columns}:
+                columns.append(ColumnSpec(name, "varchar", nullable=True))
+                varchar = physical_type("varchar", dialect)
+                statements.append(f"ALTER TABLE {table} ADD COLUMN {quote(name)} {varchar}")
+                inverse.insert(0, f"ALTER TABLE {table} DROP COLUMN {quote(name)}")
+                changes.append(_variant_change(contract, drift.column, name))
         else:
             left.append(drift)
     new_contract = replace(contract, version=version, columns=tuple(columns))
@@ -115,6 +124,15 @@ def adapter_after(plan: MigrationPlan, current: Adapter | None, version: int) ->
     if not plan.renames:
         return current
     return Adapter(plan.table, version, (*(current.transforms if current else ()), *plan.renames))
+
+
+def _variant_change(contract: Contract, column: str, variant: str) -> str:
+    spec = contract.column(column)
+    required = "" if spec is None or spec.nullable else f", required unless {variant} holds its value"
+    return (
+        f"add variant {variant} varchar: the values of {column} no conversion keeps, as sent "
+        f"({column} is NULL on their rows{required})"
+    )
 
 
 def _replaced_column(contract: Contract, drifts: tuple[Drift, ...], added: Drift) -> ColumnSpec | None:
