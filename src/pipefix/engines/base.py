@@ -129,3 +129,17 @@ def columns_of(engine: Engine, table: str, schema: str | None = None) -> dict[st
         params,
     )
     return dict(rows)
+
+
+def has_rows(engine: Engine, table: str) -> bool:
+    return bool(engine.query(f"SELECT 1 FROM {quote(table)} LIMIT 1"))
+
+
+def column_facts(engine: Engine, table: str) -> list[tuple[str, bool, int | None]]:
+    """(name, nullable, character limit) of each column of `table` in the current schema, in order."""
+    rows = engine.query(
+        "SELECT column_name, is_nullable, character_maximum_length FROM information_schema.columns "
+        "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+        (table,),
+    )
+    return [(str(name), str(nullable).upper() == "YES", length) for name, nullable, length in rows]

@@ -206,7 +206,7 @@ def _events(data: ReportData) -> str:
                 f"goal revised v{record.revision.from_goal.version}→v{record.revision.to_goal.version}"
             )
         if record.step == data.summary["recovered_step"]:
-            notes.append("recovered: health and error rate within target from here on")
+            notes.append("recovered: health and error rate within target and no row waiting, from here on")
         if notes:
             items.append(f"<li>step {record.step}: {esc('; '.join(notes))}</li>")
     return (

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from pipefix.domain.records import StepMetrics, TableHealth
 from pipefix.engines import health, store
-from pipefix.engines.base import Engine, literal, quote
+from pipefix.engines.base import Engine, column_facts, literal, quote
 from pipefix.engines.duckdb_sql import LINEAGE_COLUMNS
 from pipefix.engines.types import physical_type
 from pipefix.errors import ConfigError
@@ -52,14 +52,9 @@ def existing_columns(engine: Engine, table: str) -> list[ExistingColumn]:
     types = health.physical_schemas(engine, (table,))[table]
     if not types:
         return []
-    rows = engine.query(
-        "SELECT column_name, is_nullable, character_maximum_length FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
-        (table,),
-    )
     return [
-        ExistingColumn(str(name), types[str(name)], str(nullable).upper() == "YES", length)
-        for name, nullable, length in rows
+        ExistingColumn(name, types[name], nullable, length)
+        for name, nullable, length in column_facts(engine, table)
     ]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from pipefix.domain.serde import from_json, to_json
 from pipefix.engines import health, store
-from pipefix.engines.base import EngineError, quote
+from pipefix.engines.base import EngineError, has_rows, quote
 from pipefix.engines.safety import DestructiveStatementError
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contract_edits import EditPlan, Loc, plan_edit, same_contract
@@ -159,7 +159,7 @@ def _needs_rows(ctx: PipelineContext, after: Contract, active: Contract) -> bool
     """Whether the table holds rows, asked only when the yaml adds a required column."""
     if all(c.nullable or active.column(c.name) is not None for c in after.columns):
         return False
-    return bool(ctx.engine.query(f"SELECT 1 FROM {quote(after.table)} LIMIT 1"))
+    return has_rows(ctx.engine, after.table)
 
 
 def apply_edit(

@@ -16,12 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipefix.domain.serde import to_plain
-from pipefix.engines import health, quarantine, store
-from pipefix.engines.base import quote
+from pipefix.engines import quarantine, store
 from pipefix.pipeline.drift import DriftKind
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.errors import FixRejected
-from pipefix.tools.rollback import plan_rollback
+from pipefix.tools.rollback import restore_state
 from pipefix.tools.run_diagnostic import diagnose, failure_key, latest_diagnosis
 
 CHANGES = ("schema_migration", "add_adapter")
@@ -76,16 +75,8 @@ def undo_changes(ctx: PipelineContext, failed: UnreleasedRows, step: int) -> str
     if before is None:
         raise FixRejected(f"{failed.why}; no earlier state of {table} is recorded to restore")
     version, adapter_version, columns_then = before
-    columns_now = health.physical_columns(engine, table)
-    filled = {c: quarantine.values_held(engine, table, c) for c in columns_now - set(columns_then)}
-    plan = plan_rollback(table, version, adapter_version, columns_then, columns_now, filled)
     with engine.transaction():
-        for column in plan.drop_columns:
-            engine.execute(f"ALTER TABLE {quote(table)} DROP COLUMN {quote(column)}")
-        store.activate_contract(engine, table, version)
-        store.deactivate_adapter(engine, table, adapter_version)
-        columns = sorted(health.physical_columns(engine, table))
-        store.record_table_state(engine, step, table, columns, "fix_failed")
+        plan = restore_state(ctx, table, version, adapter_version, columns_then, step, "fix_failed")
         undone = f"undone: {table} back to v{version}.0 and adapter {adapter_version or 'none'}"
         if plan.drop_columns:
             undone += f", {', '.join(plan.drop_columns)} dropped (empty)"

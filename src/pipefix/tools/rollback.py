@@ -40,6 +40,29 @@ def plan_rollback(
     )
 
 
+def restore_state(
+    ctx: PipelineContext,
+    table: str,
+    version: int,
+    adapter_version: int | None,
+    columns_then: list[str],
+    step: int,
+    cause: str,
+) -> RollbackPlan:
+    """Contract, adapter and columns back to a recorded state, inside the caller's transaction:
+    a column added since is dropped only while it holds no value."""
+    engine = ctx.engine
+    columns_now = health.physical_columns(engine, table)
+    filled = {c: quarantine.values_held(engine, table, c) for c in columns_now - set(columns_then)}
+    plan = plan_rollback(table, version, adapter_version, columns_then, columns_now, filled)
+    for column in plan.drop_columns:
+        engine.execute(f"ALTER TABLE {quote(table)} DROP COLUMN {quote(column)}")
+    store.activate_contract(engine, table, version)
+    store.deactivate_adapter(engine, table, adapter_version)
+    store.record_table_state(engine, step, table, sorted(health.physical_columns(engine, table)), cause)
+    return plan
+
+
 def apply_rollback(ctx: PipelineContext, table: str, version: int, step: int) -> str:
     engine = ctx.engine
     current = store.active_contract(engine, table)
@@ -48,17 +71,8 @@ def apply_rollback(ctx: PipelineContext, table: str, version: int, step: int) ->
     if store.contract_version(engine, table, version) is None:
         raise FixRejected(f"{table} has no contract version {version}")
     adapter_version, columns_then = store.table_state(engine, table, version)
-    columns_now = health.physical_columns(engine, table)
-    filled = {c: quarantine.values_held(engine, table, c) for c in columns_now - set(columns_then)}
-    plan = plan_rollback(table, version, adapter_version, columns_then, columns_now, filled)
     with engine.transaction():
-        for column in plan.drop_columns:
-            engine.execute(f"ALTER TABLE {quote(table)} DROP COLUMN {quote(column)}")
-        store.activate_contract(engine, table, version)
-        store.deactivate_adapter(engine, table, adapter_version)
-        store.record_table_state(
-            engine, step, table, sorted(health.physical_columns(engine, table)), "rollback"
-        )
+        plan = restore_state(ctx, table, version, adapter_version, columns_then, step, "rollback")
         store.audit(
             engine,
             step,
