@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from pipefix.domain.serde import to_plain
-from pipefix.engines import batch_files, duckdb_sql, readers, store, utc_notes
+from pipefix.engines import batch_files, duckdb_sql, load_guard, readers, store, utc_notes
 from pipefix.engines.base import Engine, EngineError, quote, scalar
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.judge import CHECKED, STAGE, Judge, judge_for
 from pipefix.errors import PipefixError, RecoverableError
 from pipefix.pipeline.contracts import Adapter, Contract
+from pipefix.pipeline.csv_dialect import CsvOptions
 from pipefix.pipeline.drift import Drift, ObservedField, diff, new_values
 
 
@@ -209,12 +210,14 @@ def _load_appended(
     prefix: int,
     before: os.stat_result,
     history: list[RecordedBatch],
+    csv: CsvOptions | None = None,
 ) -> BatchLoad:
     """Load the lines a file gained after its first `prefix` bytes were loaded: a batch of their
     own (`<file>@<hash of the file now>+<first byte read>`), numbered on from the lines before.
     A CSV's new lines are read under its header."""
     segment = batch_files.plan_segment(path, prefix)
-    header = readers.batch_format(path) == "csv" and segment.start > 0
+    dialect = readers.csv_dialect(path, csv)
+    header = dialect is not None and dialect.header and segment.start > 0
     judge = judge_for(engine)
     appended_to = accounted_bytes(history)
     assert appended_to is not None
@@ -223,7 +226,7 @@ def _load_appended(
         sha256 = batch_files.write_segment(path, segment.start, before.st_size, part, header)
         batch_id = f"{batch_id_of(file, sha256)}+{segment.start}"
         offset = segment.first_line - (2 if header else 1)
-        received = judge.stage_file(part, batch_id, store.active_contract(engine, table), offset)
+        received = judge.stage_file(part, batch_id, store.active_contract(engine, table), offset, dialect)
     _unchanged_since(path, before)
     then = None
     completed = _completed_line(engine, judge, table, file, history, segment.cut_line)
@@ -245,6 +248,7 @@ def _load_appended(
         sha256=sha256,
         size_bytes=before.st_size,
         appended_to=appended_to.batch_id,
+        csv_dialect=dialect.to_json() if dialect else None,
     )
 
 
@@ -328,9 +332,11 @@ class RecordedOnce:
 
 
 def load_batch(
-    engine: Engine, path: Path, table: str, step: int, name: str | None = None
+    engine: Engine, path: Path, table: str, step: int, name: str | None = None, csv: CsvOptions | None = None
 ) -> BatchLoad | None:
-    """Load one batch file (JSONL, CSV or Parquet), `name` its name under the table's folder.
+    """Load one batch file (JSONL, JSON, CSV or Parquet, perhaps compressed: readers.py), `name`
+    its name under the table's folder, a CSV in the dialect sniffed with `csv` (the table's
+    `csv:` setting) fixing any part of it.
     None if this file (name and bytes) was seen before. A file re-sent under a new name with bytes
     already loaded is recorded, not loaded; a file that grew keeping its loaded bytes loads only
     its new lines; a file rewritten in place is recorded, not loaded. FileChanged if the file
@@ -345,20 +351,22 @@ def load_batch(
     loaded = accounted_bytes(history)
     if loaded is not None:
         prefix = None
-        if readers.batch_format(path) != "parquet":  # a Parquet file cannot grow by appending
+        # Parquet, a JSON document or a compressed file cannot grow by appending: a rewrite.
+        if readers.appendable(path):
             prefix = batch_files.loaded_prefix(path, loaded.size_bytes, loaded.sha256)
         if prefix is None:
             return record_rewrite(
                 engine, path, table, step, batch_id, sha256, before.st_size, loaded.batch_id
             )
-        return _load_appended(engine, path, table, step, file, prefix, before, history)
+        return _load_appended(engine, path, table, step, file, prefix, before, history, csv)
     first = first_batch(engine, table, sha256)
     if first is not None:
         return record_duplicate(engine, path, table, step, batch_id, sha256, before.st_size, first)
     judge = judge_for(engine)
+    dialect = readers.csv_dialect(path, csv)
     # Staged before the transaction: a file DuckDB fails to read must not abort the load's
     # transaction; it becomes held records instead.
-    received = judge.stage_file(path, batch_id, store.active_contract(engine, table))
+    received = judge.stage_file(path, batch_id, store.active_contract(engine, table), dialect=dialect)
     _unchanged_since(path, before)
     return _judge_and_record(
         engine,
@@ -370,6 +378,7 @@ def load_batch(
         batch_id=batch_id,
         sha256=sha256,
         size_bytes=before.st_size,
+        csv_dialect=dialect.to_json() if dialect else None,
     )
 
 
@@ -399,17 +408,14 @@ def _judge_and_record(
         utc_notes.note_offsets(engine, judge.duck, contract, adapter, step)
         drift: tuple[Drift, ...] = ()
         # Only a batch with rows of the wrong shape can show drift; profiling costs a scan.
-        if judge.count("kind = 'schema'"):
+        wrong_shape, bad_values = _rejected_kinds(judge)
+        if wrong_shape:
             drift = diff(contract, observed_fields(judge.duck, STAGE), _valid_objects(judge.duck), adapter)
-        if any(c.values for c in contract.columns) and judge.count("kind = 'value'"):
+        if bad_values and any(c.values for c in contract.columns):
             drift += new_values(contract, value_reasons(judge.duck), received)
         loaded = judge.insert_conforming(contract, step)
         quarantined = judge.quarantine_rejected(table, contract.version, step)
-        if loaded + quarantined != received:
-            raise EngineError(
-                f"batch {batch_id}: {received} records in, {loaded} loaded + {quarantined} held; "
-                "refusing to commit an unbalanced load"
-            )
+        load_guard.refuse_unless_written(engine, table, batch_id, received, loaded, quarantined)
         store.record_batch(
             engine,
             table_name=table,
@@ -426,6 +432,15 @@ def _judge_and_record(
     return BatchLoad(
         batch_id, table, received, loaded, quarantined, drift, appended_to=batch.get("appended_to")
     )
+
+
+def _rejected_kinds(judge: Judge) -> tuple[int, int]:
+    """Records rejected for their shape and for their values: one scan of the verdicts."""
+    row = judge.duck.query(
+        f"SELECT count(*) FILTER (WHERE kind = 'schema'), count(*) FILTER (WHERE kind = 'value') "
+        f"FROM {CHECKED}"
+    )[0]
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 def replay_quarantine(
