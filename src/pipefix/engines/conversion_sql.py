@@ -13,6 +13,7 @@ from pipefix.engines.base import literal
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import ColumnTransform, TransformKind, decimal_scale
 from pipefix.pipeline.conversions import EPOCH_KINDS, EPOCH_UNITS, has_zone, unpadded
+from pipefix.pipeline.vocabulary import WHITESPACE, fold
 
 _NUMBER = literal(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 # An epoch number as written: digits, and a fraction maybe; no sign, no exponent.
@@ -32,10 +33,28 @@ def converted(
         return _from_text(logical, jt, text, exact_at_scale)
     if kind in _UNIT_OF_KIND:
         return _from_epoch(_UNIT_OF_KIND[kind], jt, text) if logical == "timestamp" else "NULL"
+    if kind is TransformKind.VALUE_MAP:
+        return mapped(transform, logical, jt, text)
     if kind is TransformKind.STRPTIME and transform.format and logical in ("timestamp", "date"):
         value = _from_format(transform.format, jt, text)
         return f"({value})::DATE" if logical == "date" else value
     return "NULL"
+
+
+def mapped(transform: ColumnTransform, logical: str, jt: str, text: str) -> str:
+    """The stored value of a text sent in another vocabulary (pipeline/vocabulary.py): a CASE over
+    the text with case and surrounding whitespace ignored, each word a literal; NULL for a text
+    the mapping does not name (the judge holds it, naming the mapping). Strings, and whole numbers
+    for a boolean's 1/0."""
+    if logical not in ("boolean", "varchar") or not transform.mapping:
+        return "NULL"
+    words = dict.fromkeys(fold(sent) for sent, _ in transform.mapping)
+    stored = {fold(sent): value for sent, value in transform.mapping}
+    whens = " ".join(f"WHEN {literal(word)} THEN {literal(stored[word])}" for word in words)
+    value = f"CASE lower(trim({text}, {literal(WHITESPACE)})) {whens} END"
+    if logical == "boolean":
+        return f"CASE WHEN {jt} IN ('VARCHAR', 'BIGINT', 'UBIGINT') THEN ({value})::BOOLEAN END"
+    return f"CASE WHEN {jt} = 'VARCHAR' THEN {value} END"
 
 
 def _from_text(logical: str, jt: str, text: str, exact_at_scale: str | None) -> str:

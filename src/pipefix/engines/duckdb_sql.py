@@ -165,9 +165,11 @@ def _reasons(
     exact: str,
     conversion: str | None = None,
     variant: bool = False,
+    mapping: str | None = None,
 ) -> tuple[list[str], list[str]]:
     """(schema reasons, value reasons): a record of the wrong shape vs a bad value in it.
-    `exact` is the field's number as sent (decimals only; `text` otherwise)."""
+    `exact` is the field's number as sent (decimals only; `text` otherwise); `mapping` the value
+    map a boolean's text is read through, named when a text is not in it."""
     name = column.name
     present = f"({jt} IS NOT NULL AND {jt} <> 'NULL')"
     schema = []
@@ -175,7 +177,11 @@ def _reasons(
         schema.append(f"CASE WHEN NOT {present} THEN {literal(name + ': missing')} END")
     got = f"{jt} || ' ' || left({text}, 40)"
     # With a variant, a value the column cannot keep is kept as sent there: no reason to hold it.
-    if conversion is not None and not variant:
+    if mapping is not None and not variant:
+        sent = f"CASE WHEN {jt} = 'VARCHAR' THEN to_json(left({text}, 40))::VARCHAR ELSE left({text}, 40) END"
+        message = f"{literal(name + ': ')} || {sent} || {literal(' is not in the mapping ' + mapping)}"
+        schema.append(f"CASE WHEN {present} AND {value} IS NULL THEN {message} END")
+    elif conversion is not None and not variant:
         message = f"{literal(name + ': ')} || {got} || {literal(f' does not convert exactly ({conversion})')}"
         schema.append(f"CASE WHEN {present} AND {value} IS NULL THEN {message} END")
     elif not variant:
@@ -280,8 +286,14 @@ def checked_records_sql(
             )
         values.append(f"{typed} AS v_{i}")
         described = f"{transform.kind} to {column.type}" if transform is not None and conversion else None
+        mapping = None
+        if transform is not None and transform.kind is TransformKind.VALUE_MAP:
+            # An enum's text outside the mapping is judged as any text (allowed or not); a
+            # boolean's cannot be typed: held, naming the mapping.
+            described = None
+            mapping = transform.mapping_text() if column.type == "boolean" else None
         schema, bad_values = _reasons(
-            column, f"t_{i}", f"s_{i}", f"v_{i}", text, described, column.name in kept_in
+            column, f"t_{i}", f"s_{i}", f"v_{i}", text, described, column.name in kept_in, mapping
         )
         schema_reasons += schema
         if transform is not None and transform.source != column.name:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -118,6 +119,9 @@ class TransformKind(StrEnum):
     EPOCH_US_TO_TIMESTAMP = "epoch_us_to_timestamp"  # epoch microseconds -> timestamp
     FROM_TEXT = "from_text"  # a number or true/false sent as a string, into the column's type
     STRPTIME = "strptime"  # a timestamp or date written in `format`, not ISO 8601
+    # Values sent in another vocabulary (pipeline/vocabulary.py): yes/no for a boolean, OPEN for
+    # an enum's `open`; each mapped through `mapping`, any other value held with the mapping named.
+    VALUE_MAP = "value_map"
 
 
 @dataclass(frozen=True)
@@ -126,14 +130,30 @@ class ColumnTransform:
     kind: TransformKind
     source: str  # the record field the value is read from
     format: str | None = None  # STRPTIME: the strptime pattern every value is written in
+    # VALUE_MAP: (text sent, text stored) pairs, sorted: what the producer sent stays on record
+    # with the adapter version. Matched ignoring case and surrounding whitespace.
+    mapping: tuple[tuple[str, str], ...] = ()
+
+    def mapping_text(self) -> str:
+        """The mapping as a person reads it: `OPEN→open, PAID→paid` (odd texts JSON-quoted)."""
+        return ", ".join(f"{shown_text(sent)}→{shown_text(stored)}" for sent, stored in self.mapping)
 
     def describe(self) -> str:
+        if self.kind is TransformKind.VALUE_MAP:
+            return f"{self.column} <- {self.kind}({self.source}: {self.mapping_text()})"
         if self.kind is TransformKind.RENAME:
             return f"{self.column} <- {self.source}"
         if self.kind is TransformKind.STRPTIME:
             zone = "" if self.format and "%z" in self.format else "; no zone: stored as written"
             return f"{self.column} <- strptime({self.source}, {self.format!r}{zone})"
         return f"{self.column} <- {self.kind}({self.source})"
+
+
+_PLAIN_TEXT = re.compile(r"[A-Za-z0-9_.+-]+")
+
+
+def shown_text(text: str) -> str:
+    return text if _PLAIN_TEXT.fullmatch(text) else json.dumps(text, ensure_ascii=False)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ FROM_TEXT = "from_text"
 FORMAT = "format:"  # a hint naming a strptime pattern: "format:%m/%d/%Y"
 VARIANT = "variant"  # a hint: no conversion keeps these values; a variant column can
 AMBIGUOUS = "ambiguous"  # a hint: the values read two ways, and nothing decides which
+VALUE_MAP = "value_map"  # a hint: values sent in another vocabulary, mapped (pipeline/vocabulary.py)
+NOT_GUESSED = "not guessed"  # a hint: a vocabulary no mapping is guessed for, with the one needed
 
 # Epoch units by magnitude, between 2001-09-09 and 2286-11-20 in each: (lowest, highest integer
 # part, digits of a fraction kept to the microsecond, microseconds per unit). The ranges do not
@@ -127,7 +129,7 @@ def describe_hint(hint: str) -> str:
         return f"text written as {pattern!r}{zone}"
     if hint == VARIANT:
         return "no exact conversion: a variant column can keep them as sent"
-    if hint.startswith(AMBIGUOUS):
+    if hint.startswith((AMBIGUOUS, NOT_GUESSED)):
         return hint
     return f"looks like {hint}"
 

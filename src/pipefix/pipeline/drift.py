@@ -88,6 +88,10 @@ class Drift:
     hint: str | None = None  # e.g. "epoch_ms": how an adapter can map it losslessly
     confidence: float | None = None  # renames: how sure, weighed from the evidence (renames.py)
     source: str | None = None  # an added column: the record field, when it is not the column's name
+    # Values sent in another vocabulary (pipeline/vocabulary.py, hint "value_map"): the mapping an
+    # adapter applies (text sent -> text stored) and the evidence, held rows per text sent.
+    mapping: tuple[tuple[str, str], ...] = ()
+    values: tuple[tuple[str, int], ...] = ()
 
     @property
     def field(self) -> str:
@@ -118,6 +122,16 @@ class Drift:
             return f"{self.table}.{self.column} now sent as null ({self.rows} rows)"
         if self.kind is DriftKind.NEW_VALUE:
             return f"{self.table}.{self.column} has a new value {self.observed!r} ({self.rows} rows)"
+        if self.hint == conversions.VALUE_MAP:
+            rows = dict(self.values)
+            mapped = ", ".join(
+                f"{contracts.shown_text(sent)}→{stored}" + (f" ×{rows[sent]}" if sent in rows else "")
+                for sent, stored in self.mapping
+            )
+            return (
+                f"{self.table}.{self.column} sent in another vocabulary ({self.rows} rows): {mapped}; "
+                f"confidence {self.confidence or 0:.0%}"
+            )
         hint = f", {conversions.describe_hint(self.hint)}" if self.hint else ""
         return (
             f"{self.table}.{self.column} type changed {self.expected} -> {self.observed}"

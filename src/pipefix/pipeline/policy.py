@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from pipefix.pipeline.contracts import is_lossless_widening
-from pipefix.pipeline.conversions import VARIANT, is_conversion
+from pipefix.pipeline.conversions import VALUE_MAP, VARIANT, is_conversion
 from pipefix.pipeline.drift import POLICY_KEYS, RENAME_CONFIDENCE, Drift, DriftKind
 
 MODES = ("auto", "approve", "block")  # in order of strictness
@@ -33,7 +33,13 @@ def migration_fixes(drift: Drift) -> bool:
 
 def adapter_fixes(drift: Drift) -> bool:
     """An adapter maps this drift onto the contract exactly: a rename, a lossless conversion
-    (text, epoch numbers, another timestamp format: pipeline/conversions.py)."""
+    (text, epoch numbers, another timestamp format: pipeline/conversions.py), values sent in
+    another vocabulary (pipeline/vocabulary.py).
+
+    A vocabulary change is a RETYPED drift: its policy key is `type_change`, as for the other
+    conversions (the values' form changed, not the columns nor what they may hold)."""
+    if drift.kind is DriftKind.RETYPED and drift.hint == VALUE_MAP:
+        return bool(drift.mapping)
     return drift.kind is DriftKind.RENAMED or (drift.kind is DriftKind.RETYPED and is_conversion(drift.hint))
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from pipefix.domain.serde import to_plain
 from pipefix.engines import conversions, health, loader, store
-from pipefix.pipeline.contracts import Adapter, ColumnTransform, Contract, TransformKind
+from pipefix.pipeline import vocabulary
+from pipefix.pipeline.contracts import Adapter, ColumnTransform, Contract, TransformKind, shown_text
 from pipefix.pipeline.conversions import is_conversion, transform_for
 from pipefix.pipeline.drift import Drift, DriftKind
+from pipefix.pipeline.vocabulary import is_value_map
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.errors import FixRejected
 from pipefix.tools.run_diagnostic import diagnose
@@ -21,7 +23,11 @@ def plan_adapter(
     transforms = list(current.transforms) if current else []
     added = []
     for drift in drifts:
-        if drift.kind is DriftKind.RETYPED and drift.hint is not None and is_conversion(drift.hint):
+        if is_value_map(drift):
+            # Read from the field the column is read from now (a rename's, if any).
+            now = current.transform_for(drift.column) if current else None
+            added.append(vocabulary.transform(drift, now.source if now else drift.column))
+        elif drift.kind is DriftKind.RETYPED and drift.hint is not None and is_conversion(drift.hint):
             added.append(transform_for(drift.column, drift.column, drift.hint))
         elif drift.kind is DriftKind.RENAMED and drift.observed is not None:
             # The field as sent (source), when its name is not the column's it was seen as.
@@ -54,6 +60,8 @@ def apply_adapter(
         for d in drifts
         if d.kind is DriftKind.RENAMED
     )
+    evidence = {d.column: _vocabulary_evidence(d) for d in drifts if is_value_map(d)}
+    trial += "".join(f"; {column}: {shown}" for column, shown in evidence.items())
     if (after, typed_after) <= (before, typed_before) and before + still_held > 0:
         raise FixRejected(
             f"adapter would not accept more held rows ({after} <= {before}), nor type more of "
@@ -77,6 +85,7 @@ def apply_adapter(
                 "inverse": f"activate adapter {current.version if current else 'none'}",
                 "trial": trial,
                 "shadow": shadow,
+                "evidence": {d.column: dict(d.values) for d in drifts if is_value_map(d)},
             },
         )
         if any(t.kind is not TransformKind.RENAME for t in adapter.transforms if t not in current_transforms):
@@ -85,3 +94,9 @@ def apply_adapter(
             store.remember(engine, step, f"diagnosis.{table}", to_plain(diagnose(ctx, table, step)))
     described = ", ".join(t.describe() for t in adapter.transforms)
     return f"adapter v{adapter.version} for {contract.label}: {described} ({trial})", adapter
+
+
+def _vocabulary_evidence(drift: Drift) -> str:
+    """The held rows of each text a value map reads, and how sure the mapping is."""
+    sent = ", ".join(f"{shown_text(text)} ×{rows}" for text, rows in drift.values)
+    return f"sent {sent}; confidence {drift.confidence or 0:.0%}"

@@ -8,11 +8,12 @@ from dataclasses import dataclass, replace
 
 from pipefix.domain.actions import Action, ActionResult
 from pipefix.domain.serde import from_plain, to_plain
-from pipefix.engines import loader, quarantine, rename_figures, store
+from pipefix.engines import loader, quarantine, rename_figures, store, vocabulary
 from pipefix.engines.conversions import held_conversions
 from pipefix.pipeline.contracts import Contract, type_family
 from pipefix.pipeline.drift import Drift, DriftKind, diff, new_values, rename_candidates, with_renames
 from pipefix.pipeline.renames import RenameEvidence, name_evidence, weigh
+from pipefix.pipeline.vocabulary import with_vocabulary
 from pipefix.tools.context import PipelineContext
 
 
@@ -40,6 +41,9 @@ class Diagnosis:
         for d in self.drifts:
             if d.kind is DriftKind.RENAMED and d.observed:
                 labels |= {f"{DriftKind.REMOVED}:{d.column}", f"{DriftKind.ADDED}:{d.observed}"}
+            if d.kind is DriftKind.RETYPED and d.values:
+                # Another vocabulary explains an enum's values a load took for new ones.
+                labels.add(f"{DriftKind.NEW_VALUE}:{d.column}")
         return frozenset(labels)
 
     def summary(self) -> str:
@@ -86,6 +90,10 @@ def diagnose(
     evidence = rename_evidence(ctx, contract, drifts, rows, not_renames or {})
     drifts = with_renames(drifts, {(e.old, e.new): e.confidence for e in evidence if e.is_rename})
     drifts += _new_values(ctx, contract)
+    # Booleans as yes/no, an enum's values in another case: a mapping, preferred to a variant
+    # column or a new allowed value (last: it stages every held record, the steps above read
+    # only those held for their shape).
+    drifts = with_vocabulary(contract, adapter, drifts, vocabulary.held_texts(engine, contract, adapter))
     held = quarantine.held_rows(engine, table)
     return Diagnosis(
         table=table,
