@@ -73,8 +73,8 @@ def test_a_file_that_changes_while_it_is_read_is_left_for_a_later_step(
     settled(path)
     stage = Judge._stage_file
 
-    def stage_then_append(judge: Judge, staged: Path, batch_id: str, contract: object) -> int:
-        count = stage(judge, staged, batch_id, contract)  # type: ignore[arg-type]
+    def stage_then_append(judge: Judge, staged: Path, batch_id: str, contract: object, dialect: None) -> int:
+        count = stage(judge, staged, batch_id, contract, dialect)  # type: ignore[arg-type]
         with path.open("a") as handle:  # the producer's next line lands during the read
             handle.write("\n")
         return count

@@ -132,8 +132,23 @@ class DuckDBEngine:
             "SELECT ? AS batch_id, line_no::BIGINT AS line_no, rtrim(line, chr(13)) AS raw, "
             "NULL::VARCHAR AS stage_error FROM ("
             "SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS line FROM ("
-            "SELECT string_split(content, chr(10)) AS lines FROM read_text(?))) "
+            # A UTF-8 byte-order mark is no part of the first record.
+            "SELECT string_split(ltrim(content, chr(65279)), chr(10)) AS lines FROM read_text(?))) "
             "WHERE trim(rtrim(line, chr(13))) <> ''",
+            (batch_id, str(path)),
+        )
+        rows = self.query(f"SELECT count(*) FROM {quote(stage)}")
+        return int(rows[0][0])
+
+    def stage_json_document(self, path: Path, batch_id: str, stage: str, layout: str) -> int:
+        """Read a JSON document's records: each element of an array (`layout` "array"), or each of
+        the objects written one after another ("document"); its 1-based position is its line_no.
+        DuckDB streams the file; a malformed document raises EngineError (held whole)."""
+        fmt = "array" if layout == "array" else "unstructured"
+        self.execute(
+            f"CREATE OR REPLACE TEMP TABLE {quote(stage)} AS "
+            "SELECT ? AS batch_id, (row_number() OVER ())::BIGINT AS line_no, json::VARCHAR AS raw, "
+            f"NULL::VARCHAR AS stage_error FROM read_json_objects(?, format='{fmt}')",
             (batch_id, str(path)),
         )
         rows = self.query(f"SELECT count(*) FROM {quote(stage)}")

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipefix.engines import duckdb_sql, readers, store
+from pipefix.engines import compressed, duckdb_sql, readers, store
 from pipefix.engines.base import Engine, EngineError, quote, scalar
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.pipeline.contracts import Adapter, Contract
+from pipefix.pipeline.csv_dialect import CsvDialect
 
 STAGE = "_pipefix_stage"
 CHECKED = "_pipefix_checked"
@@ -36,10 +37,18 @@ class Judge:
 
     # --- staging: every source becomes (batch_id, line_no, raw, stage_error) ----------------
 
-    def stage_file(self, path: Path, batch_id: str, contract: Contract | None, line_offset: int = 0) -> int:
+    def stage_file(
+        self,
+        path: Path,
+        batch_id: str,
+        contract: Contract | None,
+        line_offset: int = 0,
+        dialect: CsvDialect | None = None,
+    ) -> int:
         """Stage a batch file's records; `line_offset` is added to each line number (the new
-        lines of a grown file, read apart, keep the numbers they have in the file)."""
-        staged = self._stage_file(path, batch_id, contract)
+        lines of a grown file, read apart, keep the numbers they have in the file). A CSV file is
+        read in `dialect` (sniffed if None)."""
+        staged = self._stage_file(path, batch_id, contract, dialect)
         if line_offset:  # line 0 stands for a file unreadable as a whole
             shifted = f"CASE WHEN line_no > 0 THEN line_no + {int(line_offset)} ELSE line_no END"
             self._restage(f"SELECT batch_id, {shifted} AS line_no, raw, stage_error FROM {STAGE}")
@@ -65,33 +74,55 @@ class Judge:
         # is scratch, and a staged batch is scratch.
         self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {select}", params)
 
-    def _stage_file(self, path: Path, batch_id: str, contract: Contract | None) -> int:
-        kind = readers.batch_format(path)
+    def _stage_file(
+        self, path: Path, batch_id: str, contract: Contract | None, dialect: CsvDialect | None
+    ) -> int:
+        kind = readers.batch_kind(path)
         try:
-            if kind == "csv":
-                # Fields the active adapter reads under other names are typed as their columns.
-                adapter = store.active_adapter(self.warehouse, contract.table) if contract else None
-                records = readers.read_csv(path, contract, adapter)
-                return self.stage_records((batch_id, r.line_no, r.raw, r.error) for r in records)
-            if kind == "parquet":
-                self.duck.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT ? AS batch_id, "
-                    "(row_number() OVER ())::BIGINT AS line_no, to_json(t)::VARCHAR AS raw, "
-                    "NULL::VARCHAR AS stage_error FROM read_parquet(?) AS t",
-                    (batch_id, str(path)),
-                )
-            else:
-                try:
-                    self.duck.stage_jsonl(path, batch_id, STAGE)
-                    self._drop_blank_lines()
-                except EngineError:
-                    # Not readable as UTF-8 text as a whole: judge it line by line instead.
-                    records = readers.read_jsonl_lines(path)
-                    return self.stage_records((batch_id, r.line_no, r.raw, r.error) for r in records)
-        except (EngineError, UnicodeError, OSError) as error:
-            # Unreadable as a whole (not Parquet, not UTF-8 ...): the file becomes one held record.
-            reason = f"unreadable {kind or 'batch'} file {path.name}: {str(error).splitlines()[0][:200]}"
+            compression = compressed.compression_of(path, kind.compression if kind else None)
+            if compression is None:
+                return self._stage_plain(path, kind, batch_id, contract, dialect)
+            with compressed.decompressed(path, compression) as plain:
+                return self._stage_plain(plain, kind, batch_id, contract, dialect)
+        except (EngineError, UnicodeError, OSError, compressed.UnreadableFile) as error:
+            # Unreadable as a whole (not Parquet, not UTF-8, not gzip ...): one held record.
+            shown = "batch" if kind is None else " ".join(filter(None, (kind.compression, kind.format)))
+            reason = f"unreadable {shown} file {path.name}: {str(error).splitlines()[0][:200]}"
             return self.stage_records([(batch_id, 0, "", reason)])
+
+    def _stage_plain(
+        self,
+        path: Path,
+        kind: readers.BatchFormat | None,
+        batch_id: str,
+        contract: Contract | None,
+        dialect: CsvDialect | None,
+    ) -> int:
+        """Stage a file that is not compressed (the named format, its content decides the rest)."""
+        fmt = kind.format if kind else "jsonl"
+        if fmt == "csv":
+            # Fields the active adapter reads under other names are typed as their columns.
+            adapter = store.active_adapter(self.warehouse, contract.table) if contract else None
+            records = readers.read_csv(path, contract, adapter, dialect)
+            return self.stage_records((batch_id, r.line_no, r.raw, r.error) for r in records)
+        if fmt == "parquet":
+            self.duck.execute(
+                f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT ? AS batch_id, "
+                "(row_number() OVER ())::BIGINT AS line_no, to_json(t)::VARCHAR AS raw, "
+                "NULL::VARCHAR AS stage_error FROM read_parquet(?) AS t",
+                (batch_id, str(path)),
+            )
+            return int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
+        layout = readers.json_layout(path) if fmt == "json" else "lines"
+        if layout != "lines":
+            return self.duck.stage_json_document(path, batch_id, STAGE, layout)
+        try:
+            self.duck.stage_jsonl(path, batch_id, STAGE)
+            self._drop_blank_lines()
+        except EngineError:
+            # Not readable as UTF-8 text as a whole: judge it line by line instead.
+            records = readers.read_jsonl_lines(path)
+            return self.stage_records((batch_id, r.line_no, r.raw, r.error) for r in records)
         return int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
 
     def _drop_blank_lines(self) -> None:

@@ -59,6 +59,8 @@ _DDL = [
     f"ALTER TABLE {SCHEMA}.batches ADD COLUMN IF NOT EXISTS size_bytes BIGINT",
     f"ALTER TABLE {SCHEMA}.batches ADD COLUMN IF NOT EXISTS appended_to VARCHAR",
     f"ALTER TABLE {SCHEMA}.batches ADD COLUMN IF NOT EXISTS rewrite_of VARCHAR",
+    # How a CSV batch was read (JSON: delimiter, quote, decimal, header, bom; configured or sniffed).
+    f"ALTER TABLE {SCHEMA}.batches ADD COLUMN IF NOT EXISTS csv_dialect VARCHAR",
 ]
 
 BATCH_COLUMNS = (
@@ -75,6 +77,7 @@ BATCH_COLUMNS = (
     "size_bytes",
     "appended_to",
     "rewrite_of",
+    "csv_dialect",
 )
 
 

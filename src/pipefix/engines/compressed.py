@@ -1,0 +1,93 @@
+"""Compressed batch files (gzip, zstd, bz2): known by their name *and* their first bytes, read
+as a stream into a temporary plain file that the usual readers then read.
+
+A file named `.gz` whose bytes are not gzip is unreadable (held with that reason), never read as
+plain text; a `.jsonl` whose bytes are gzip is read as gzip. Decompression streams in blocks, so
+memory stays bounded whatever the file's size; the batch's identity (sha256, size) stays the
+compressed bytes, which is what the producer sent.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import shutil
+import tempfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, cast
+
+import zstandard
+
+from pipefix.errors import PipefixError
+
+MAGIC = {"gzip": b"\x1f\x8b", "zstd": b"\x28\xb5\x2f\xfd", "bz2": b"BZh"}
+SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd", ".bz2": "bz2"}
+_BLOCK = 1 << 20
+
+
+class UnreadableFile(PipefixError):
+    """A batch file that cannot be read as a whole: held as one record with this reason."""
+
+
+def sniffed(path: Path) -> str | None:
+    """The compression the file's first bytes show, or None."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    return next((kind for kind, magic in MAGIC.items() if head.startswith(magic)), None)
+
+
+def compression_of(path: Path, named: str | None) -> str | None:
+    """The compression to read the file with: its bytes decide. UnreadableFile if its name says
+    one compression and its bytes are not that."""
+    actual = sniffed(path)
+    if named is not None and actual != named:
+        found = f"{actual} data" if actual else "not compressed"
+        raise UnreadableFile(f"named as {named} but its bytes are {found}")
+    return actual
+
+
+def _open(path: Path, compression: str) -> IO[bytes]:
+    if compression == "gzip":
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    if compression == "bz2":
+        return cast(IO[bytes], bz2.open(path, "rb"))
+    return cast(IO[bytes], zstandard.ZstdDecompressor().stream_reader(path.open("rb"), closefd=True))
+
+
+@contextmanager
+def _reading(path: Path, compression: str) -> Iterator[IO[bytes]]:
+    try:
+        with _open(path, compression) as stream:
+            yield stream
+    except (OSError, EOFError, zlib.error, zstandard.ZstdError) as error:
+        why = str(error) or type(error).__name__
+        raise UnreadableFile(f"corrupt or truncated {compression} data ({why})") from error
+
+
+def head(path: Path, compression: str | None, size: int = 64 * 1024) -> bytes:
+    """The first `size` bytes of the file's content (decompressed)."""
+    if compression is None:
+        with path.open("rb") as handle:
+            return handle.read(size)
+    with _reading(path, compression) as stream:
+        return stream.read(size)
+
+
+def plain_name(name: str) -> str:
+    """`b5.jsonl.gz` -> `b5.jsonl`: the name the content has once decompressed."""
+    lowered = name.lower()
+    suffix = next((s for s in SUFFIXES if lowered.endswith(s)), "")
+    return name[: len(name) - len(suffix)] if suffix else name
+
+
+@contextmanager
+def decompressed(path: Path, compression: str) -> Iterator[Path]:
+    """The file's content in a temporary plain file, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="pipefix-decompress-") as folder:
+        target = Path(folder) / plain_name(path.name)
+        with _reading(path, compression) as stream, target.open("wb") as out:
+            shutil.copyfileobj(stream, out, _BLOCK)
+        yield target
