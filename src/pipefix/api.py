@@ -22,13 +22,13 @@ from pipefix.config import LoadedConfig, load_config
 from pipefix.domain.constraints import initial_constraints
 from pipefix.domain.goals import Evaluation, Goal, baseline_goal, evaluate
 from pipefix.domain.records import StepMetrics, StepRecord
-from pipefix.engines import judge, store
+from pipefix.engines import judge, landing_files, store
 from pipefix.engines.base import Engine
 from pipefix.engines.connect import open_warehouse
 from pipefix.engines.conversions import variant_figures, variant_note
 from pipefix.errors import NotFoundError, PipefixError
-from pipefix.report.summary import build_summary, model_summary
-from pipefix.tools import adopt, ingest
+from pipefix.report.summary import build_summary, model_summary, with_landing
+from pipefix.tools import adopt, ingest, landing_survey
 from pipefix.tools.check_health import measure
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.contract_edit import EditOutcome, reconcile
@@ -288,6 +288,8 @@ class Pipeline:
         summary["contract_edits"] = [edit.as_dict() for edit in self._contract_edits or ()]
         if self.engine_has_state():
             summary["landing"]["not_ready"] = [u.as_dict() for u in self.not_ready()]
+            reported = landing_survey.survey(self.context, self.config.landing_dir())
+            with_landing(summary, reported, len(landing_survey.read_files(self.context)))
         return summary
 
     def check(self, *, full: bool = False) -> CheckResult:
@@ -340,7 +342,8 @@ class Pipeline:
         """The audit trail: goal versions, fixes and refusals, constraint changes, with evidence."""
         if not self.engine_has_state():
             return []
-        return store.history(self.engine)
+        entries = store.history(self.engine) + landing_files.history_entries(self.engine)
+        return sorted(entries, key=lambda e: int(e["step"]))
 
     # --- the user in control: control.py; `pipefix quarantine | replay | rollback | adapters` ---
 

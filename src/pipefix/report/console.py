@@ -13,6 +13,7 @@ from pipefix.domain.constraints import Constraint
 from pipefix.domain.goals import Evaluation, Goal
 from pipefix.domain.records import StepMetrics, StepRecord
 from pipefix.engines import store
+from pipefix.pipeline import landing_report
 from pipefix.tools.context import PipelineContext
 
 
@@ -116,12 +117,17 @@ def resent_text(files: list[tuple[str, int, str]]) -> str:
 
 def file_lines(notes: list[tuple[str, str]], most: int = 5) -> list[str]:
     """Landed files not simply loaded, (kind, text) each: grown or rewritten after they were
-    loaded, or not read yet (still being written, waiting for _SUCCESS). A long list is cut."""
+    loaded, not read yet (still being written, waiting for _SUCCESS), or reported: never read
+    as they are (landing_report.py). A long list is cut."""
     lines = [text for kind, text in notes if kind in ("appended", "rewritten")]
-    waiting = [text for kind, text in notes if kind not in ("appended", "rewritten")]
+    waiting = [text for kind, text in notes if kind in ("writing", "marker")]
+    reported = [text for kind, text in notes if kind in landing_report.KINDS]
     lines += [f"not read yet: {text}" for text in waiting[:most]]
     if len(waiting) > most:
         lines.append(f"not read yet: {len(waiting) - most} more files")
+    lines += [f"reported: {text}" for text in reported[: most * 2]]
+    if len(reported) > most * 2:
+        lines.append(f"reported: {len(reported) - most * 2} more files")
     return lines
 
 
@@ -145,11 +151,19 @@ def _landing_lines(console: Console, summary: dict[str, Any]) -> None:
     ]
     for line in file_lines(notes):
         console.print(line, markup=False, soft_wrap=True)
+    files = summary.get("files")
+    if files:
+        console.print(files["text"], markup=False, soft_wrap=True)
+        reported = [(f["kind"], f"{f['file']}: {f['reason']}") for f in files["reported_files"]]
+        for line in file_lines(reported, most=10):
+            console.print(f"  {line}", markup=False, soft_wrap=True)
 
 
 def _rows_text(rows: dict[str, int]) -> str:
     """received = loaded + held (+ the lines of re-sent files, when there are any)."""
     resent = f" | duplicates {rows['duplicates']:,}" if rows.get("duplicates") else ""
+    # Records in the folders of tables no contract names yet: received, waiting to be adopted.
+    resent += f" | waiting {rows['waiting']:,}" if rows.get("waiting") else ""
     # Rows of an adopted table from before pipefix: loaded, never received by pipefix.
     adopted = f" (adopted {rows['adopted']:,})" if rows.get("adopted") else ""
     return (

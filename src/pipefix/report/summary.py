@@ -12,6 +12,8 @@ from pipefix.domain.records import StepRecord
 from pipefix.engines import health as health_figures
 from pipefix.engines import store
 from pipefix.engines.conversions import variant_figures
+from pipefix.pipeline import landing_report
+from pipefix.pipeline.landing_report import Reported
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.waiting import REPAIR_NEEDED
 
@@ -206,6 +208,26 @@ def build_summary(
             ],
         },
     }
+
+
+def with_landing(summary: dict[str, Any], reported: Sequence[Reported], read: int) -> dict[str, Any]:
+    """The summary with the landing folder as it is now: every file read or reported (`files`),
+    and the records that wait in the folders of tables no contract names yet, counted in
+    `rows.received` (as `rows.waiting`): the pipeline is not healthy while they wait."""
+    waiting = sum(r.records for r in reported if r.kind == landing_report.NO_CONTRACT)
+    summary["files"] = {
+        "read": read,
+        "reported": len(reported),
+        "by_kind": landing_report.counts(reported),
+        "text": landing_report.accounting_text(read, reported),
+        "reported_files": [r.as_dict() for r in reported],
+    }
+    if waiting:  # a key only when some wait, as `rows.adopted`
+        summary["rows"]["waiting"] = waiting
+        summary["rows"]["received"] += waiting
+        summary["healthy"] = False
+        summary["recovered_step"] = None
+    return summary
 
 
 def model_summary(session: Any) -> dict[str, Any] | None:

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from pipefix.domain.records import FileNote
-from pipefix.engines import derived, health, loader, readers, store
+from pipefix.engines import derived, health, landing_files, loader, readers, store
 from pipefix.engines.duckdb_sql import create_table_sql
 from pipefix.pipeline import landing as landing_rules
+from pipefix.pipeline import landing_report
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.landing import LandingRules
-from pipefix.tools import adopt
+from pipefix.pipeline.landing_report import Reported
+from pipefix.tools import adopt, landing_survey
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.throughput import capacity
 
@@ -41,6 +43,7 @@ def setup(
     }
     adopt.refuse_mismatches(engine, {t: (new[t], columns) for t, columns in foreign.items()})
     store.ensure_schema(engine)
+    landing_files.ensure(engine)
     for table, contract in new.items():
         with engine.transaction():
             if table in foreign:
@@ -109,6 +112,8 @@ def scan(ctx: PipelineContext, landing: Path, table: str, now: float | None = No
         except FileNotFoundError:  # moved away since the folder was listed
             continue
         age = now - stat.st_mtime
+        if stat.st_size == 0 and (marked or landing_rules.not_settled(age, rules) is None):
+            continue  # an empty file, done: reported (tools/landing_survey.py), never loaded
         if rules.require_success_marker and not marked:
             where = file.rpartition("/")[0]
             unready.append(Unready(table, file, landing_rules.waits_for_marker(where), age, None))
@@ -171,13 +176,17 @@ def _sha256(ctx: PipelineContext, path: Path, stat: os.stat_result) -> str:
 class Ingested:
     loads: list[loader.BatchLoad]
     unready: list[Unready]
+    reported: tuple[Reported, ...] = ()  # every landed file not read, now
+    first_reported: tuple[Reported, ...] = ()  # those never reported before with these bytes
 
     def notes(self) -> tuple[FileNote, ...]:
-        """What a person should hear about the landed files this step did not simply load."""
+        """What a person should hear about the landed files this step did not simply load: each
+        reported file once (per bytes), the step it is first seen."""
         notes = [
             FileNote(u.file, "marker" if u.settles_in is None else "writing", f"{u.file} ({u.reason})")
             for u in self.unready
         ]
+        notes += [FileNote(r.file, r.kind, r.text) for r in self.first_reported]
         for load in self.loads:
             after = load.appended_to or load.rewrite_of
             if after is not None:
@@ -199,6 +208,7 @@ def ingest(ctx: PipelineContext, landing: Path, step: int) -> Ingested:
     capacity per table), then refresh derived tables."""
     loads = []
     unready = []
+    unreadable: list[Reported] = []
     limit = capacity(ctx)
     for table in ctx.source_tables:
         found = scan(ctx, landing, table)
@@ -216,12 +226,21 @@ def ingest(ctx: PipelineContext, landing: Path, step: int) -> Ingested:
                 continue
             except loader.LoadedElsewhere:  # another run recorded it first, racing past the run lock
                 continue
+            except OSError as error:  # cannot be opened (permissions ...): reported, never lost
+                reason = landing_report.unreadable(error.strerror or str(error))
+                size = path.stat().st_size if path.exists() else 0
+                unreadable.append(Reported(f"{table}/{name}", landing_report.UNREADABLE, reason, size, table))
+                continue
             if result is not None:
                 loads.append(result)
     for table, metrics in ctx.derived.items():
         with ctx.engine.transaction():
             derived.refresh(ctx.engine, table, metrics, step, ctx.clock(step))
-    return Ingested(loads, unready)
+    reported = (*landing_survey.survey(ctx, landing), *unreadable)
+    with ctx.engine.transaction():
+        first = landing_files.record(ctx.engine, step, reported)
+        landing_files.resolve(ctx.engine, step, reported, landing_survey.read_files(ctx))
+    return Ingested(loads, unready, reported, tuple(first))
 
 
 def ingest_step(ctx: PipelineContext, landing: Path, step: int) -> list[loader.BatchLoad]:
