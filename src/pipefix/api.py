@@ -105,6 +105,7 @@ class Pipeline:
             step_seconds=STEP_SECONDS,
             max_rejected_rate=config.config.goal.error_rate,
             landing_rules=config.landing_rules(),
+            csv_options=config.csv_options(),
         )
         self._contract_edits: tuple[EditOutcome, ...] | None = None
         # What a person must hear before a run: a warehouse that cannot get its unique key on

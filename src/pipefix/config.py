@@ -32,6 +32,7 @@ from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
+from pipefix.config_csv import CsvConfig
 from pipefix.errors import ConfigError as ConfigError
 from pipefix.notify.settings import AlertSink
 from pipefix.pipeline.contracts import (
@@ -44,6 +45,7 @@ from pipefix.pipeline.contracts import (
     is_valid_type,
     type_family,
 )
+from pipefix.pipeline.csv_dialect import CsvOptions
 from pipefix.pipeline.landing import LandingRules
 
 CONFIG_FILE = "pipefix.yaml"
@@ -177,6 +179,7 @@ class TableConfig(_Model):
     columns: dict[ColumnName, ColumnConfig] = Field(min_length=1)
     key: str | None = None
     freshness: str | None = None
+    csv: CsvConfig | None = None  # how its CSV files are written, where sniffing should not decide
 
     @field_validator("columns")
     @classmethod
@@ -417,6 +420,10 @@ class LoadedConfig:
             if transforms:
                 adapters[table] = Adapter(table, 1, transforms)
         return adapters
+
+    def csv_options(self) -> dict[str, CsvOptions]:
+        """The tables' `csv:` settings (config_csv.py)."""
+        return {t: spec.csv.options() for t, spec in self.config.tables.items() if spec.csv is not None}
 
     def landing_dir(self) -> Path:
         return self.folder / Path(self.config.landing.path).expanduser()

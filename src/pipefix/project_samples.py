@@ -74,7 +74,7 @@ def find_samples(folder: Path) -> dict[str, list[Path]]:
             if files:
                 found.setdefault(entry.name, []).extend(files)
         elif _is_batch(entry):
-            found.setdefault(entry.stem, []).append(entry)
+            found.setdefault(readers.batch_stem(entry), []).append(entry)
     if not found:
         kinds = ", ".join(sorted(set(readers.FORMATS)))
         raise ConfigError(

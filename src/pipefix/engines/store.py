@@ -16,6 +16,7 @@ from pipefix.domain.serde import dump_as, from_json, from_plain, load_as, to_jso
 from pipefix.engines.base import Engine, quote, scalar
 from pipefix.errors import NotFoundError
 from pipefix.pipeline.contracts import Adapter, Contract
+from pipefix.pipeline.csv_dialect import CsvDialect
 from pipefix.pipeline.renames import RenameEvidence
 
 SCHEMA = "pipefix"
@@ -641,7 +642,22 @@ def history(engine: Engine) -> list[dict[str, Any]]:
         {"step": c["step"], "kind": c["change"], "text": changed_file_text(c)}
         for c in grown_and_rewritten(engine)
     ]
+    entries += csv_dialect_entries(engine)
     return sorted(entries, key=lambda e: e["step"])
+
+
+def csv_dialect_entries(engine: Engine) -> list[dict[str, Any]]:
+    """The CSV batches read in a dialect other than the plain one (`,` `"` `.`, a header, no BOM)."""
+    rows = engine.query(
+        f"SELECT step, batch_id, csv_dialect FROM {SCHEMA}.batches WHERE csv_dialect IS NOT NULL "
+        "ORDER BY step, batch_id"
+    )
+    dialects = [(int(step), str(batch), CsvDialect.from_dict(json.loads(text))) for step, batch, text in rows]
+    return [
+        {"step": step, "kind": "csv", "text": f"{file_of(batch)} read as CSV with {dialect.describe()}"}
+        for step, batch, dialect in dialects
+        if not dialect.plain
+    ]
 
 
 def _renames_weighed(step: int, diagnosis: object) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ import csv
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 DELIMITERS = (",", ";", "\t", "|")
 QUOTES = ('"', "'")
@@ -83,6 +84,11 @@ class CsvDialect:
             "configured": sorted(self.configured),
             "sniffed": [name for name in settings if name not in self.configured],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CsvDialect:
+        settings = ("delimiter", "quote", "decimal", "header", "bom")
+        return cls(**{k: data[k] for k in settings}, configured=frozenset(data.get("configured", ())))
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), ensure_ascii=False)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pipefix.engines.base import Engine
 from pipefix.engines.derived import DerivedMetric
+from pipefix.pipeline.csv_dialect import CsvOptions
 from pipefix.pipeline.landing import LandingRules
 
 
@@ -24,6 +25,8 @@ class PipelineContext:
     # When a landed file is complete enough to read; pipefix.yaml's `landing:` says (5 s quiet by
     # default), code that builds a context chooses (reading at once, by default).
     landing_rules: LandingRules = field(default_factory=LandingRules)
+    # A table's `csv:` setting in pipefix.yaml: what fixes its CSV dialect instead of sniffing.
+    csv_options: dict[str, CsvOptions] = field(default_factory=dict)
 
     @property
     def tables(self) -> tuple[str, ...]:

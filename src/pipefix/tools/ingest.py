@@ -215,7 +215,7 @@ def ingest(ctx: PipelineContext, landing: Path, step: int) -> Ingested:
         unready += found.unready
         for path, name in found.ready[:limit]:
             try:
-                result = loader.load_batch(ctx.engine, path, table, step, name)
+                result = loader.load_batch(ctx.engine, path, table, step, name, ctx.csv_options.get(table))
             except loader.FileChanged:
                 reason = "still being written: it changed while it was read"
                 unready.append(
