@@ -120,6 +120,7 @@ def test_rows_held_after_a_rename_is_undone_load_once_the_user_removes_the_adapt
         "since_adapter_version": 1,
         "since_step": 0,
         "since_contract_version": 1,
+        "described": "amount <- total",
     }
     assert "orders.amount  rename  amount <- total" in cli(project, "adapters", "orders").output
 

@@ -256,7 +256,7 @@ def adapters_list(table: str | None, config_path: Path, as_json: bool, no_color:
     for item in found:
         contract = f", contract v{item.since_contract_version}.0" if item.since_contract_version else ""
         _echo(
-            f"{click.style(item.id, bold=True)}  {item.kind}  {item.column} <- {item.source}  "
+            f"{click.style(item.id, bold=True)}  {item.kind}  {item.described}  "
             f"(adapter v{item.adapter_version}; since adapter v{item.since_adapter_version}, "
             f"step {item.since_step}{contract})",
             no_color,

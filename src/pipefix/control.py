@@ -205,6 +205,7 @@ class ActiveTransform:
     since_adapter_version: int
     since_step: int
     since_contract_version: int | None
+    described: str = ""  # as `pipefix adapters` shows it: `status <- value_map(status: OPEN→open)`
 
     @property
     def id(self) -> str:
@@ -238,6 +239,7 @@ def adapters(ctx: PipelineContext, table: str | None = None) -> list[ActiveTrans
                     since,
                     history[since][0],
                     store.contract_version_with_adapter(ctx.engine, name, since),
+                    transform.describe(),
                 )
             )
     return found
