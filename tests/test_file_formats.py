@@ -8,6 +8,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -270,3 +271,45 @@ def test_init_from_samples_reads_the_same_formats(tmp_path: Path) -> None:
     for found in inferred.tables:
         assert found.trial is not None
         assert (found.trial.received, found.trial.loaded) == (5, 5), found.guess.table
+
+
+def test_the_readme_file_formats_example_loads_a_european_export(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("\n### File formats a producer sends\n")[1].split("\n### ")[0]
+    (example,) = re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
+    (tmp_path / "pipefix.yaml").write_text("warehouse: duckdb:///w.duckdb\nlanding: landing\n" + example)
+    (tmp_path / "landing" / "orders").mkdir(parents=True)
+    land(tmp_path, "eu.csv", "\ufeffid;amount\r\n401;401,50\r\n402;-0,05\r\n".encode())
+    rows = run(tmp_path)["rows"]
+    assert (rows["loaded"], rows["quarantined"]) == (2, 0)
+    assert query(tmp_path, "SELECT id, amount FROM orders ORDER BY id") == [
+        (401, Decimal("401.50")),
+        (402, Decimal("-0.05")),
+    ]
+    verdict = dialects(tmp_path)["orders/eu.csv"]
+    assert verdict is not None
+    assert verdict["configured"] == ["decimal", "delimiter", "header", "quote"]
+    assert "`pipefix.batches.csv_dialect`" in section
+    assert (
+        "(`orders/eu.csv read as CSV with delimiter ';'\n(sniffed), ..., UTF-8 byte-order mark stripped`)"
+        in section
+    )
+
+
+def test_a_grown_european_csv_loads_its_new_lines_and_a_changed_gzip_is_a_rewrite(project: Path) -> None:
+    eu = land(project, "eu.csv", european_csv(range(1, 4)))
+    land(project, "z.jsonl.gz", gzip.compress(jsonl(range(10, 12))))
+    assert run(project)["rows"]["loaded"] == 5
+    with eu.open("ab") as handle:  # the spreadsheet's next rows, appended
+        handle.write(b"4;true;open;4,50\r\n5;false;open;1.234\r\n")
+    settled(eu)
+    land(project, "z.jsonl.gz", gzip.compress(jsonl(range(10, 14))))  # recompressed with more lines
+    run(project)
+    table = loaded(project)
+    assert sorted(table) == [1, 2, 3, 4, 10, 11]
+    assert table[4] == (True, "open", Decimal("4.50"), "orders/eu.csv", 5)  # numbered on: line 5
+    assert [(b, n) for b, n, _ in held(project)] == [("orders/eu.csv", 6)]
+    changes = query(project, "SELECT batch_id, rewrite_of, appended_to, csv_dialect FROM pipefix.batches")
+    by_file = {str(b).split("@")[0]: (r, a, d) for b, r, a, d in changes if r or a}
+    assert by_file["orders/z.jsonl.gz"][0] is not None  # a rewrite: recorded, not loaded
+    assert json.loads(by_file["orders/eu.csv"][2])["decimal"] == ","  # the appended part's dialect
