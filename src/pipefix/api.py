@@ -10,7 +10,7 @@ with Pipeline.open("pipefix.yaml") as pipeline:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,13 +22,13 @@ from pipefix.config import LoadedConfig, load_config
 from pipefix.domain.constraints import initial_constraints
 from pipefix.domain.goals import Evaluation, Goal, baseline_goal, evaluate
 from pipefix.domain.records import StepMetrics, StepRecord
-from pipefix.engines import judge, landing_files, store
+from pipefix.engines import added_tables, judge, landing_files, store
 from pipefix.engines.base import Engine
 from pipefix.engines.connect import open_warehouse
 from pipefix.engines.conversions import variant_figures, variant_note
 from pipefix.errors import NotFoundError, PipefixError
 from pipefix.report.summary import build_summary, model_summary, with_landing
-from pipefix.tools import adopt, ingest, landing_survey
+from pipefix.tools import adopt, ingest, landing_survey, new_tables
 from pipefix.tools.check_health import measure
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.contract_edit import EditOutcome, reconcile
@@ -40,6 +40,13 @@ STEP_SECONDS = 60
 
 class PipelineNotReady(PipefixError):
     """The warehouse holds no pipefix state yet (a `check` before any `run`)."""
+
+
+def _added(engine: Engine, configured: Iterable[str]) -> tuple[str, ...]:
+    """Tables added from a folder in landing/ (tools/new_tables.py) that pipefix.yaml does not list."""
+    if not store.has_schema(engine):
+        return ()
+    return tuple(t for t in added_tables.added(engine) if t not in set(configured))
 
 
 def wall_clock(step: int) -> datetime:
@@ -100,7 +107,8 @@ class Pipeline:
         self.read_only = read_only
         self.context = PipelineContext(
             engine=engine,
-            source_tables=tuple(config.config.tables),
+            # The tables pipefix.yaml lists, and those added since from a new folder in landing/.
+            source_tables=(*config.config.tables, *_added(engine, config.config.tables)),
             clock=clock,
             step_seconds=STEP_SECONDS,
             max_rejected_rate=config.config.goal.error_rate,
@@ -291,6 +299,10 @@ class Pipeline:
             summary["landing"]["not_ready"] = [u.as_dict() for u in self.not_ready()]
             reported = landing_survey.survey(self.context, self.config.landing_dir())
             with_landing(summary, reported, len(landing_survey.read_files(self.context)))
+            policies = self.config.config.policies.model_dump()
+            summary["new_tables"] = new_tables.status(
+                self.context, reported, policies, list(self.config.config.tables)
+            )
         return summary
 
     def check(self, *, full: bool = False) -> CheckResult:

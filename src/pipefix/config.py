@@ -227,6 +227,9 @@ class Policies(_Model):
     remove_column: PolicyMode = "auto"
     rename_column: PolicyMode = "auto"
     type_change: PolicyMode = "auto"
+    # A folder in landing/ no table of pipefix.yaml names: a new table is a new commitment, so
+    # pipefix proposes its inferred contract and asks first (tools/new_tables.py).
+    add_table: PolicyMode = "approve"
 
 
 class BudgetConfig(_Model):

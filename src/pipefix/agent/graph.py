@@ -9,7 +9,7 @@ from typing import Any, TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from pipefix.agent.deps import AgentDeps
-from pipefix.domain.actions import ActionResult, Plan
+from pipefix.domain.actions import ActionResult, FixType, Plan
 from pipefix.domain.constraints import (
     Constraint,
     ConstraintChange,
@@ -24,7 +24,7 @@ from pipefix.domain.records import FileNote, Revision, StepJournal, StepMetrics,
 from pipefix.domain.serde import to_json
 from pipefix.engines import store
 from pipefix.planners.view import PlanningView
-from pipefix.tools import ingest
+from pipefix.tools import ingest, new_tables
 from pipefix.tools.approvals import policy_gates
 from pipefix.tools.check_health import measure
 from pipefix.tools.registry import as_recorded, execute_once
@@ -92,10 +92,12 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
             }
         deps.before_step(step)
         ingested = ingest.ingest(ctx, deps.landing, step)
+        # Folders of tables no contract names: drift of the pipeline, each with a proposal.
+        added = new_tables.propose(ctx, deps.landing, ingested.reported, step)
         return {
             "files": ingested.notes(),
             "journaled": False,
-            "metrics": measure(ctx, step),
+            "metrics": replace(measure(ctx, step), new_tables=added),
             "revision": None,
             "changes": (),
             "plan": None,
@@ -144,7 +146,8 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
         plan_ = state["plan"]
         assert plan_ is not None
         gates = policy_gates(ctx, deps.policies, deps.auto_approve, plan_.actions, state["step"])
-        context = PlanContext(state["step"], state["fixes_used"], frozenset(ctx.tables), gates)
+        proposed = {t.table for t in state["metrics"].new_tables}
+        context = PlanContext(state["step"], state["fixes_used"], frozenset(ctx.tables) | proposed, gates)
         filtered = filter_plan(plan_, state["constraints"], context)
         store.save_journal(
             ctx.engine,
@@ -186,6 +189,10 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
             fixes += int(action.is_fix)
             if action.is_fix and not result.ok:
                 break  # later actions of the plan assumed this one worked
+        # A table added this step loads its files now, each exactly once (the loader's ledger).
+        added = tuple(r.action.target for r in results if r.ok and r.action.fix_type == FixType.ADD_TABLE)
+        if added:
+            ingest.load_tables(ctx, deps.landing, state["step"], added)
         with ctx.engine.transaction():
             waiting = record_waits(ctx, state["step"], state["metrics"], filtered.plan, filtered.refused)
         # A change a later replay judged failed (and undid) reads failed, as the ledger says.

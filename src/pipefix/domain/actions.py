@@ -22,6 +22,9 @@ class FixType(StrEnum):
     ADD_ADAPTER = "add_adapter"
     RETRY_FAILED = "retry_failed"
     INCREASE_THROUGHPUT = "increase_throughput"
+    # A folder in landing/ no contract names: create its table from the contract inferred from
+    # its files (tools/new_tables.py), under policy `add_table`.
+    ADD_TABLE = "add_table"
 
 
 # Fix types an agent might ask for that are never allowed to run.

@@ -30,6 +30,22 @@ class FileNote:
 
 
 @dataclass(frozen=True)
+class NewTable:
+    """A folder in landing/ for a table no contract names: drift of the pipeline itself. Its
+    records wait (counted) until the table is added: `proposed` is the contract inferred from its
+    files, or `problem` says why none could be."""
+
+    table: str
+    files: int
+    records: int
+    proposed: str = ""  # `refund_id bigint not null (key), amount decimal(4,2), ...`
+    problem: str | None = None
+
+    def __str__(self) -> str:
+        return f"new table {self.table}: {self.files} file(s), {self.records:,} records"
+
+
+@dataclass(frozen=True)
 class TableHealth:
     table: str
     checks: dict[str, bool]
@@ -40,6 +56,7 @@ class TableHealth:
     quarantine_schema_open: int = 0  # rows held back by shape, not by bad values
     received_total: int = 0  # rows judged over the table's whole life (loaded + held, ever)
     contract_version: int = 1
+    adapter_version: int = 0  # the active adapter's version; 0: none
     original_columns_kept: bool = True  # backward compatibility: v1 readers still work
     drift: tuple[str, ...] = ()
     resent: tuple[Resent, ...] = ()  # files re-sent this step: counted apart from `received`
@@ -82,6 +99,7 @@ class StepMetrics:
     tables: tuple[TableHealth, ...]
     held_for_shape: int = 0  # rows waiting on a repair, all tables
     max_held_share: float = 0.0  # the largest share of a table's rows still held
+    new_tables: tuple[NewTable, ...] = ()  # folders of tables no contract names, and their records
 
     def table(self, name: str) -> TableHealth | None:
         return next((t for t in self.tables if t.table == name), None)
@@ -95,6 +113,7 @@ class StepMetrics:
             "schema_conformance": self.schema_conformance,
             "rows_held_for_shape": float(self.held_for_shape),
             "max_held_share": self.max_held_share,
+            "rows_waiting_new_tables": float(sum(t.records for t in self.new_tables)),
         }
         for table in self.tables:
             signals[f"quarantine_open.{table.table}"] = float(table.quarantine_open)

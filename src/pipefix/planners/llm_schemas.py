@@ -122,6 +122,14 @@ def to_action(answer: ActionAnswer, tables: Collection[str], versions: dict[str,
             raise InvalidAnswer(
                 f"unknown fix type {fix!r}; fix types are {', '.join(f.value for f in FixType)}"
             )
+        if fix == FixType.ADD_TABLE:  # a new table's folder: a plain name no table has yet
+            if not _IDENTIFIER.match(answer.target):
+                raise InvalidAnswer(
+                    f"{answer.target!r} is not a table name (letters, digits, underscores only)"
+                )
+            if answer.target in tables or answer.target == "pipeline":
+                raise InvalidAnswer(f"{answer.target!r} is a table already; add_table adds a new one")
+            return Action(tool, answer.target, FixType.ADD_TABLE)
         target = _table(answer.target, tables, allow_pipeline=fix == FixType.INCREASE_THROUGHPUT)
         return Action(tool, target, FixType(fix))
     target = _table(answer.target, tables, allow_pipeline=tool is Tool.CHECK_HEALTH)

@@ -45,6 +45,29 @@ class RulesPlanner:
     name = "rules"
 
     def plan(self, view: PlanningView) -> Plan:
+        """The repair of the pipeline's tables, and the adoption of each new table's folder that
+        has a proposed contract (the policy `add_table` decides whether it runs now)."""
+        base = self._plan_tables(view)
+        adopt = [
+            action
+            for t in view.metrics.new_tables
+            if t.problem is None
+            and not _failed_recently(view, action := Action(Tool.APPLY_FIX, t.table, FixType.ADD_TABLE))
+        ]
+        if not adopt:
+            return base
+        kept = tuple(a for a in base.actions if a.tool is not Tool.CHECK_HEALTH)
+        seen = "; ".join(str(t) for t in view.metrics.new_tables if t.problem is None)
+        reasoning = f"{seen}: add each at the contract inferred from its files, then load them"
+        return Plan(
+            actions=(*kept, *adopt),
+            reasoning=f"{base.reasoning}; {reasoning}" if kept else reasoning,
+            hypotheses=(*base.hypotheses, *(f"{a.target} is a new table of the producer" for a in adopt)),
+            expected_outcome="every record waiting in a new table's folder loads exactly once",
+            confidence=min(base.confidence, 0.8) if kept else 0.8,
+        )
+
+    def _plan_tables(self, view: PlanningView) -> Plan:
         regressed = _regressed_after_change(view)
         if regressed is not None:
             table, version = regressed
@@ -175,6 +198,9 @@ class RulesReviser:
     name = "rules"
 
     def revise(self, view: PlanningView, threshold: float) -> Revision | None:
+        adopted = _adopt_new_tables(view)
+        if adopted is not None:
+            return adopted
         if view.evaluation.score > threshold:
             return None
         focus = tuple(t for t in tables_needing_repair(view) if t not in ("pipeline",))
@@ -207,6 +233,26 @@ class RulesReviser:
         goal = view.goal.revised(description, criteria, focus)
         reason = f"score {view.evaluation.score:.2f} <= {threshold:.2f}; unmet: {', '.join(unmet)}"
         return Revision(view.step, reason, view.goal, goal, evidence)
+
+
+def _adopt_new_tables(view: PlanningView) -> Revision | None:
+    """A folder of a table no contract names, with a proposed contract, not in the goal yet: the
+    goal becomes "also adopt table X", met once no record waits in such a folder."""
+    new = [
+        t.table
+        for t in view.metrics.new_tables
+        if t.problem is None and t.table not in view.goal.focus_tables
+    ]
+    if not new:
+        return None
+    waiting = Criterion("rows_waiting_new_tables", "<=", 0, scale=1000)
+    criteria = view.goal.criteria + (() if waiting in view.goal.criteria else (waiting,))
+    description = f"{view.goal.description}; also adopt table {' and '.join(new)}"
+    goal = view.goal.revised(description, criteria, (*view.goal.focus_tables, *new))
+    records = sum(t.records for t in view.metrics.new_tables if t.table in new)
+    reason = f"new table {', '.join(new)} in landing/: {records:,} records wait for a table"
+    evidence = {"new_tables": [str(t) for t in view.metrics.new_tables if t.table in new]}
+    return Revision(view.step, reason, view.goal, goal, evidence)
 
 
 class RulesEvolver:

@@ -62,6 +62,7 @@ def step_line(console: Console, record: StepRecord, *, verbose: bool = False) ->
         )
     for change in record.constraint_changes:
         marks.append(f"[cyan]constraint {change.change}: {change.constraint.name}[/]")
+    marks += [f"[yellow]{t}[/]" for t in m.new_tables]  # drift of the pipeline: a folder no contract names
     actions = [f"{res.action} {'ok' if res.ok else '[red]FAILED[/]'}" for res in record.results]
     actions += [f"[red]refused[/] {r.action} ({r.reason})" for r in record.refused]
     console.print(
@@ -198,6 +199,29 @@ def waiting_lines(console: Console, summary: dict[str, Any]) -> None:
         )
 
 
+def new_table_lines(console: Console, summary: dict[str, Any]) -> None:
+    """Folders of tables no contract names: their records wait, and what would load them; a table
+    added from one, with the YAML that makes pipefix.yaml own it."""
+    for entry in summary.get("new_tables", []):
+        table = entry["table"]
+        if entry["status"] == "added":
+            console.print(
+                f"table {table} was added from landing/{table}/ ({entry['contract']}); {entry['needs']}:",
+                markup=False,
+                soft_wrap=True,
+            )
+            console.print(entry["yaml"].rstrip(), markup=False, soft_wrap=True)
+            continue
+        console.print(
+            f"new table {table}: {entry['files']} file(s), {entry['records']:,} records wait "
+            f"({entry['status']}); {entry['needs']}",
+            markup=False,
+            soft_wrap=True,
+        )
+        if entry["contract"]:
+            console.print(f"  proposed contract: {entry['contract']}", markup=False, soft_wrap=True)
+
+
 def final_report(
     console: Console,
     pipeline: PipelineContext,
@@ -315,6 +339,7 @@ def run_summary(console: Console, summary: dict[str, Any]) -> None:
     if final["health"] is not None:
         console.print(f"health {final['health']:.2f} | error rate {final['error_rate']:.2%}")
     waiting_lines(console, summary)
+    new_table_lines(console, summary)
     console.print("healthy" if summary["healthy"] else "[red]NOT HEALTHY[/]")
     console.print(
         f"{len(summary['fixes'])} fixes, {len(summary['revisions'])} goal revision(s) "

@@ -13,6 +13,7 @@ from pipefix.domain.serde import to_plain
 from pipefix.engines import store
 from pipefix.pipeline.drift import RENAME_CONFIDENCE, Drift, DriftKind
 from pipefix.pipeline.policy import addressed, is_confident, policy_mode
+from pipefix.tools import new_tables
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.run_diagnostic import Diagnosis, diagnose, latest_diagnosis
 
@@ -28,6 +29,11 @@ def policy_gates(
     A pending decision is stored once, for `pipefix approve ID` / `pipefix reject ID`."""
     gates: dict[Action, str] = {}
     for action in actions:
+        if action.fix_type == FixType.ADD_TABLE:  # a new table: policy add_table (new_tables.py)
+            reason = new_tables.gate(ctx, policies, auto_approve, action.target, step)
+            if reason is not None:
+                gates[action] = reason
+            continue
         if action.fix_type not in CONTRACT_CHANGING_FIXES:
             continue
         diagnosis = latest_diagnosis(ctx, action.target)

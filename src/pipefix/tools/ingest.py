@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipefix.domain.records import FileNote
-from pipefix.engines import derived, health, landing_files, loader, readers, store
+from pipefix.engines import added_tables, derived, health, landing_files, loader, readers, store
 from pipefix.engines.duckdb_sql import create_table_sql
 from pipefix.pipeline import landing as landing_rules
 from pipefix.pipeline import landing_report
@@ -44,6 +44,7 @@ def setup(
     adopt.refuse_mismatches(engine, {t: (new[t], columns) for t, columns in foreign.items()})
     store.ensure_schema(engine)
     landing_files.ensure(engine)
+    added_tables.ensure(engine)
     for table, contract in new.items():
         with engine.transaction():
             if table in foreign:
@@ -205,12 +206,28 @@ class Ingested:
 
 def ingest(ctx: PipelineContext, landing: Path, step: int) -> Ingested:
     """Load every batch file complete enough to read and not loaded before (up to the step's
-    capacity per table), then refresh derived tables."""
+    capacity per table), then refresh derived tables; report every other landed file."""
+    loads, unready, unreadable = load_tables(ctx, landing, step, ctx.source_tables)
+    for table, metrics in ctx.derived.items():
+        with ctx.engine.transaction():
+            derived.refresh(ctx.engine, table, metrics, step, ctx.clock(step))
+    reported = (*landing_survey.survey(ctx, landing), *unreadable)
+    with ctx.engine.transaction():
+        first = landing_files.record(ctx.engine, step, reported)
+        landing_files.resolve(ctx.engine, step, reported, landing_survey.read_files(ctx))
+    return Ingested(loads, unready, reported, tuple(first))
+
+
+def load_tables(
+    ctx: PipelineContext, landing: Path, step: int, tables: tuple[str, ...]
+) -> tuple[list[loader.BatchLoad], list[Unready], list[Reported]]:
+    """Load the tables' batch files complete enough to read and not loaded before (up to the
+    step's capacity per table): the loads, the files not ready, the files that cannot be read."""
     loads = []
     unready = []
     unreadable: list[Reported] = []
     limit = capacity(ctx)
-    for table in ctx.source_tables:
+    for table in tables:
         found = scan(ctx, landing, table)
         unready += found.unready
         for path, name in found.ready[:limit]:
@@ -233,14 +250,7 @@ def ingest(ctx: PipelineContext, landing: Path, step: int) -> Ingested:
                 continue
             if result is not None:
                 loads.append(result)
-    for table, metrics in ctx.derived.items():
-        with ctx.engine.transaction():
-            derived.refresh(ctx.engine, table, metrics, step, ctx.clock(step))
-    reported = (*landing_survey.survey(ctx, landing), *unreadable)
-    with ctx.engine.transaction():
-        first = landing_files.record(ctx.engine, step, reported)
-        landing_files.resolve(ctx.engine, step, reported, landing_survey.read_files(ctx))
-    return Ingested(loads, unready, reported, tuple(first))
+    return loads, unready, unreadable
 
 
 def ingest_step(ctx: PipelineContext, landing: Path, step: int) -> list[loader.BatchLoad]:

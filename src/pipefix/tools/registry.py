@@ -16,6 +16,7 @@ from pipefix.tools.check_health import check_health
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.errors import RecoverableError
 from pipefix.tools.fix_outcome import UnreleasedRows, judge_replay, undo_changes
+from pipefix.tools.new_tables import apply_add_table
 from pipefix.tools.retry_failed import apply_retry_failed
 from pipefix.tools.rollback import apply_rollback
 from pipefix.tools.run_diagnostic import diagnose, latest_diagnosis, run_diagnostic
@@ -62,6 +63,8 @@ def _dispatch(
         return ActionResult(action, True, detail, rows_affected=replayed)
     if action.fix_type == FixType.INCREASE_THROUGHPUT:
         return ActionResult(action, True, apply_increase_throughput(ctx, step))
+    if action.fix_type == FixType.ADD_TABLE:
+        return ActionResult(action, True, apply_add_table(ctx, action.target, step))
     diagnosis = latest_diagnosis(ctx, action.target)
     if diagnosis is None or diagnosis.contract_version != metrics_version(metrics, action.target):
         diagnosis = diagnose(ctx, action.target)
