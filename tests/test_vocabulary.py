@@ -16,6 +16,7 @@ from pipefix.api import Pipeline
 from pipefix.engines import store
 from pipefix.tools.run_diagnostic import latest_diagnosis
 from tests.test_drift_kinds import balanced, clock, held, iso, make_project, query, run, state, write_batch
+from tests.test_user_control import cli
 
 PAID = "type: boolean, nullable: false"
 STATUS = "type: varchar, nullable: false, values: [open, paid, closed]"
@@ -92,6 +93,9 @@ def test_yes_no_and_upper_case_enum_values_load_through_one_adapter(tmp_path: Pa
         "status": (("OPEN", "open"), ("PAID", "paid")),
     }
     assert shown["status"] == "status <- value_map(status: OPEN→open, PAID→paid)"
+    listed = cli(tmp_path, "adapters", "orders", "--no-color").output
+    line = "orders.status  value_map  status <- value_map(status: OPEN→open, PAID→paid)  (adapter v1"
+    assert line in listed
     assert result.healthy, result.as_dict()
     (audited,) = [f for f in audit_fixes(config) if f.get("fix_type") == "add_adapter"]
     assert audited["evidence"] == {"paid": {"no": 100, "yes": 100}, "status": {"OPEN": 100, "PAID": 100}}

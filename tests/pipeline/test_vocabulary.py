@@ -200,3 +200,8 @@ def test_an_enum_mapping_is_one_to_one_and_reads_back_the_text_sent(
         if len(onto) > 1:
             assert decision.why_not is not None
             assert json.dumps(text) in decision.why_not
+
+
+def test_true_and_false_exactly_are_left_to_the_conversion_from_text() -> None:
+    retyped = Drift(DriftKind.RETYPED, "orders", "paid", "boolean", "varchar", 10, "from_text")
+    assert with_vocabulary(CONTRACT, None, (retyped,), {"paid": {"true": 5, "false": 5}}) == (retyped,)

@@ -193,6 +193,8 @@ def with_vocabulary(
             continue
         current = adapter.transform_for(name) if adapter else None
         before = current.mapping if current is not None and current.kind is TransformKind.VALUE_MAP else ()
+        if spec.type == "boolean" and set(texts) <= {"true", "false"}:
+            continue  # a conversion from text reads them as they are (conversions.FROM_TEXT)
         if spec.type == "boolean":
             # Texts the column's adapter reads already: "true"/"false" by a conversion from text.
             from_text = current is not None and current.kind is TransformKind.FROM_TEXT
