@@ -360,7 +360,8 @@ CASES = [
     pytest.param(
         "    columns:\n",
         "    colums:\n",
-        "6: tables.orders: unknown key 'colums' (did you mean 'columns'? allowed: columns, key, freshness, csv)",
+        "6: tables.orders: unknown key 'colums' "
+        "(did you mean 'columns'? allowed: columns, key, freshness, csv)",
         id="misspelt-columns",
     ),
     pytest.param(
