@@ -477,6 +477,14 @@ def open_quarantine(engine: Engine) -> dict[tuple[str, str], int]:
     return {(table, kind): int(n) for table, kind, n in rows}
 
 
+def active_adapter_versions(engine: Engine) -> dict[str, int]:
+    """Per table with an active adapter, its version (a table whose adapter was undone: none)."""
+    rows = engine.query(
+        f"SELECT table_name, version FROM {store.SCHEMA}.active_adapters WHERE version IS NOT NULL"
+    )
+    return {str(table): int(version) for table, version in rows}
+
+
 def received_totals(engine: Engine) -> dict[str, int]:
     """Per table, every row it was ever sent and judged (loaded or held): a held share's base."""
     rows = engine.query(

@@ -29,12 +29,24 @@ def tables_needing_repair(view: PlanningView) -> tuple[str, ...]:
         fixable_held = (
             diagnosis is not None
             and diagnosis.contract_version == t.contract_version
+            and not _answered_by_adapter(view, t.table)
             and t.quarantine_open > 0
             and any(_migratable(d) or _adaptable(d) for d in diagnosis.drifts)
         )
         if t.drift or t.quarantine_schema_open > 0 or fixable_held:
             needing.append(t.table)
     return tuple(needing)
+
+
+def _answered_by_adapter(view: PlanningView, table: str) -> bool:
+    """An adapter was saved since the table's diagnosis: it answered that diagnosis, and rows it
+    leaves held (for their values) are no reason to plan from it again. A new diagnosis is made
+    under the active adapter, and is planned from as any."""
+    diagnosis = view.diagnoses.get(table)
+    health = view.metrics.table(table)
+    if diagnosis is None or diagnosis.adapter_version is None or health is None:
+        return False
+    return health.adapter_version > diagnosis.adapter_version
 
 
 def _failed_recently(view: PlanningView, action: Action, steps: int = 2) -> bool:
@@ -120,7 +132,11 @@ class RulesPlanner:
             # A fix whose replay released none of these rows before is not tried again on them.
             if any(_migratable(d) for d in drifts) and not diagnosis.has_failed(FixType.SCHEMA_MIGRATION):
                 fixes.append(Action(Tool.APPLY_FIX, table, FixType.SCHEMA_MIGRATION))
-            if any(_adaptable(d) for d in drifts) and not diagnosis.has_failed(FixType.ADD_ADAPTER):
+            if (
+                any(_adaptable(d) for d in drifts)
+                and not diagnosis.has_failed(FixType.ADD_ADAPTER)
+                and not _answered_by_adapter(view, table)
+            ):
                 fixes.append(Action(Tool.APPLY_FIX, table, FixType.ADD_ADAPTER))
             if not fixes:
                 # Nothing lossless to do: the rows stay held for a person, not retried forever.

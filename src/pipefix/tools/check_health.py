@@ -26,6 +26,7 @@ class _Lookups:
     histories: dict[str, list[int]]
     open_rows: dict[tuple[str, str], int]
     received_totals: dict[str, int]
+    adapters: dict[str, int]
     saved: dict[str, dict[str, Any]]
 
 
@@ -91,6 +92,7 @@ def _table_health(
         quarantine_schema_open=held_for_shape,
         received_total=received_total,
         contract_version=contract.version,
+        adapter_version=seen.adapters.get(table, 0),
         original_columns_kept=first is None or set(first.column_names) <= set(physical),
         drift=load.drift,
         resent=load.resent,
@@ -129,6 +131,7 @@ def measure(ctx: PipelineContext, step: int, *, read_only: bool = False, full: b
         histories=health.loaded_histories(engine, step),
         open_rows=health.open_quarantine(engine),
         received_totals=health.received_totals(engine),
+        adapters=health.active_adapter_versions(engine),
         saved=health.saved_figures(engine),
     )
     loads = health.step_loads(engine, step)

@@ -34,6 +34,9 @@ class Diagnosis:
     # for these drifts (the planner does not try them again), and why.
     failed_fixes: tuple[str, ...] = ()
     learned: tuple[str, ...] = ()
+    # The adapter version active when it was made (0: none; None: made before this was kept). An
+    # adapter saved since answered it: the planner does not plan from it again.
+    adapter_version: int | None = None
 
     def covers(self) -> frozenset[str]:
         """The load-time drift labels (`kind:column`) this diagnosis explains."""
@@ -108,6 +111,7 @@ def diagnose(
         renames=tuple(evidence),
         failed_fixes=failed_fixes,
         learned=learned,
+        adapter_version=adapter.version if adapter is not None else 0,
     )
 
 
