@@ -35,13 +35,18 @@ prereqs:
 prereqs-full:
 	@scripts/prereqs.sh check full
 
+# The tests run a worker per CPU where there is more than one (pytest-xdist's `-n auto`; files
+# that share a costly session fixture share a worker: tests/parallel.py). ARGS come after, so
+# `make unit ARGS="-n 0"` runs them in one process.
+PARALLEL ?= $(shell [ "$$(nproc 2>/dev/null || echo 1)" -gt 1 ] && echo "-n auto")
+
 # Everyday tier: every correctness test at small scale (tests/tiers.py), minutes on 2 cores.
 unit: $(STAMP)
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest $(PARALLEL) $(ARGS)
 
 # Full tier: everything at full strength (500-example properties, every SIGKILL point, Spark).
 unit-all: $(STAMP)
-	PIPEFIX_TEST_TIER=full $(BIN)/pytest $(ARGS)
+	PIPEFIX_TEST_TIER=full $(BIN)/pytest $(PARALLEL) $(ARGS)
 
 test: prereqs lint typecheck unit
 

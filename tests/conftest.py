@@ -24,7 +24,7 @@ from pipefix.tools import ingest
 from pipefix.tools.context import PipelineContext
 from tests.demo_checks import PrintedDemo
 
-pytest_plugins = ["tests.tiers", "tests.pg_server", "tests.spark_server"]
+pytest_plugins = ["tests.tiers", "tests.parallel", "tests.pg_server", "tests.spark_server"]
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -45,6 +45,17 @@ def no_real_models(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(models, "ALLOW_MODEL_REQUESTS", False)
     for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY"):
         monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def crash_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A bug's traceback goes to this session's temp folder (each xdist worker has its own),
+    not to the machine's shared pipefix-crash.log, where parallel workers would interleave;
+    subprocesses the tests start inherit it."""
+    path = tmp_path_factory.getbasetemp() / "pipefix-crash.log"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIPEFIX_CRASH_LOG", str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")
