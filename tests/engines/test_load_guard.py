@@ -53,8 +53,15 @@ class DroppingPostgres(Fault, PostgresEngine):
 
 
 class DroppingSpark(Fault, SparkEngine):
-    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-        return super().copy_rows(table, columns, self.skip_line(table, columns, rows))
+    """Spark receives accepted rows as Arrow record batches: the fault filters those."""
+
+    def copy_record_batches(self, table: str, columns: Sequence[str], batches: Iterable[Any]) -> int:
+        if self.dropping and table == "orders":
+            import pyarrow.compute as pc
+
+            line = list(columns).index("_pipefix_line")
+            batches = [b.filter(pc.not_equal(b.column(line), DROPPED_LINE)) for b in batches]
+        return super().copy_record_batches(table, columns, batches)
 
 
 FaultyEngine = DroppingDuckDB | DroppingPostgres | DroppingSpark

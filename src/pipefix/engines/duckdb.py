@@ -56,6 +56,17 @@ class DuckDBEngine:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._run(sql, params).fetchall()
 
+    def record_batches(self, sql: str, rows: int = 250_000) -> Any:
+        """A query's result as a pyarrow RecordBatchReader of `rows` rows a batch, read as it is
+        consumed: no Python object per value (Spark's load path)."""
+        safety.inspect(sql, "duckdb")
+        self._refuse_if_stopped()
+        self.statement_log.append(sql)
+        try:
+            return self._con.sql(sql).to_arrow_reader(rows)
+        except duckdb.Error as error:
+            raise EngineError(f"{error}\n  in: {sql[:300]}") from error
+
     def _run(self, sql: str, params: Sequence[Any]) -> duckdb.DuckDBPyConnection:
         for dropped in safety.inspect(sql, "duckdb"):
             self._require_empty_column(dropped)

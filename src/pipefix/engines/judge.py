@@ -228,10 +228,12 @@ class Judge:
                 f"SELECT {values}, batch_id, line_no, {int(step)} FROM {CHECKED} AS c WHERE {new}"
             )
             return self.count("reason = ''")
-        rows = self.duck.query(
-            f"SELECT {values}, batch_id, line_no, {int(step)} FROM {CHECKED} AS c WHERE {new}"
-        )
-        self.warehouse.copy_rows(contract.table, columns, rows)
+        select = f"SELECT {values}, batch_id, line_no, {int(step)} FROM {CHECKED} AS c WHERE {new}"
+        copy_arrow = getattr(self.warehouse, "copy_record_batches", None)
+        if copy_arrow is not None:  # Spark: Arrow record batches, never a Python tuple per row
+            copy_arrow(contract.table, columns, self.duck.record_batches(select))
+        else:
+            self.warehouse.copy_rows(contract.table, columns, self.duck.query(select))
         return self.count("reason = ''")  # as above: rows already present count as loaded
 
     def quarantine_rejected(self, table: str, contract_version: int, step: int) -> int:

@@ -52,7 +52,7 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 
-from pipefix.engines import safety
+from pipefix.engines import safety, spark_arrow
 from pipefix.engines.base import Capabilities, EngineError, literal, quote
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.errors import Interrupted, PipefixError
@@ -173,6 +173,21 @@ class SparkEngine:
         except Exception as error:  # pyspark raises its own exception tree, py4j others
             raise EngineError(f"{_first_line(error)}\n  in: {statement}") from error
         return len(batch)
+
+    def copy_record_batches(self, table: str, columns: Sequence[str], batches: Iterable[Any]) -> int:
+        """Rows as Arrow record batches (a load's accepted rows, straight from the judge's DuckDB):
+        one Spark job per batch, never a Python tuple per row (spark_arrow.py)."""
+        if _is_state_name(table):  # a trial's shadow table, in the state DuckDB
+            rows = (tuple(row.values()) for batch in batches for row in batch.to_pylist())
+            return self.state.copy_rows(table, columns, rows)
+        physical = self._active(table)[0]
+        statement = f"INSERT INTO {physical} ({', '.join(columns)}) -- Arrow record batches"
+        safety.inspect(f"INSERT INTO {quote(table)} SELECT 1", "duckdb")
+        self.statement_log.append(statement)
+        try:
+            return spark_arrow.insert_batches(self.spark, physical, columns, batches)
+        except Exception as error:  # pyspark raises its own exception tree, py4j others
+            raise EngineError(f"{_first_line(error)}\n  in: {statement}") from error
 
     def existing_rows(
         self, table: str, key: str | None, keys: Sequence[str], batches: Sequence[str]
@@ -516,27 +531,7 @@ class SparkEngine:
         return [tuple(row) for row in frame.collect()]
 
     def _insert_rows(self, physical: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-        """One job: the rows travel to Spark as one Arrow table typed like the target (a local
-        session and Spark Connect alike), and missing columns are written as typed NULLs."""
-        import pyarrow as pa
-        from pyspark.sql.pandas.types import to_arrow_type
-
-        F = column_functions(self.spark)
-
-        fields = {f.name: f for f in self.spark.table(physical).schema.fields}
-        # A timestamptz (Spark's TIMESTAMP) travels as an instant in UTC, the session's time zone.
-        arrays = [
-            pa.array(values, type=to_arrow_type(fields[c].dataType, timezone="UTC"))
-            for c, values in zip(columns, zip(*rows, strict=True), strict=True)
-        ]
-        frame = self.spark.createDataFrame(pa.Table.from_arrays(arrays, names=columns))
-        given = set(columns)
-        frame.select(
-            *[
-                F.col(_bq(name)) if name in given else F.lit(None).cast(field.dataType).alias(name)
-                for name, field in fields.items()
-            ]
-        ).write.insertInto(physical)
+        spark_arrow.insert_rows(self.spark, physical, columns, rows)
 
 
 INSTALL_HINT = "pip install 'pipefix[spark]' (pyspark with pyarrow; a local session also needs Java 17+)"
