@@ -401,9 +401,10 @@ def _judge_and_record(
     """Judge the staged records, load those that conform, hold the others and record the batch,
     in one transaction (with `then`, if given)."""
     batch_id = str(batch["batch_id"])
-    contract = store.active_contract(engine, table)
-    adapter = store.active_adapter(engine, table)
+    # Every statement of the load in its one transaction, reads too: one commit per batch.
     with RecordedOnce(engine, batch_id), engine.transaction():
+        contract = store.active_contract(engine, table)
+        adapter = store.active_adapter(engine, table)
         judge.check(contract, adapter)
         utc_notes.note_offsets(engine, judge.duck, contract, adapter, step)
         drift: tuple[Drift, ...] = ()
