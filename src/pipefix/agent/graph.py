@@ -57,17 +57,29 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
     """The compiled loop; with a checkpointer, LangGraph saves the state after every node."""
     ctx = deps.pipeline
 
+    # What the view reads from the warehouse and the landing folder, once per step: revise and
+    # plan both build a view, and nothing between them changes a diagnosis or a file.
+    read: dict[int, tuple[dict[str, Any], int]] = {}
+
     def view(state: AgentState) -> PlanningView:
+        step = state["step"]
+        if step not in read:
+            read.clear()
+            read[step] = (
+                {t: d for t in ctx.tables if (d := latest_diagnosis(ctx, t)) is not None},
+                sum(len(ingest.pending_files(ctx, deps.landing, t)) for t in ctx.source_tables),
+            )
+        diagnoses, backlog = read[step]
         return PlanningView(
-            step=state["step"],
+            step=step,
             goal=state["goal"],
             evaluation=state["evaluation"],
             metrics=state["metrics"],
             constraints=state["constraints"],
             fixes_used=state["fixes_used"],
-            diagnoses={t: d for t in ctx.tables if (d := latest_diagnosis(ctx, t)) is not None},
+            diagnoses=diagnoses,
             history=state["history"],
-            backlog_files=sum(len(ingest.pending_files(ctx, deps.landing, t)) for t in ctx.source_tables),
+            backlog_files=backlog,
         )
 
     def perceive(state: AgentState) -> dict[str, Any]:

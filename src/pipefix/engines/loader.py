@@ -401,7 +401,7 @@ def _judge_and_record(
     """Judge the staged records, load those that conform, hold the others and record the batch,
     in one transaction (with `then`, if given)."""
     batch_id = str(batch["batch_id"])
-    # Every statement of the load in its one transaction, reads too: one commit per batch.
+    # The contract and adapter are read in the load's transaction: no commit of their own.
     with RecordedOnce(engine, batch_id), engine.transaction():
         contract = store.active_contract(engine, table)
         adapter = store.active_adapter(engine, table)

@@ -8,11 +8,12 @@ import importlib.util
 import os
 from collections.abc import Mapping
 from pathlib import Path
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from pipefix.errors import PipefixError
-from pipefix.planners.scripted import ScriptedChatModel, ScriptError
+
+if TYPE_CHECKING:  # LangChain's chat models cost most of a second to import: only when one plans
+    from langchain_core.language_models import BaseChatModel
 
 # Tests set this to False: any request to a real model then fails loudly, before the network.
 ALLOW_MODEL_REQUESTS = True
@@ -54,6 +55,8 @@ def resolve(spec: str, timeout: float) -> BaseChatModel:
     if problem is not None or spec == "offline":
         raise ModelUnavailable(f"--model {problem or repr(spec) + ' names no model'}")
     if spec.startswith("file:"):
+        from pipefix.planners.scripted import ScriptedChatModel, ScriptError
+
         try:
             return ScriptedChatModel.from_file(Path(spec[len("file:") :]).expanduser())
         except ScriptError as error:

@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pipefix.planners.llm import Audit, LLMEvolver, LLMPlanner, LLMReviser, LLMSession
 from pipefix.planners.models import ModelUnavailable, key_hint, resolve
 from pipefix.planners.protocols import Evolver, Planner, Reviser
 from pipefix.planners.rules import RulesEvolver, RulesPlanner, RulesReviser
+
+if TYPE_CHECKING:  # LangChain's messages and chat models: imported only when a model plans
+    from pipefix.planners.llm import Audit, LLMSession
 
 OFFLINE_MODE = "offline — deterministic rules planner, reviser and constraint evolver (no LLM)"
 
@@ -56,5 +59,7 @@ def choose(
         return Deciders(
             RulesPlanner(), RulesReviser(), RulesEvolver(), None, note=f"{error}; --fallback offline"
         )
+    from pipefix.planners.llm import LLMEvolver, LLMPlanner, LLMReviser, LLMSession
+
     session = LLMSession(chat, model, audit, timeout=timeout, fallback=fallback)
     return Deciders(LLMPlanner(session), LLMReviser(session), LLMEvolver(session, tables), session)
