@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import data
+import run_profile
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -108,7 +109,7 @@ def measure(command: Sequence[str]) -> Run:
             tail = errors.read().decode(errors="replace")[-3000:]
             raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{tail}")
     result: dict[str, Any] = {}
-    if command[:2] == [PYTHON, str(CASES)]:  # a case: its last line is its JSON result
+    if command[0] == PYTHON and command[1].endswith(("cases.py", "where_time_goes.py")):  # a case
         result = json.loads(text.strip().splitlines()[-1])
     return Run(wall, usage.ru_maxrss / 1024, result)
 
@@ -140,6 +141,7 @@ class Report:
     ran: set[str] = field(default_factory=set)  # the parts measured in this run
     spark: str = ""  # the Spark section, when measured in this run
     postgres: str = ""  # the PostgreSQL section, when measured in this run
+    profile: str = ""  # section 6, where the time goes, when measured in this run
     sections: list[str] = field(default_factory=list)
     targets: list[tuple[str, str, bool, str]] = field(default_factory=list)  # what, target, met, detail
 
@@ -1072,8 +1074,11 @@ def write(report: Report, path: Path, seconds: float) -> None:
     before = path.read_text(encoding="utf-8") if path.exists() else ""
     spark = report.spark or _spark_block(before)
     postgres = report.postgres or _postgres_block(before)
-    if report.ran and report.ran <= {"spark", "postgres"}:  # only those sections: the rest stays
+    profile = report.profile or run_profile.block(before)
+    if report.ran and report.ran <= {"spark", "postgres", "profile"}:  # only those: the rest stays
         text = before or "# pipefix benchmarks\n"
+        if report.profile:
+            text = run_profile.with_block(text, profile, (PG_BEGIN, SPARK_BEGIN, "## How the other tools"))
         if report.spark:
             text = _with_spark_block(text, spark)
         if report.postgres:
@@ -1094,6 +1099,7 @@ def write(report: Report, path: Path, seconds: float) -> None:
             "## Machine\n\n" + "\n".join(report.machine),
             "## Targets\n\n" + targets + "\n\n" + explain(report),
             *report.sections,
+            *([profile] if profile else []),
             *([postgres] if postgres else []),
             *([spark] if spark else []),
             COMPETITORS,
@@ -1175,7 +1181,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     parser.add_argument(
-        "--only", default="", help="comma-separated: verify,full,incremental,ingest,demo,postgres,spark"
+        "--only",
+        default="",
+        help="comma-separated: verify,full,incremental,ingest,demo,profile,postgres,spark",
     )
     parser.add_argument(
         "--dlt-rows", type=int, default=DLT_ROWS, help="records dlt loads (time scaled to 1M)"
@@ -1200,7 +1208,7 @@ def main() -> None:
         options.quick, machine=machine(), dlt_rows=options.dlt_rows, spark_sizes=sizes
     )  # the load average before this run's work
     only = set(filter(None, options.only.split(",")))
-    if not only or only - {"spark", "postgres"}:  # the PostgreSQL part makes its own data
+    if not only or only - {"spark", "postgres", "profile"}:  # those make their own data
         log("preparing data (cached under benchmarks/.data/)")
         data.prepare_all()
     steps = [
@@ -1209,6 +1217,7 @@ def main() -> None:
         ("incremental", bench_incremental),
         ("ingest", bench_ingestion),
         ("demo", bench_demo_and_scaling),
+        ("profile", run_profile.bench_profile),
         ("postgres", bench_postgres),
         ("spark", bench_spark),
     ]
