@@ -2,7 +2,9 @@
 
 The server binaries refuse to run as root, and sessions and CI run as root: there every server
 command runs as the `postgres` system user (`runuser -u postgres --`) on a folder it owns.
-Only 127.0.0.1 and a Unix socket in the data folder are listened on, on a free port.
+Only 127.0.0.1 and a Unix socket in the data folder are listened on, on a free port. Under
+pytest-xdist each worker is a session of its own and starts its own server (its own folder and
+port), stopped when that worker's session ends: workers share no database.
 """
 
 from __future__ import annotations

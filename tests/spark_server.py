@@ -2,7 +2,8 @@
 
 The pip package ships the server (`jars/spark-connect_*.jar`) and `bin/spark-submit`; Java runs
 it. It listens on 127.0.0.1 only, on a free port, with its warehouse in a temp folder, and is
-stopped when the session ends. Nothing is downloaded: no `--packages`, no Ivy.
+stopped when the session ends. Nothing is downloaded: no `--packages`, no Ivy. Under pytest-xdist
+the files that use Spark share one worker (tests/parallel.py), so one server starts per run.
 """
 
 from __future__ import annotations
