@@ -107,7 +107,8 @@ def test_defaults_for_optional_sections(tmp_path: Path) -> None:
     loaded = load_config(write(tmp_path, MINIMAL + "policies:\n"))
     config = loaded.config
     assert (config.landing.path, loaded.landing_rules()) == ("landing", LandingRules(5, False))
-    assert config.policies.model_dump() == dict.fromkeys(
+    # A new table is a new commitment: approved first (tools/new_tables.py).
+    assert config.policies.model_dump() == {"add_table": "approve"} | dict.fromkeys(
         ("add_column", "remove_column", "rename_column", "type_change"), "auto"
     )
     assert config.budget.max_fixes == 15
@@ -305,7 +306,8 @@ CASES = [
         "type_change: approve",
         "type_change: approve\n  drop_table: auto",
         "17: policies: unknown key 'drop_table' "
-        "(allowed: add_column, remove_column, rename_column, type_change)",
+        "(did you mean 'add_table'? "
+        "allowed: add_column, remove_column, rename_column, type_change, add_table)",
         id="unknown-policy",
     ),
     pytest.param(

@@ -284,7 +284,9 @@ def test_empty_and_header_only_files_load_nothing_without_error(config: Path) ->
     write(config, "payments", "p-002.jsonl", "\n\n")
     summary = run(config)
     balanced(summary, 0, quarantined=0)
-    assert query(config, "SELECT count(*), sum(received) FROM pipefix.batches") == [(4, 0)]
+    # The two files of no byte are reported as empty (landing_report.py), never batches.
+    assert summary["files"]["by_kind"] == {"empty": 2}
+    assert query(config, "SELECT count(*), sum(received) FROM pipefix.batches") == [(2, 0)]
     assert query(config, "SELECT count(*) FROM pipefix.quarantine") == [(0,)]
     assert loaded(config, "events") == []
 
