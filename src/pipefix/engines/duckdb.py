@@ -136,20 +136,18 @@ class DuckDBEngine:
     def table_exists(self, table: str, schema: str = "main") -> bool:
         return bool(self.table_columns(table, schema))
 
-    def stage_jsonl(self, path: Path, batch_id: str, stage: str) -> int:
-        """Read a JSONL file as raw lines (every line accounted for, even broken ones)."""
+    def stage_lines(self, text: str, first_line: int, batch_id: str, stage: str) -> None:
+        """Stage whole lines of a JSONL file as raw records (every line accounted for, even broken
+        ones), the first numbered `first_line`; blank lines are no record."""
         self.execute(
             f"CREATE OR REPLACE TEMP TABLE {quote(stage)} AS "
-            "SELECT ? AS batch_id, line_no::BIGINT AS line_no, rtrim(line, chr(13)) AS raw, "
+            "SELECT ? AS batch_id, (line_no + ?)::BIGINT AS line_no, rtrim(line, chr(13)) AS raw, "
             "NULL::VARCHAR AS stage_error FROM ("
             "SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS line FROM ("
-            # A UTF-8 byte-order mark is no part of the first record.
-            "SELECT string_split(ltrim(content, chr(65279)), chr(10)) AS lines FROM read_text(?))) "
+            "SELECT string_split(?::VARCHAR, chr(10)) AS lines)) "
             "WHERE trim(rtrim(line, chr(13))) <> ''",
-            (batch_id, str(path)),
+            (batch_id, first_line - 1, text),
         )
-        rows = self.query(f"SELECT count(*) FROM {quote(stage)}")
-        return int(rows[0][0])
 
     def stage_json_document(self, path: Path, batch_id: str, stage: str, layout: str) -> int:
         """Read a JSON document's records: each element of an array (`layout` "array"), or each of

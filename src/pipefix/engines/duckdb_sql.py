@@ -323,14 +323,16 @@ def checked_records_sql(
     judged = f"SELECT *, {schema_sql} AS schema_reason, {value_sql} AS value_reason FROM ({typed_rows})"
     if contract.key is not None:
         judged = _with_duplicate_keys(contract, judged, existing_keys)
+    types = "".join(f", t_{i}" for i in field_columns(contract, adapter).values())
     classified = (
         "SELECT batch_id, line_no, raw, "
         + ", ".join(f"v_{i}" for i in range(len(contract.columns)))
+        + types
         + ", CASE WHEN schema_reason <> '' THEN 'schema' WHEN value_reason <> '' THEN 'value' "
         "ELSE '' END AS kind, concat_ws('; ', nullif(schema_reason, ''), nullif(value_reason, '')) "
         f"AS reason FROM ({judged})"
     )
-    nulls = ", ".join("NULL" for _ in contract.columns)
+    nulls = ", ".join("NULL" for _ in contract.columns) + ", NULL" * len(field_columns(contract, adapter))
     malformed = (
         f"SELECT batch_id, line_no, raw, {nulls}, 'malformed' AS kind, "
         "CASE WHEN stage_error IS NOT NULL THEN stage_error "
@@ -339,6 +341,34 @@ def checked_records_sql(
         f"FROM {source} WHERE NOT {IS_OBJECT}"
     )
     return f"{classified} UNION ALL {malformed}"
+
+
+def field_columns(contract: Contract, adapter: Adapter | None) -> dict[str, int]:
+    """Field read -> the index `i` of the column it fills, for the fields checked_records_sql()
+    reads (a variant is filled from its column, not a field): CHECKED has their JSON type `t_<i>`."""
+    kept_in = variants(contract)
+    fields = {}
+    for i, column in enumerate(contract.columns):
+        if column.name in kept_in.values():
+            continue
+        transform = adapter.transform_for(column.name) if adapter else None
+        fields[transform.source if transform else column.name] = i
+    return fields
+
+
+def verdict_figures_sql(contract: Contract, adapter: Adapter | None, checked: str) -> str:
+    """One scan of the verdicts of a chunk: records held for their shape and for their values,
+    valid JSON objects, and per field read (field_columns() order) the records carrying it and
+    its JSON types. Summed over chunks, they are what drift.diff needs of the records that
+    conformed (the held ones are profiled in full)."""
+    fields = "".join(
+        f", count(t_{i}), list(DISTINCT t_{i}) FILTER (WHERE t_{i} IS NOT NULL)"
+        for i in field_columns(contract, adapter).values()
+    )
+    return (
+        "SELECT count(*) FILTER (WHERE kind = 'schema'), count(*) FILTER (WHERE kind = 'value'), "
+        f"count(*) FILTER (WHERE kind <> 'malformed'){fields} FROM {checked}"
+    )
 
 
 def _kept(logical: str, typed: str, at_scale: str | None) -> str:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import tempfile
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipefix.engines import compressed, duckdb_sql, readers, store
+from pipefix.engines import chunks, compressed, duckdb_sql, readers, store
 from pipefix.engines.base import Engine, EngineError, quote, scalar
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.pipeline.contracts import Adapter, Contract
@@ -23,6 +24,8 @@ from pipefix.pipeline.csv_dialect import CsvDialect
 STAGE = "_pipefix_stage"
 CHECKED = "_pipefix_checked"
 KEYS = "_pipefix_keys"
+PRIOR = "_pipefix_prior"  # lineage of a file's rows already in the warehouse when its load began
+REJECTED = "_pipefix_rejected"  # a file's records held for their shape or values, all chunks
 STAGE_COLUMNS = "batch_id VARCHAR, line_no BIGINT, raw VARCHAR, stage_error VARCHAR"
 
 
@@ -30,12 +33,21 @@ class Judge:
     def __init__(self, warehouse: Engine) -> None:
         self.warehouse = warehouse
         self.duck = warehouse if isinstance(warehouse, DuckDBEngine) else DuckDBEngine(":memory:")
+        self.received = 0  # records staged from the open file
+        self._rest: Generator[int] | None = None
+        self._line_offset = 0
+        self._whole = False
+        self._prior_lineage = False
 
     @property
     def shares_warehouse(self) -> bool:
         return self.duck is self.warehouse
 
     # --- staging: every source becomes (batch_id, line_no, raw, stage_error) ----------------
+    #
+    # A file is staged a chunk at a time (engines/chunks.py): open_file() stages its first chunk,
+    # next_chunk() each following one in its place, so a batch of any size is judged and written
+    # in bounded memory. `received` counts the records staged from the file so far.
 
     def stage_file(
         self,
@@ -45,14 +57,49 @@ class Judge:
         line_offset: int = 0,
         dialect: CsvDialect | None = None,
     ) -> int:
-        """Stage a batch file's records; `line_offset` is added to each line number (the new
-        lines of a grown file, read apart, keep the numbers they have in the file). A CSV file is
-        read in `dialect` (sniffed if None)."""
-        staged = self._stage_file(path, batch_id, contract, dialect)
-        if line_offset:  # line 0 stands for a file unreadable as a whole
-            shifted = f"CASE WHEN line_no > 0 THEN line_no + {int(line_offset)} ELSE line_no END"
-            self._restage(f"SELECT batch_id, {shifted} AS line_no, raw, stage_error FROM {STAGE}")
-        return staged
+        """Stage a whole batch file's records at once (as one chunk); `line_offset` is added to
+        each line number. A CSV file is read in `dialect` (sniffed if None)."""
+        self.open_file(path, batch_id, contract, line_offset, dialect, whole=True)
+        self.close_file()  # staged whole: its temporary files go now
+        return self.received
+
+    def open_file(
+        self,
+        path: Path,
+        batch_id: str,
+        contract: Contract | None,
+        line_offset: int = 0,
+        dialect: CsvDialect | None = None,
+        whole: bool = False,
+    ) -> int:
+        """Stage the first chunk of a batch file (all of it with `whole`); next_chunk() stages
+        the others. `line_offset` is added to each line number (the new lines of a grown file,
+        read apart, keep the numbers they have in the file). Returns the records staged."""
+        self.close_file()
+        self.received = 0
+        self._line_offset = line_offset
+        self._whole = whole
+        self._prior_lineage = False
+        self._stage_file(path, batch_id, contract, dialect)
+        return self.received
+
+    def next_chunk(self) -> bool:
+        """Stage the next chunk of the open file in place of the last; False when none is left."""
+        chunks, self._rest = self._rest, None
+        staged = None if chunks is None else next(chunks, None)
+        if staged is None:
+            self._prior_lineage = False
+            return False
+        self._rest = chunks
+        self.received += staged
+        return True
+
+    def close_file(self) -> None:
+        """Forget the rest of the open file (its temporary files go)."""
+        chunks, self._rest = self._rest, None
+        self._prior_lineage = False
+        if chunks is not None:
+            chunks.close()
 
     def take_staged(self, line_no: int) -> tuple[str, str | None] | None:
         """Take one staged record out of the batch: (raw, error), or None if no record has that line."""
@@ -60,6 +107,7 @@ class Judge:
         if not rows:
             return None
         self._restage(f"SELECT * FROM {STAGE} WHERE line_no <> ?", (line_no,))
+        self.received -= 1
         return str(rows[0][0]), rows[0][1]
 
     def hold_staged(self, line_no: int, reason: str) -> None:
@@ -77,34 +125,56 @@ class Judge:
     def _stage_file(
         self, path: Path, batch_id: str, contract: Contract | None, dialect: CsvDialect | None
     ) -> int:
-        kind = readers.batch_kind(path)
+        """Stage the file's first chunk and keep the others for next_chunk()."""
+        chunks = self._chunks(path, batch_id, contract, dialect)
         try:
-            compression = compressed.compression_of(path, kind.compression if kind else None)
-            if compression is None:
-                return self._stage_plain(path, kind, batch_id, contract, dialect)
-            with compressed.decompressed(path, compression) as plain:
-                return self._stage_plain(plain, kind, batch_id, contract, dialect)
+            staged = next(chunks, None)
+            if staged is None:  # no byte: no record
+                staged = self._stage_rows([])
         except (EngineError, UnicodeError, OSError, compressed.UnreadableFile) as error:
             # Unreadable as a whole (not Parquet, not UTF-8, not gzip ...): one held record.
+            kind = readers.batch_kind(path)
             shown = "batch" if kind is None else " ".join(filter(None, (kind.compression, kind.format)))
             reason = f"unreadable {shown} file {path.name}: {str(error).splitlines()[0][:200]}"
-            return self.stage_records([(batch_id, 0, "", reason)])
+            self.received = self._stage_rows([(batch_id, 0, "", reason)])
+            return self.received
+        self._rest = chunks
+        self.received = staged
+        return staged
 
-    def _stage_plain(
+    def _chunks(
+        self, path: Path, batch_id: str, contract: Contract | None, dialect: CsvDialect | None
+    ) -> Generator[int]:
+        """Stage the file chunk by chunk, yielding each chunk's record count: the first chunk
+        is read (and a compressed file decompressed) before the first yield."""
+        kind = readers.batch_kind(path)
+        compression = compressed.compression_of(path, kind.compression if kind else None)
+        if compression is None:
+            yield from self._plain_chunks(path, kind, batch_id, contract, dialect)
+            return
+        with compressed.decompressed(path, compression) as plain:
+            yield from self._plain_chunks(plain, kind, batch_id, contract, dialect)
+
+    def _plain_chunks(
         self,
         path: Path,
         kind: readers.BatchFormat | None,
         batch_id: str,
         contract: Contract | None,
         dialect: CsvDialect | None,
-    ) -> int:
+    ) -> Generator[int]:
         """Stage a file that is not compressed (the named format, its content decides the rest)."""
         fmt = kind.format if kind else "jsonl"
+        offset = self._line_offset
         if fmt == "csv":
             # Fields the active adapter reads under other names are typed as their columns.
             adapter = store.active_adapter(self.warehouse, contract.table) if contract else None
             records = readers.read_csv(path, contract, adapter, dialect)
-            return self.stage_records((batch_id, r.line_no, r.raw, r.error) for r in records)
+            rows = ((batch_id, r.line_no + offset, r.raw, r.error) for r in records)
+            size = None if self._whole else chunks.chunk_rows()
+            for part in iter_chunks_lazy(rows, size):
+                yield self._stage_rows(part)
+            return
         if fmt == "parquet":
             self.duck.execute(
                 f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT ? AS batch_id, "
@@ -112,17 +182,29 @@ class Judge:
                 "NULL::VARCHAR AS stage_error FROM read_parquet(?) AS t",
                 (batch_id, str(path)),
             )
-            return int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
+            yield int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
+            return
         layout = readers.json_layout(path) if fmt == "json" else "lines"
         if layout != "lines":
-            return self.duck.stage_json_document(path, batch_id, STAGE, layout)
+            yield self.duck.stage_json_document(path, batch_id, STAGE, layout)
+            return
+        size = path.stat().st_size + 1 if self._whole else None
+        for chunk in chunks.line_chunks(path, size):
+            yield self._stage_lines(chunk, batch_id)
+
+    def _stage_lines(self, chunk: chunks.LineChunk, batch_id: str) -> int:
+        first = chunk.first_line + self._line_offset
         try:
-            self.duck.stage_jsonl(path, batch_id, STAGE)
-            self._drop_blank_lines()
-        except EngineError:
-            # Not readable as UTF-8 text as a whole: judge it line by line instead.
-            records = readers.read_jsonl_lines(path)
-            return self.stage_records((batch_id, r.line_no, r.raw, r.error) for r in records)
+            text = chunk.data.decode("utf-8")
+        except UnicodeDecodeError:
+            # Not UTF-8 as a whole: judge its lines one by one instead.
+            records = readers.jsonl_chunk_records(chunk.data, chunk.first_line)
+            offset = self._line_offset
+            return self._stage_rows((batch_id, r.line_no + offset, r.raw, r.error) for r in records)
+        if chunk.first_line == 1:
+            text = text.lstrip("\ufeff")  # a UTF-8 byte-order mark is no part of the first record
+        self.duck.stage_lines(text, first, batch_id, STAGE)
+        self._drop_blank_lines()
         return int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
 
     def _drop_blank_lines(self) -> None:
@@ -135,8 +217,13 @@ class Judge:
             )
 
     def stage_records(self, rows: Iterable[tuple[str, int, str, str | None]]) -> int:
-        """Stage Python records (batch_id, line_no, raw, error) through a temp JSONL file, which
-        DuckDB reads in one scan (row-by-row inserts would cost far more)."""
+        """Stage Python records (batch_id, line_no, raw, error), none of a file."""
+        self.close_file()
+        return self._stage_rows(rows)
+
+    def _stage_rows(self, rows: Iterable[tuple[str, int, str, str | None]]) -> int:
+        """Stage Python records through a temp JSONL file, which DuckDB reads in one scan
+        (row-by-row inserts would cost far more)."""
         with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as handle:
             for row in rows:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -154,6 +241,7 @@ class Judge:
         return int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
 
     def stage_open_quarantine(self, table: str, kinds: Sequence[str] = ("schema", "value")) -> int:
+        self.close_file()
         marks = ", ".join("?" for _ in kinds)
         query = (
             f"SELECT batch_id, line_no, raw FROM {store.SCHEMA}.quarantine WHERE table_name = ? "
@@ -167,7 +255,7 @@ class Judge:
             )
             return int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
         rows = self.warehouse.query(query, (table, *kinds))
-        return self.stage_records((batch, int(line), raw, None) for batch, line, raw in rows)
+        return self._stage_rows((batch, int(line), raw, None) for batch, line, raw in rows)
 
     # --- judging -----------------------------------------------------------------------------
 
@@ -189,6 +277,10 @@ class Judge:
             return keys, f"SELECT _pipefix_batch AS b, _pipefix_line AS l FROM {table}"
         self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {KEYS} (k VARCHAR, b VARCHAR, l BIGINT)")
         batches = [r[0] for r in self.duck.query(f"SELECT DISTINCT batch_id FROM {STAGE}")]
+        # A file's rows already written by a load that did not commit are fetched with its first
+        # chunk (kept in PRIOR for the others); later chunks only probe their keys, which finds
+        # the rows the chunks before them wrote too (a key seen again is a duplicate).
+        probed = [] if self._prior_lineage else batches
         candidates: list[str] = []
         if contract.key is not None:
             path = duckdb_sql.json_path(contract.key)
@@ -199,16 +291,41 @@ class Judge:
                     f"AND raw ->> {path} IS NOT NULL"
                 )
             ]
-        if batches:
-            rows = self.warehouse.existing_rows(contract.table, contract.key, candidates, batches)
+        if batches and (probed or candidates):
+            rows = self.warehouse.existing_rows(contract.table, contract.key, candidates, probed)
             self.duck.copy_rows(f"temp.{KEYS}", ("k", "b", "l"), rows)
+        lineage = f"SELECT b, l FROM {KEYS}"
+        if self._rest is not None or self._prior_lineage:  # a file read in chunks
+            if not self._prior_lineage:
+                self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {PRIOR} AS {lineage}")
+                self._prior_lineage = True
+            lineage = f"SELECT b, l FROM {PRIOR}"
         # A record already written by a load that did not commit (Spark writes no transaction)
         # is not a duplicate of itself.
         return (
             f"SELECT k FROM {KEYS} AS x WHERE k IS NOT NULL AND NOT EXISTS "
             f"(SELECT 1 FROM {STAGE} AS s WHERE s.batch_id = x.b AND s.line_no = x.l)",
-            f"SELECT b, l FROM {KEYS}",
+            lineage,
         )
+
+    def keep_rejected(self, first: bool) -> None:
+        """Add the last chunk's records held for their shape or values to REJECTED (a new one
+        for the `first` chunk of a file): the drift profile reads them, and only them."""
+        if first:
+            self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {REJECTED} ({STAGE_COLUMNS})")
+        self.duck.execute(
+            f"INSERT INTO {REJECTED} SELECT batch_id, line_no, raw, NULL FROM {CHECKED} "
+            "WHERE kind IN ('schema', 'value')"
+        )
+
+    def verdict_figures(self, contract: Contract, adapter: Adapter | None) -> VerdictFigures:
+        """What the last chunk's verdicts show: one scan (duckdb_sql.verdict_figures_sql)."""
+        row = self.duck.query(duckdb_sql.verdict_figures_sql(contract, adapter, CHECKED))[0]
+        fields = duckdb_sql.field_columns(contract, adapter)
+        seen = {
+            name: (int(row[3 + 2 * n] or 0), frozenset(row[4 + 2 * n] or ())) for n, name in enumerate(fields)
+        }
+        return VerdictFigures(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), seen)
 
     def count(self, where: str) -> int:
         return int(scalar(self.duck, f"SELECT count(*) FROM {CHECKED} WHERE {where}"))
@@ -277,6 +394,29 @@ class Judge:
         )
 
 
+@dataclass(frozen=True)
+class VerdictFigures:
+    """Counts of a chunk's verdicts, summed over a file's chunks with `+`."""
+
+    wrong_shape: int = 0  # records held for their shape (kind schema)
+    bad_values: int = 0  # records held for their values
+    objects: int = 0  # valid JSON objects
+    fields: Mapping[str, tuple[int, frozenset[str]]] = field(default_factory=dict)
+    # field read -> (records carrying it, its JSON types)
+
+    def __add__(self, other: VerdictFigures) -> VerdictFigures:
+        fields = dict(self.fields)
+        for name, (rows, types) in other.fields.items():
+            before = fields.get(name, (0, frozenset()))
+            fields[name] = (before[0] + rows, before[1] | types)
+        return VerdictFigures(
+            self.wrong_shape + other.wrong_shape,
+            self.bad_values + other.bad_values,
+            self.objects + other.objects,
+            fields,
+        )
+
+
 QUARANTINE_COLUMNS = (
     "table_name",
     "batch_id",
@@ -305,3 +445,17 @@ def interrupt(warehouse: Engine) -> None:
     judge = _JUDGES.get(warehouse)
     if judge is not None and not judge.shares_warehouse:
         judge.duck.interrupt()
+
+
+def iter_chunks_lazy(
+    rows: Iterable[tuple[str, int, str, str | None]], size: int | None
+) -> Iterator[list[Any]]:
+    """Rows in lists of `size` (all in one list when None); none for no row."""
+    part: list[Any] = []
+    for row in rows:
+        part.append(row)
+        if size is not None and len(part) >= size:
+            yield part
+            part = []
+    if part:
+        yield part

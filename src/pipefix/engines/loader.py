@@ -10,7 +10,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from pipefix.domain.serde import to_plain
 from pipefix.engines import batch_files, duckdb_sql, load_guard, readers, store, utc_notes
 from pipefix.engines.base import Engine, EngineError, quote, scalar
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.judge import CHECKED, STAGE, Judge, judge_for
+from pipefix.engines.judge import CHECKED, REJECTED, STAGE, Judge, VerdictFigures, judge_for
 from pipefix.errors import PipefixError, RecoverableError
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.csv_dialect import CsvOptions
@@ -221,35 +221,36 @@ def _load_appended(
     judge = judge_for(engine)
     appended_to = accounted_bytes(history)
     assert appended_to is not None
+    # The new bytes are copied apart and read from there chunk by chunk, in the load.
     with tempfile.TemporaryDirectory(prefix="pipefix-append-") as folder:
         part = Path(folder) / path.name
         sha256 = batch_files.write_segment(path, segment.start, before.st_size, part, header)
         batch_id = f"{batch_id_of(file, sha256)}+{segment.start}"
         offset = segment.first_line - (2 if header else 1)
-        received = judge.stage_file(part, batch_id, store.active_contract(engine, table), offset, dialect)
-    _unchanged_since(path, before)
-    then = None
-    completed = _completed_line(engine, judge, table, file, history, segment.cut_line)
-    if completed is not None:
-        received -= 1  # the line was received with the file's first bytes
+        judge.open_file(part, batch_id, store.active_contract(engine, table), offset, dialect)
+        _unchanged_since(path, before)
+        then = None
+        # The cut line is the segment's first: in the first chunk, staged now.
+        completed = _completed_line(engine, judge, table, file, history, segment.cut_line)
+        if completed is not None:
 
-        def then() -> None:
-            _replay_completed_line(engine, judge, table, step, *completed)
+            def then() -> None:
+                _replay_completed_line(engine, judge, table, step, *completed)
 
-    return _judge_and_record(
-        engine,
-        judge,
-        path,
-        table,
-        step,
-        received,
-        then,
-        batch_id=batch_id,
-        sha256=sha256,
-        size_bytes=before.st_size,
-        appended_to=appended_to.batch_id,
-        csv_dialect=dialect.to_json() if dialect else None,
-    )
+        return _judge_and_record(
+            engine,
+            judge,
+            path,
+            table,
+            step,
+            before,
+            then,
+            batch_id=batch_id,
+            sha256=sha256,
+            size_bytes=before.st_size,
+            appended_to=appended_to.batch_id,
+            csv_dialect=dialect.to_json() if dialect else None,
+        )
 
 
 def _completed_line(
@@ -366,7 +367,7 @@ def load_batch(
     dialect = readers.csv_dialect(path, csv)
     # Staged before the transaction: a file DuckDB fails to read must not abort the load's
     # transaction; it becomes held records instead.
-    received = judge.stage_file(path, batch_id, store.active_contract(engine, table), dialect=dialect)
+    judge.open_file(path, batch_id, store.active_contract(engine, table), dialect=dialect)
     _unchanged_since(path, before)
     return _judge_and_record(
         engine,
@@ -374,7 +375,7 @@ def load_batch(
         path,
         table,
         step,
-        received,
+        before,
         batch_id=batch_id,
         sha256=sha256,
         size_bytes=before.st_size,
@@ -394,28 +395,61 @@ def _judge_and_record(
     path: Path,
     table: str,
     step: int,
-    received: int,
+    before: os.stat_result,
     then: Callable[[], None] | None = None,
     **batch: Any,
 ) -> BatchLoad:
-    """Judge the staged records, load those that conform, hold the others and record the batch,
-    in one transaction (with `then`, if given)."""
+    """Judge the open file chunk by chunk (its first chunk staged), load the records that
+    conform, hold the others and record the batch, in one transaction (with `then`, if given)."""
+    try:
+        return _judge_chunks(engine, judge, path, table, step, before, then, **batch)
+    finally:
+        judge.close_file()  # the rest of a file a failed load did not read, and its temp files
+
+
+def _judge_chunks(
+    engine: Engine,
+    judge: Judge,
+    path: Path,
+    table: str,
+    step: int,
+    before: os.stat_result,
+    then: Callable[[], None] | None = None,
+    **batch: Any,
+) -> BatchLoad:
     batch_id = str(batch["batch_id"])
     # The contract and adapter are read in the load's transaction: no commit of their own.
     with RecordedOnce(engine, batch_id), engine.transaction():
         contract = store.active_contract(engine, table)
         adapter = store.active_adapter(engine, table)
-        judge.check(contract, adapter)
-        utc_notes.note_offsets(engine, judge.duck, contract, adapter, step)
+        figures = VerdictFigures()
+        values: dict[str, int] = {}
+        loaded = quarantined = 0
+        first = True
+        while True:
+            judge.check(contract, adapter)
+            utc_notes.note_offsets(engine, judge.duck, contract, adapter, step)
+            chunk = judge.verdict_figures(contract, adapter)
+            figures += chunk
+            judge.keep_rejected(first)
+            if chunk.bad_values and any(c.values for c in contract.columns):
+                for reason, count in value_reasons(judge.duck):
+                    values[reason] = values.get(reason, 0) + count
+            loaded += judge.insert_conforming(contract, step)
+            quarantined += judge.quarantine_rejected(table, contract.version, step)
+            first = False
+            if not judge.next_chunk():
+                break
+        received = judge.received
+        _unchanged_since(path, before)  # read through to its last chunk as it was at first
         drift: tuple[Drift, ...] = ()
-        # Only a batch with rows of the wrong shape can show drift; profiling costs a scan.
-        wrong_shape, bad_values = _rejected_kinds(judge)
-        if wrong_shape:
-            drift = diff(contract, observed_fields(judge.duck, STAGE), _valid_objects(judge.duck), adapter)
-        if bad_values and any(c.values for c in contract.columns):
-            drift += new_values(contract, value_reasons(judge.duck), received)
-        loaded = judge.insert_conforming(contract, step)
-        quarantined = judge.quarantine_rejected(table, contract.version, step)
+        # Only a batch with rows of the wrong shape can show drift: its held records are
+        # profiled, the figures of all its records complete what diff needs.
+        if figures.wrong_shape:
+            observed = _with_conforming(observed_fields(judge.duck, REJECTED), figures)
+            drift = diff(contract, observed, figures.objects, adapter)
+        if values:
+            drift += new_values(contract, list(values.items()), received)
         load_guard.refuse_unless_written(engine, table, batch_id, received, loaded, quarantined)
         store.record_batch(
             engine,
@@ -435,13 +469,18 @@ def _judge_and_record(
     )
 
 
-def _rejected_kinds(judge: Judge) -> tuple[int, int]:
-    """Records rejected for their shape and for their values: one scan of the verdicts."""
-    row = judge.duck.query(
-        f"SELECT count(*) FILTER (WHERE kind = 'schema'), count(*) FILTER (WHERE kind = 'value') "
-        f"FROM {CHECKED}"
-    )[0]
-    return int(row[0] or 0), int(row[1] or 0)
+def _with_conforming(held: tuple[ObservedField, ...], figures: VerdictFigures) -> tuple[ObservedField, ...]:
+    """The profile of a batch's held records, with each field the contract reads counted over
+    all its records (rows carrying it, JSON types): a column some conforming records omit is not
+    missing from all of them, and its conforming values' types are seen."""
+    by_name = {f.name: f for f in held}
+    for name, (rows, types) in figures.fields.items():
+        seen = by_name.get(name)
+        if seen is not None:
+            by_name[name] = replace(seen, rows=rows, json_types=seen.json_types | types)
+        elif rows:
+            by_name[name] = ObservedField(name=name, json_types=types, rows=rows)
+    return tuple(by_name.values())
 
 
 def replay_quarantine(

@@ -173,10 +173,15 @@ def decoded_lines(path: Path) -> tuple[list[str], dict[int, str]]:
     """The file's lines, and the (0-based) lines that are not UTF-8 with why. Those are kept as
     shown with replacement characters: never loaded, only held with their reason. A UTF-8
     byte-order mark is no part of the first line."""
-    raw_lines = path.read_bytes().split(b"\n")
+    return _decoded(path.read_bytes(), first=True)
+
+
+def _decoded(data: bytes, first: bool) -> tuple[list[str], dict[int, str]]:
+    """decoded_lines() of some whole lines of a file (`first`: they begin the file)."""
+    raw_lines = data.split(b"\n")
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()
-    if raw_lines:
+    if raw_lines and first:
         raw_lines[0] = raw_lines[0].removeprefix(BOM.encode())
     lines, broken = [], {}
     for number, raw in enumerate(raw_lines):
@@ -257,3 +262,11 @@ def read_jsonl_lines(path: Path) -> Iterator[Record]:
     for number, line in enumerate(lines):
         if line.strip():
             yield Record(number + 1, line, broken.get(number))
+
+
+def jsonl_chunk_records(data: bytes, first_line: int) -> Iterator[Record]:
+    """read_jsonl_lines() of a chunk of whole lines, the first numbered `first_line`."""
+    lines, broken = _decoded(data, first=first_line == 1)
+    for number, line in enumerate(lines):
+        if line.strip():
+            yield Record(first_line + number, line, broken.get(number))
