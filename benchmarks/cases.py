@@ -549,6 +549,11 @@ def ingest_pipefix(warehouse: str = "duckdb") -> dict[str, Any]:
                 else f"Spark: write the conforming rows into {table}"
             ),
         )
+        timing(
+            SparkEngine,
+            "copy_record_batches",
+            lambda table, *_: f"Spark: write the conforming rows into {table} (Arrow record batches)",
+        )
         timing(SparkEngine, "existing_rows", lambda table, *_: f"Spark: probe {table} for the batch's keys")
 
     with _tmp_dir() as folder:

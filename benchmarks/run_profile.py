@@ -135,6 +135,12 @@ def bench_profile(report: Any, log: Any) -> None:
                 ],
                 phase_rows,
             ),
+            "Largest first, the demo's 25 steps: "
+            + ", ".join(
+                f"{phase} {seconds * steps:.1f} s"
+                for phase, seconds in sorted(demo["per_step"].items(), key=lambda kv: -kv[1])
+            )
+            + ".",
             f"Statements per batch loaded (the loader's, from reading the file to the committed "
             f"batch row): {demo['statements_per_batch']:.1f} in the demo ({demo['batches']} batches, "
             f"{demo['commits_per_batch']:.1f} commits each; {demo['statements']:,} statements in "
