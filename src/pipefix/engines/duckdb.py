@@ -136,17 +136,21 @@ class DuckDBEngine:
     def table_exists(self, table: str, schema: str = "main") -> bool:
         return bool(self.table_columns(table, schema))
 
-    def stage_lines(self, text: str, first_line: int, batch_id: str, stage: str) -> None:
+    def stage_lines(
+        self, path: Path, first_line: int, batch_id: str, stage: str, starts_file: bool = True
+    ) -> None:
         """Stage whole lines of a JSONL file as raw records (every line accounted for, even broken
-        ones), the first numbered `first_line`; blank lines are no record."""
+        ones), the first numbered `first_line`; blank lines are no record. `starts_file`: the
+        lines are the first of their file, where a UTF-8 byte-order mark is no part of a record."""
+        content = "ltrim(content, chr(65279))" if starts_file else "content"
         self.execute(
             f"CREATE OR REPLACE TEMP TABLE {quote(stage)} AS "
             "SELECT ? AS batch_id, (line_no + ?)::BIGINT AS line_no, rtrim(line, chr(13)) AS raw, "
             "NULL::VARCHAR AS stage_error FROM ("
             "SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS line FROM ("
-            "SELECT string_split(?::VARCHAR, chr(10)) AS lines)) "
+            f"SELECT string_split({content}, chr(10)) AS lines FROM read_text(?))) "
             "WHERE trim(rtrim(line, chr(13))) <> ''",
-            (batch_id, first_line - 1, text),
+            (batch_id, first_line - 1, str(path)),
         )
 
     def stage_json_document(self, path: Path, batch_id: str, stage: str, layout: str) -> int:

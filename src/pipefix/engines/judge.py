@@ -188,22 +188,29 @@ class Judge:
         if layout != "lines":
             yield self.duck.stage_json_document(path, batch_id, STAGE, layout)
             return
-        size = path.stat().st_size + 1 if self._whole else None
-        for chunk in chunks.line_chunks(path, size):
-            yield self._stage_lines(chunk, batch_id)
+        if self._whole or path.stat().st_size <= chunks.chunk_bytes():
+            yield self._stage_lines(path, 1, batch_id, None)
+            return
+        # Each chunk is copied to a file of its own, which DuckDB reads as text in one scan (a
+        # chunk passed as a parameter costs it several times more).
+        with tempfile.TemporaryDirectory(prefix="pipefix-chunk-") as folder:
+            spool = Path(folder) / "chunk.jsonl"
+            for chunk in chunks.line_chunks(path):
+                spool.write_bytes(chunk.data)
+                yield self._stage_lines(spool, chunk.first_line, batch_id, chunk.data)
 
-    def _stage_lines(self, chunk: chunks.LineChunk, batch_id: str) -> int:
-        first = chunk.first_line + self._line_offset
+    def _stage_lines(self, path: Path, first_line: int, batch_id: str, data: bytes | None) -> int:
+        """Stage whole lines of a JSONL file (`path` holds them, or `data` when given),
+        numbered from `first_line` in the file."""
         try:
-            text = chunk.data.decode("utf-8")
-        except UnicodeDecodeError:
-            # Not UTF-8 as a whole: judge its lines one by one instead.
-            records = readers.jsonl_chunk_records(chunk.data, chunk.first_line)
+            first = first_line + self._line_offset
+            self.duck.stage_lines(path, first, batch_id, STAGE, starts_file=first_line == 1)
+        except EngineError:
+            # Not readable as UTF-8 text as a whole: judge it line by line instead.
+            data = path.read_bytes() if data is None else data
+            records = readers.jsonl_chunk_records(data, first_line)
             offset = self._line_offset
             return self._stage_rows((batch_id, r.line_no + offset, r.raw, r.error) for r in records)
-        if chunk.first_line == 1:
-            text = text.lstrip("\ufeff")  # a UTF-8 byte-order mark is no part of the first record
-        self.duck.stage_lines(text, first, batch_id, STAGE)
         self._drop_blank_lines()
         return int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
 
