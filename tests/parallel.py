@@ -13,6 +13,8 @@ fixture is costly: files needing the same one go to the same worker, which build
   wait on the other.
 - A file marked `pytest.mark.xdist_group("name")` joins the group `name`.
 
+Units holding a `slow` test are handed out first, then the largest (`run_order`).
+
 Files sharing anything share a worker (grouped transitively). xdist's own `--dist loadgroup`
 would do the grouping from marks, but it appends `@group` to every node id it prints, and
 `pytest 'tests/x.py::test_y@group'` finds nothing; here the ids stay as pytest prints them.
@@ -28,7 +30,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +76,20 @@ def file_groups(uses: Iterable[tuple[str, set[str]]]) -> dict[str, str]:
     return groups
 
 
+def run_order(units: Sequence[str], slow: Sequence[bool]) -> list[int]:
+    """The order to hand tests out in, as indexes, from each test's unit (its file, or its
+    files' group) and whether it is `slow`: units holding a slow test first (in the full tier
+    those run for minutes: a SIGKILL at every point, the JVMs; handed out last, one would keep a
+    worker busy while the others idle), then the units with most tests, as xdist orders them;
+    ties in collection order, and a unit's tests in theirs."""
+    size = Counter(units)
+    heavy = {unit for unit, is_slow in zip(units, slow, strict=True) if is_slow}
+    first: dict[str, int] = {}
+    for i, unit in enumerate(units):
+        first.setdefault(unit, i)
+    return sorted(range(len(units)), key=lambda i: (units[i] not in heavy, -size[units[i]], first[units[i]]))
+
+
 def _item_uses(item: pytest.Item) -> tuple[str, set[str]]:
     marks = item.iter_markers("xdist_group")
     marked = (str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in marks)
@@ -85,7 +102,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     workerinput: Mapping[str, Any] = getattr(config, "workerinput", {})
     if _FOLDER_KEY not in workerinput:
         return
-    groups = file_groups(_item_uses(item) for item in items)
+    uses = [_item_uses(item) for item in items]
+    groups = file_groups(uses)
+    units = [groups.get(file, file) for file, _ in uses]
+    order = run_order(units, [item.get_closest_marker("slow") is not None for item in items])
+    items[:] = [items[i] for i in order]
     target = Path(workerinput[_FOLDER_KEY], f"{workerinput['workerid']}.json")
     partial = target.with_suffix(".partial")
     partial.write_text(json.dumps(groups), encoding="utf-8")
@@ -112,6 +133,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     from xdist.scheduler import LoadFileScheduling  # type: ignore[import-untyped]
 
     folder = Path(config.stash[_groups_folder])
+    config.option.loadscopereorder = False  # the workers' collection comes in run_order already
 
     class SharedResourceScheduling(LoadFileScheduling):  # type: ignore[misc]
         groups: dict[str, str] | None = None

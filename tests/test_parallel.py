@@ -10,7 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.parallel import file_groups, resources
+from tests.parallel import file_groups, resources, run_order
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,6 +41,14 @@ def test_files_sharing_a_resource_share_a_group_transitively() -> None:
         "f.py": "mail+spark",
     }
     assert file_groups([("b.py", set())]) == {}
+
+
+def test_units_with_a_slow_test_go_first_then_the_largest_each_in_its_own_order() -> None:
+    units = ["a.py", "big", "crash.py", "a.py", "big", "big", "crash.py", "b.py"]
+    slow = [False, False, False, False, False, False, True, False]
+    order = run_order(units, slow)
+    assert [units[i] for i in order] == ["crash.py", "crash.py", "big", "big", "big", "a.py", "a.py", "b.py"]
+    assert order == [2, 6, 1, 4, 5, 0, 3, 7]  # a unit's tests keep their collection order
 
 
 CONFTEST = """
