@@ -247,6 +247,7 @@ def checked_records_sql(
         "'[A-Za-z0-9_]+') THEN k ELSE to_json(k)::VARCHAR END)"
     )
     extracted = []
+    paths: list[str] = []
     exact = {}
     values = []
     schema_reasons = [
@@ -261,7 +262,9 @@ def checked_records_sql(
         transform = adapter.transform_for(column.name) if adapter else None
         field = transform.source if transform else column.name
         path = json_path(field)
-        extracted.append(f"json_type(raw, {path}) AS t_{i}, raw ->> {path} AS s_{i}")
+        paths.append(path)
+        value = f"j[{len(paths)}]"  # the field's JSON, read with all the others in one parse
+        extracted.append(f"json_type({value}) AS t_{i}, {value} ->> '$' AS s_{i}")
         text = f"s_{i}"
         scale = decimal_scale(column.type)
         conversion = transform is not None and transform.kind is not TransformKind.RENAME
@@ -305,6 +308,8 @@ def checked_records_sql(
             )
         value_reasons += bad_values
     objects = f"SELECT * FROM {source} WHERE {IS_OBJECT}"
+    if paths:
+        objects = f"SELECT *, json_extract(raw, [{', '.join(paths)}]) AS j FROM ({objects})"
     fields = f"SELECT batch_id, line_no, raw, {', '.join(extracted)} FROM ({objects})"
     if exact:
         doubles = " OR ".join(f"t_{i} = 'DOUBLE'" for i in exact)
