@@ -54,6 +54,14 @@ def test_a_first_line_with_a_number_or_boolean_is_no_header() -> None:
     assert not sniff("1,5;x\n2,5;y\n").header
 
 
+def test_a_first_line_naming_a_field_the_table_reads_is_a_header() -> None:
+    """Years as column names (a pivoted export) are a header when a name is one the table reads;
+    a data line shares no name with the table."""
+    assert sniff("id,2023,2024\nx,1,2\n", names=frozenset({"id"})).header
+    assert not sniff("id,2023,2024\nx,1,2\n").header
+    assert not sniff("401;true;open;401,50\n", names=frozenset({"order_id", "status"})).header
+
+
 def test_single_quotes_only_when_no_double_quote_is_used() -> None:
     assert sniff("a,b\n'x,y',1\n").quote == "'"
     assert sniff('a,b\n"it\'s",1\n').quote == '"'

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import re
 import shutil
 import tempfile
 import zlib
@@ -23,7 +24,10 @@ import zstandard
 
 from pipefix.errors import PipefixError
 
-MAGIC = {"gzip": b"\x1f\x8b", "zstd": b"\x28\xb5\x2f\xfd", "bz2": b"BZh"}
+MAGIC = {"gzip": b"\x1f\x8b\x08", "zstd": b"\x28\xb5\x2f\xfd"}
+# bz2 opens with text a CSV header could start with (`BZh`): a block size digit and the magic of
+# a first block (or of the end of an empty stream) must follow.
+_BZ2 = re.compile(rb"BZh[1-9](\x31\x41\x59\x26\x53\x59|\x17\x72\x45\x38\x50\x90)", re.DOTALL)
 SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd", ".bz2": "bz2"}
 _BLOCK = 1 << 20
 
@@ -35,7 +39,9 @@ class UnreadableFile(PipefixError):
 def sniffed(path: Path) -> str | None:
     """The compression the file's first bytes show, or None."""
     with path.open("rb") as handle:
-        head = handle.read(4)
+        head = handle.read(10)
+    if _BZ2.match(head):
+        return "bz2"
     return next((kind for kind, magic in MAGIC.items() if head.startswith(magic)), None)
 
 

@@ -216,7 +216,7 @@ def _load_appended(
     own (`<file>@<hash of the file now>+<first byte read>`), numbered on from the lines before.
     A CSV's new lines are read under its header."""
     segment = batch_files.plan_segment(path, prefix)
-    dialect = readers.csv_dialect(path, csv)
+    dialect = readers.csv_dialect(path, csv, _read_fields(engine, table))
     header = dialect is not None and dialect.header and segment.start > 0
     judge = judge_for(engine)
     appended_to = accounted_bytes(history)
@@ -364,7 +364,7 @@ def load_batch(
     if first is not None:
         return record_duplicate(engine, path, table, step, batch_id, sha256, before.st_size, first)
     judge = judge_for(engine)
-    dialect = readers.csv_dialect(path, csv)
+    dialect = readers.csv_dialect(path, csv, _read_fields(engine, table))
     # Staged before the transaction: a file DuckDB fails to read must not abort the load's
     # transaction; it becomes held records instead.
     judge.open_file(path, batch_id, store.active_contract(engine, table), dialect=dialect)
@@ -381,6 +381,13 @@ def load_batch(
         size_bytes=before.st_size,
         csv_dialect=dialect.to_json() if dialect else None,
     )
+
+
+def _read_fields(engine: Engine, table: str) -> frozenset[str]:
+    """The fields a table's records are read from: its contract's columns and its adapter's sources."""
+    adapter = store.active_adapter(engine, table)
+    names = frozenset(store.active_contract(engine, table).column_names)
+    return names | (adapter.consumed_fields if adapter else frozenset())
 
 
 def _unchanged_since(path: Path, before: os.stat_result) -> None:

@@ -93,9 +93,11 @@ def json_layout(path: Path) -> str:
     return "document" if complete else "lines"
 
 
-def csv_dialect(path: Path, options: CsvOptions | None = None) -> CsvDialect | None:
-    """The dialect of a CSV batch file (sniffed from its first KBs, `options` fixing any part);
-    None for another format or a file unreadable as a whole."""
+def csv_dialect(
+    path: Path, options: CsvOptions | None = None, names: frozenset[str] = frozenset()
+) -> CsvDialect | None:
+    """The dialect of a CSV batch file (sniffed from its first KBs, `options` fixing any part;
+    `names`: the fields its table reads); None for another format or a file unreadable as a whole."""
     kind = batch_kind(path)
     if kind is None or kind.format != "csv":
         return None
@@ -103,7 +105,7 @@ def csv_dialect(path: Path, options: CsvOptions | None = None) -> CsvDialect | N
         data = compressed.head(path, compressed.compression_of(path, kind.compression))
     except (compressed.UnreadableFile, OSError):
         return None
-    return sniff(data.decode("utf-8", errors="replace"), options)
+    return sniff(data.decode("utf-8", errors="replace"), options, names)
 
 
 @dataclass(frozen=True)

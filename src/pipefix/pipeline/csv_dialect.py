@@ -10,8 +10,10 @@ DuckDB's sniff_csv (which cannot tell a decimal comma): each setting follows one
   same number of fields, more than one; of several, the one giving the most fields, then that
   order. When none is consistent, the one giving the header the most fields; `,` if none splits it.
 - quote: `"`, unless the sample has none and has fields quoted with `'`.
-- header: the first line is a header unless one of its fields is a number or true/false (a file
-  without one names its columns `column1`, `column2`, ...).
+- header: the first line is a header when one of its fields names a field the table reads (a
+  contract column, or a field its adapter reads: a header may well hold `2023` as a name); with
+  none, unless one of its fields is a number or true/false (a file without one names its columns
+  `column1`, `column2`, ...).
 - decimal: `,` when the delimiter is not `,` and a sampled field is a number written with a
   decimal comma (`401,50`); `.` otherwise.
 - a UTF-8 byte-order mark is stripped from the first column's name.
@@ -152,19 +154,22 @@ def _looks_like_value(text: str) -> bool:
     return bool(_PLAIN_NUMBER.match(bare) or _COMMA_NUMBER.match(bare)) or bare.lower() in ("true", "false")
 
 
-def _header(first: list[str]) -> bool:
+def _header(first: list[str], names: frozenset[str]) -> bool:
+    if any(name.strip() in names for name in first):
+        return True
     return not any(_looks_like_value(name) for name in first)
 
 
-def sniff(head: str, options: CsvOptions | None = None) -> CsvDialect:
-    """The dialect of a CSV file whose first KBs (decoded, perhaps cut mid-line) are `head`."""
+def sniff(head: str, options: CsvOptions | None = None, names: frozenset[str] = frozenset()) -> CsvDialect:
+    """The dialect of a CSV file whose first KBs (decoded, perhaps cut mid-line) are `head`;
+    `names`: the fields the table reads (a first line naming one of them is a header)."""
     options = options or CsvOptions()
     bom = head.startswith(BOM)
     lines = _sample(head.removeprefix(BOM))
     quote = options.quote or _quote(lines)
     delimiter = options.delimiter or _delimiter(lines, quote)
     rows = [fields for line in lines if (fields := _split(line, delimiter, quote)) is not None]
-    header = options.header if options.header is not None else bool(rows) and _header(rows[0])
+    header = options.header if options.header is not None else bool(rows) and _header(rows[0], names)
     decimal = options.decimal
     if decimal is None:
         values = [value for row in rows[1 if header else 0 :] for value in row]
