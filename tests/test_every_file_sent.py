@@ -166,3 +166,24 @@ def test_every_file_a_producer_sends_is_read_or_reported(tmp_path: Path, warehou
     adapters = cli(tmp_path, "adapters", "orders", "--no-color")
     assert "value_map(status: OPEN→open, PAID→paid)" in adapters
     assert "value_map(active: no→false, yes→true)" in adapters
+
+
+def test_files_beyond_a_steps_capacity_are_named_as_queued(tmp_path: Path) -> None:
+    """A step reads a few files per table; the others are named as queued, never silent."""
+    (tmp_path / "pipefix.yaml").write_text(CONFIG.format(warehouse="duckdb:///w.duckdb"))
+    orders = tmp_path / "landing" / "orders"
+    orders.mkdir(parents=True)
+    for n in range(1, 7):
+        path = orders / f"b{n}.jsonl"
+        path.write_text(jsonl([{"order_id": n, "active": True, "status": "open", "amount": 1.5}]))
+        settled(path)
+    summary = json.loads(cli(tmp_path, "run", "--json"))
+    queued = {f["file"]: f["reason"] for f in summary["landing"]["not_ready"]}
+    assert summary["files"]["read"] + len(queued) == 6
+    assert set(queued) == {f"orders/b{n}.jsonl" for n in range(7 - len(queued), 7)}
+    assert all(reason.startswith("queued: a step reads") for reason in queued.values())
+    assert queued, "six files fit no step's capacity: some are queued"
+    # The next step reads them: nothing stays queued, every file read once.
+    summary = json.loads(cli(tmp_path, "run", "--json"))
+    assert (summary["files"]["read"], summary["landing"]["not_ready"]) == (6, [])
+    assert summary["rows"]["loaded"] == 6

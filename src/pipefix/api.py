@@ -33,6 +33,7 @@ from pipefix.tools.check_health import measure
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.contract_edit import EditOutcome, reconcile
 from pipefix.tools.ingest import Unready
+from pipefix.tools.throughput import capacity
 
 # Throughput is reported per nominal minute per step: a run's steps have no fixed wall-clock length.
 STEP_SECONDS = 60
@@ -257,13 +258,12 @@ class Pipeline:
             time.sleep(seconds + 0.1)  # past the quiet time, whatever the mtime's precision
 
     def not_ready(self) -> list[Unready]:
-        """Batch files not read yet: still being written, or waiting for their folder's _SUCCESS."""
+        """Batch files not read yet: still being written, waiting for their folder's _SUCCESS, or
+        ready but queued behind the step's capacity."""
         landing = self.config.landing_dir()
-        return [
-            u
-            for table in self.context.source_tables
-            for u in ingest.scan(self.context, landing, table).unready
-        ]
+        found = [(table, ingest.scan(self.context, landing, table)) for table in self.context.source_tables]
+        limit = capacity(self.context)
+        return [u for table, scan in found for u in (*scan.unready, *ingest.queued(table, scan.ready, limit))]
 
     def apply_contract_edits(self) -> tuple[EditOutcome, ...]:
         """Take up the edits of the contracts in pipefix.yaml since it was last applied (once per

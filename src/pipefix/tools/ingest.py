@@ -230,6 +230,7 @@ def load_tables(
     for table in tables:
         found = scan(ctx, landing, table)
         unready += found.unready
+        unready += queued(table, found.ready[limit:], limit)
         for path, name in found.ready[:limit]:
             try:
                 result = loader.load_batch(ctx.engine, path, table, step, name, ctx.csv_options.get(table))
@@ -251,6 +252,12 @@ def load_tables(
             if result is not None:
                 loads.append(result)
     return loads, unready, unreadable
+
+
+def queued(table: str, files: list[tuple[Path, str]], limit: int) -> list[Unready]:
+    """Files ready to read beyond the step's capacity: not read this step, named, never silent."""
+    reason = f"queued: a step reads {limit} files per table (throughput capacity)"
+    return [Unready(table, f"{table}/{name}", reason, 0.0, 0.0) for _, name in files]
 
 
 def ingest_step(ctx: PipelineContext, landing: Path, step: int) -> list[loader.BatchLoad]:
