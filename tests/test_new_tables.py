@@ -150,6 +150,32 @@ def test_a_new_table_waits_for_approval_then_loads_exactly_once(tmp_path: Path, 
     assert refunds_rows(root) == (50, 50)
 
 
+def test_an_approval_holds_for_the_contract_it_showed(tmp_path: Path) -> None:
+    """Files that change the proposal after it was shown supersede its decision: approving the
+    old one is refused, naming the new one; a file that keeps the proposal keeps the decision."""
+    root = project(tmp_path, "duckdb:///w.duckdb")
+    first = run_json(root)["new_tables"][0]["decision"]
+    write(
+        root / "landing" / "refunds" / "b2.jsonl", [dict(r, refund_id=r["refund_id"] + 100) for r in REFUNDS]
+    )
+    assert run_json(root)["new_tables"][0]["decision"] == first  # same contract: same decision
+    rows = [dict(r, reason="duplicate charge") for r in REFUNDS]
+    write(root / "landing" / "refunds" / "b3.jsonl", rows)
+    summary = run_json(root)
+    [entry] = summary["new_tables"]
+    assert entry["decision"] != first
+    assert "reason varchar" in entry["contract"]
+    result = CliRunner().invoke(main, ["approve", str(first), "--config", str(root / "pipefix.yaml")])
+    assert result.exit_code == 2
+    assert f"decide on decision {entry['decision']}" in result.output
+    assert "add_table on refunds approved" in cli(root, "approve", str(entry["decision"]))
+    run_json(root)
+    with Pipeline.open(root / "pipefix.yaml", read_only=True) as pipeline:
+        columns = pipeline.engine.table_columns("refunds")
+    assert "reason" in columns
+    assert refunds_rows(root) == (150, 150)
+
+
 def test_auto_adds_and_loads_a_new_table_in_one_run(tmp_path: Path, warehouse: str) -> None:
     root = project(tmp_path, warehouse, "policies: {add_table: auto}")
     summary = run_json(root)

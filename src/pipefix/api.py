@@ -344,6 +344,13 @@ class Pipeline:
             table, fix_type, before = store.decide(self.engine, decision_id, status, "pipefix cli")
         except NotFoundError as error:
             raise PipelineNotReady(str(error)) from error
+        if before == "superseded":  # what it showed is no longer what would be applied
+            store.decide(self.engine, decision_id, before, "pipefix: superseded by a newer proposal")
+            newer = store.find_decision(self.engine, table, fix_type, 0)
+            raise PipelineNotReady(
+                f"decision {decision_id} ({fix_type} on {table}) was superseded: its proposal changed "
+                f"since it was shown; decide on decision {newer[0] if newer else 'the next run opens'}"
+            )
         if before != "pending":
             return f"decision {decision_id} ({fix_type} on {table}) was already {before}; now {status}"
         return f"decision {decision_id}: {fix_type} on {table} {status}; the next `pipefix run` applies it"

@@ -25,3 +25,9 @@ def added(engine: Engine) -> tuple[str, ...]:
 
 def add(engine: Engine, table: str, step: int, note: str) -> None:
     engine.execute(f"INSERT INTO {TABLE} VALUES (?, ?, ?)", (table, step, note))
+
+
+def proposal_shown(engine: Engine, decision_id: int) -> str:
+    """What a person was shown in a decision about adding a table: its files and contract."""
+    rows = engine.query(f"SELECT drift FROM {SCHEMA}.decisions WHERE id = ?", (decision_id,))
+    return str(rows[0][0]) if rows else ""

@@ -171,9 +171,15 @@ def gate(
     if mode != "approve":
         return None
     engine = ctx.engine
+    what = f"{proposal.seen}; proposed contract: {describe(proposal.contract)}"
     found = store.find_decision(engine, table, ADD_TABLE, 0)
+    shown = added_tables.proposal_shown(engine, found[0]) if found is not None else ""
+    if found is not None and found[1] != "rejected" and not shown.endswith(describe(proposal.contract)):
+        # The folder's files changed the proposal: an approval holds for the contract it showed.
+        by = f"pipefix: landing/{table}/ changed; decision superseded by a new proposal"
+        store.decide(engine, found[0], "superseded", by)
+        found = None
     if found is None:
-        what = f"{proposal.seen}; proposed contract: {describe(proposal.contract)}"
         found = (store.open_decision(engine, step, table, ADD_TABLE, 0, what, POLICY_KEY), "pending")
     decision_id, status = found
     if status == "pending" and auto_approve:
