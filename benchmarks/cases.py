@@ -512,11 +512,36 @@ NONCONFORMING = "price_usd < 0 OR status = 'teleported' OR quantity IS NULL OR c
 
 
 @case
-def ingest_pipefix(warehouse: str = "duckdb") -> dict[str, Any]:
-    """pipefix's loader on the 1M-row file, into a new warehouse: DuckDB, or (`spark`) Spark
-    local[2] (the batch judged by DuckDB, the verdicts written to Spark's Parquet table and to
-    pipefix's state). Timed from the open warehouse to the committed load; the statements that
-    took longest are reported."""
+def ingest_file(kind: str, folder: str) -> dict[str, Any]:
+    """Write an ingestion file into `folder` (a temp dir the runner deletes): `clean` (1M orders,
+    every record conforming) or `10m` (10M orders, 1% non-conforming as the 1M file)."""
+    rows, bad = {"clean": (data.INGEST_ROWS, False), "10m": (10 * data.INGEST_ROWS, True)}[kind]
+    path = Path(folder) / f"ingest-{kind}.jsonl"
+    start = time.perf_counter()
+    data._write_jsonl(path, data.orders_sql(rows, first=30_000_000), 30_000_000, bad=bad)
+    return {
+        "seconds": time.perf_counter() - start,
+        "path": str(path),
+        "rows": rows,
+        "bytes": path.stat().st_size,
+    }
+
+
+def _fresh_postgres(url: str) -> None:
+    """A PostgreSQL warehouse as new: the orders table and pipefix's state dropped."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("DROP TABLE IF EXISTS orders, orders_raw CASCADE")
+        con.execute("DROP SCHEMA IF EXISTS pipefix CASCADE")
+
+
+@case
+def ingest_pipefix(warehouse: str = "duckdb", path: str = "") -> dict[str, Any]:
+    """pipefix's loader on the 1M-row file (or `path`), into a new warehouse: DuckDB, (`spark`)
+    Spark local[2] (the batch judged by DuckDB, the verdicts written to Spark's Parquet table and
+    to pipefix's state), or a PostgreSQL URL (its tables dropped first). Timed from the open
+    warehouse to the committed load; the statements that took longest are reported."""
     from pipefix.api import Pipeline
     from pipefix.engines import loader
     from pipefix.engines.duckdb import DuckDBEngine
@@ -556,13 +581,21 @@ def ingest_pipefix(warehouse: str = "duckdb") -> dict[str, Any]:
         )
         timing(SparkEngine, "existing_rows", lambda table, *_: f"Spark: probe {table} for the batch's keys")
 
+    if warehouse.startswith("postgresql://"):
+        from pipefix.engines.postgres import PostgresEngine
+
+        _fresh_postgres(warehouse)
+        timing(PostgresEngine, "execute", lambda sql, *_: "PostgreSQL: " + " ".join(sql.split()))
+        timing(PostgresEngine, "copy_rows", lambda table, *_: f"PostgreSQL: copy rows into {table}")
+    url = {"spark": data.SPARK_URL, "duckdb": "wh.duckdb"}.get(warehouse, warehouse)
+    batch = Path(path) if path else data.ingest_jsonl()
     with _tmp_dir() as folder:
-        config = data.config_for(folder, data.SPARK_URL if warehouse == "spark" else "wh.duckdb")
+        config = data.config_for(folder, url)
         opening = time.perf_counter()
         with Pipeline.open(config, clock=data.fixed_clock) as pipeline:
             slowest.clear()  # the warehouse's set-up is not the load
             start = time.perf_counter()
-            result = loader.load_batch(pipeline.engine, data.ingest_jsonl(), "orders", 1)
+            result = loader.load_batch(pipeline.engine, batch, "orders", 1)
             seconds = time.perf_counter() - start
             rows = pipeline.engine.query("SELECT count(*) FROM orders")[0][0]
             held = pipeline.engine.query("SELECT count(*) FROM pipefix.quarantine")[0][0]
@@ -581,10 +614,12 @@ def ingest_pipefix(warehouse: str = "duckdb") -> dict[str, Any]:
 
 
 @case
-def ingest_duckdb() -> dict[str, Any]:
+def ingest_duckdb(path: str = "") -> dict[str, Any]:
     """Raw DuckDB: INSERT ... SELECT * FROM read_json(...), no contract (a record that cannot be
     typed would abort the load, so errors are ignored: such values become NULL)."""
     import duckdb  # imported before the clock starts: only the load is timed, as for pipefix
+
+    batch = Path(path) if path else data.ingest_jsonl()
 
     columns = "{" + ", ".join(f"'{c}': '{t}'" for c, t in data.COLUMNS.items()) + "}"
     with _tmp_dir() as folder:
@@ -596,13 +631,53 @@ def ingest_duckdb() -> dict[str, Any]:
         con.execute(
             "INSERT INTO orders SELECT * FROM read_json(?, format = 'newline_delimited', "
             f"columns = {columns}, ignore_errors = true)",
-            [str(data.ingest_jsonl())],
+            [str(batch)],
         )
         seconds = time.perf_counter() - start
         rows, bad = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE {NONCONFORMING}) FROM orders"
         ).fetchone() or (0, 0)
         con.close()
+    return {"seconds": seconds, "loaded": int(rows), "quarantined": 0, "nonconforming_loaded": int(bad)}
+
+
+@case
+def ingest_postgres_raw(url: str, path: str = "") -> dict[str, Any]:
+    """Raw path into PostgreSQL: DuckDB `read_json` of the file written as CSV (`COPY ... TO`),
+    then psycopg `COPY orders_raw FROM STDIN` of that CSV, no contract (errors ignored, as the
+    raw DuckDB insert)."""
+    import duckdb
+    import psycopg
+
+    batch = Path(path) if path else data.ingest_jsonl()
+    columns = "{" + ", ".join(f"'{c}': '{t}'" for c, t in data.COLUMNS.items()) + "}"
+    _fresh_postgres(url)
+    definition = ", ".join(f"{c} {t.replace('DOUBLE', 'DOUBLE PRECISION')}" for c, t in data.COLUMNS.items())
+    with _tmp_dir() as folder, psycopg.connect(url) as pg:
+        pg.execute(f"CREATE TABLE orders_raw ({definition})")
+        pg.commit()
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
+        start = time.perf_counter()
+        spool = folder / "rows.csv"
+        con.execute(
+            f"COPY (SELECT * FROM read_json(?, format = 'newline_delimited', columns = {columns}, "
+            f"ignore_errors = true)) TO '{spool}' (FORMAT csv, HEADER false)",
+            [str(batch)],
+        )
+        with (
+            pg.cursor() as cur,
+            cur.copy("COPY orders_raw FROM STDIN (FORMAT csv)") as copy,
+            spool.open("rb") as f,
+        ):
+            while block := f.read(1 << 20):
+                copy.write(block)
+        pg.commit()
+        seconds = time.perf_counter() - start
+        con.close()
+        rows, bad = pg.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {NONCONFORMING}) FROM orders_raw"
+        ).fetchone() or (0, 0)
     return {"seconds": seconds, "loaded": int(rows), "quarantined": 0, "nonconforming_loaded": int(bad)}
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import data
+import run_ingestion
 import run_profile
 
 HERE = Path(__file__).resolve().parent
@@ -138,6 +139,7 @@ class Report:
     machine: list[str] = field(default_factory=list)
     dlt_rows: int = 100_000
     spark_sizes: tuple[str, ...] = ("1m",)
+    ingestion_cases: tuple[str, ...] = run_ingestion.KINDS
     ran: set[str] = field(default_factory=set)  # the parts measured in this run
     spark: str = ""  # the Spark section, when measured in this run
     postgres: str = ""  # the PostgreSQL section, when measured in this run
@@ -436,75 +438,7 @@ DLT_ROWS = 100_000
 
 
 def bench_ingestion(report: Report, log: Any) -> None:
-    reps = 2 if report.quick else 3
-    log("ingestion, 1M JSONL rows, 1% non-conforming")
-    dlt_rows = report.dlt_rows
-    pipefix, raw, dlt = alternate(
-        [
-            Series("pipefix loader (contract split)", case("ingest-pipefix"), 1),
-            Series("raw DuckDB INSERT … read_json", case("ingest-duckdb"), reps),
-            Series(f"dlt pipeline → DuckDB ({dlt_rows:,} rows)", case("ingest-dlt", str(dlt_rows)), 1),
-        ],
-        log,
-    )
-    got = pipefix.last
-    require(got["loaded"] + got["quarantined"] == data.INGEST_ROWS, f"rows lost: {got}")
-    require(got["quarantined"] == data.BAD_ROWS, f"not every bad row held: {got}")
-    scale = data.INGEST_ROWS / dlt.last["rows"]
-    dlt_seconds = dlt.inner * scale  # per 1M rows
-    rows = []
-    for item in (pipefix, raw, dlt):
-        result = item.last
-        seconds = dlt_seconds if item is dlt else item.inner
-        if item is pipefix:
-            note = f"{result['loaded']:,} loaded + {result['quarantined']:,} held with reasons; none lost"
-        elif item is raw:
-            note = (
-                f"{result['loaded']:,} loaded, {result['nonconforming_loaded']:,} of them breaking the "
-                "contract (or turned to NULL)"
-            )
-        else:
-            note = (
-                f"{result['loaded']:,} of {result['rows']:,} loaded, {result['nonconforming_loaded']:,} "
-                "of them breaking the contract; rows with a text quantity discarded, not kept"
-                + (f"; load time ×{scale:.0f} for 1M rows" if scale != 1 else "")
-            ) + (f"; error: {result['error']}" if result.get("error") else "")
-        rows.append(
-            [
-                item.label,
-                str(len(item.runs)),
-                f"{seconds:.2f} s" + (" (scaled)" if item is dlt and scale != 1 else ""),
-                f"{item.wall:.2f} s",
-                f"{item.rss:.0f} MiB",
-                _fmt_ratio(seconds / raw.inner),
-                note,
-            ]
-        )
-    report.target(
-        "ingestion vs raw DuckDB insert",
-        "≤ 1.5×",
-        pipefix.inner / raw.inner <= 1.5,
-        f"{pipefix.inner / raw.inner:.2f}×",
-    )
-    report.target(
-        "ingestion faster than dlt",
-        "≥ 10×",
-        dlt_seconds / pipefix.inner >= 10,
-        f"{dlt_seconds / pipefix.inner:.1f}×"
-        + (f" (dlt on {dlt.last['rows']:,} rows, scaled)" if scale != 1 else ""),
-    )
-    slowest = "; ".join(f"{t:.1f} s `{sql}…`" for t, sql in got["slowest"])
-    report.sections.append(
-        "## 3. Ingestion: 1,000,000 JSONL rows, 1% non-conforming\n\n"
-        "One record in 100 breaks the contract (in turn: a negative price, an unknown status, a "
-        "quantity sent as text, no customer_id). *Load* is timed inside the process, from the "
-        "open warehouse to the committed load; the wall includes the interpreter and imports. "
-        f"dlt loads the first {dlt.last['rows']:,} records of the same file (1M take it many "
-        "minutes here) and its load time is scaled to 1M rows; `benchmarks/run.py --dlt-rows "
-        "1000000` loads them all.\n\n"
-        + _table(["loader", "runs", "load (median)", "wall", "peak RSS", "vs raw DuckDB", "rows"], rows)
-        + f"\n\npipefix's slowest statements in its last run: {slowest}."
-    )
+    run_ingestion.bench_ingestion(report, log)
 
 
 def bench_demo_and_scaling(report: Report, log: Any) -> None:
@@ -1075,8 +1009,10 @@ def write(report: Report, path: Path, seconds: float) -> None:
     spark = report.spark or _spark_block(before)
     postgres = report.postgres or _postgres_block(before)
     profile = report.profile or run_profile.block(before)
-    if report.ran and report.ran <= {"spark", "postgres", "profile"}:  # only those: the rest stays
+    if report.ran and report.ran <= {"spark", "postgres", "profile", "ingest"}:  # only those: the rest stays
         text = before or "# pipefix benchmarks\n"
+        if "ingest" in report.ran:
+            text = run_ingestion.rewrite(text, report)
         if report.profile:
             text = run_profile.with_block(text, profile, (PG_BEGIN, SPARK_BEGIN, "## How the other tools"))
         if report.spark:
@@ -1148,16 +1084,7 @@ def explain(report: Report) -> str:
                 "split under the table) outweighs the scan."
             )
         elif what.startswith("ingestion"):
-            notes.append(
-                f"- *{what}* ({detail}): the raw insert trusts its input; pipefix reads every line as "
-                "text (so a broken line is held, not turned into NULLs), judges every field of every "
-                "record against the contract, checks each key against the keys already loaded, "
-                "writes the rejected records with their reasons, and, when any record has the wrong "
-                "shape, profiles the batch for drift; the slowest statements are listed under "
-                "section 3. The loader's staging (the whole file split into lines) and its drift "
-                "profile (over every record of the batch, not only the rejected ones) are where the "
-                "time goes."
-            )
+            notes.append(run_ingestion.explain(what, detail))
         elif "overhead" in what:
             notes.append(
                 f"- *{what}* ({detail}): pipefix's work outside DuckDB per table and step: building "
@@ -1186,6 +1113,12 @@ def main() -> None:
         help="comma-separated: verify,full,incremental,ingest,demo,profile,postgres,spark",
     )
     parser.add_argument(
+        "--ingestion-cases",
+        default=",".join(run_ingestion.KINDS),
+        help="comma-separated ingestion cases (`--only ingest` rewrites section 3 alone): "
+        + ",".join(run_ingestion.KINDS),
+    )
+    parser.add_argument(
         "--dlt-rows", type=int, default=DLT_ROWS, help="records dlt loads (time scaled to 1M)"
     )
     parser.add_argument(
@@ -1204,11 +1137,14 @@ def main() -> None:
     unknown = [size for size in sizes if size not in data.SIZES]
     if unknown or not sizes:
         parser.error(f"--spark-sizes: one or more of {', '.join(data.SIZES)}")
+    kinds = tuple(filter(None, options.ingestion_cases.split(",")))
+    if set(kinds) - set(run_ingestion.KINDS):
+        parser.error(f"--ingestion-cases: one or more of {', '.join(run_ingestion.KINDS)}")
     report = Report(
-        options.quick, machine=machine(), dlt_rows=options.dlt_rows, spark_sizes=sizes
+        options.quick, machine=machine(), dlt_rows=options.dlt_rows, spark_sizes=sizes, ingestion_cases=kinds
     )  # the load average before this run's work
     only = set(filter(None, options.only.split(",")))
-    if not only or only - {"spark", "postgres", "profile"}:  # those make their own data
+    if not only or only - {"spark", "postgres", "profile", "ingest"}:  # those make their own data
         log("preparing data (cached under benchmarks/.data/)")
         data.prepare_all()
     steps = [
