@@ -156,7 +156,8 @@ def test_an_approval_holds_for_the_contract_it_showed(tmp_path: Path) -> None:
     root = project(tmp_path, "duckdb:///w.duckdb")
     first = run_json(root)["new_tables"][0]["decision"]
     write(
-        root / "landing" / "refunds" / "b2.jsonl", [dict(r, refund_id=r["refund_id"] + 100) for r in REFUNDS]
+        root / "landing" / "refunds" / "b2.jsonl",
+        [dict(r, refund_id=int(str(r["refund_id"])) + 100) for r in REFUNDS],
     )
     assert run_json(root)["new_tables"][0]["decision"] == first  # same contract: same decision
     rows = [dict(r, reason="duplicate charge") for r in REFUNDS]
@@ -174,6 +175,27 @@ def test_an_approval_holds_for_the_contract_it_showed(tmp_path: Path) -> None:
         columns = pipeline.engine.table_columns("refunds")
     assert "reason" in columns
     assert refunds_rows(root) == (150, 150)
+
+
+def test_a_new_table_waiting_for_a_person_never_keeps_a_drift_from_revising_the_goal(tmp_path: Path) -> None:
+    """Records of a rejected new table wait for a person, not for the agent: a drift of another
+    table still revises the goal (which keeps the adoption in it) and is repaired."""
+    root = project(tmp_path, "duckdb:///w.duckdb")
+    decision = run_json(root)["new_tables"][0]["decision"]
+    cli(root, "reject", str(decision))
+    rows = [{"order_id": i, "status": "new", "coupon": "WINTER"} for i in range(100, 160)]
+    write(root / "landing" / "orders" / "b2.jsonl", rows)
+    result = CliRunner().invoke(
+        main, ["run", "--steps", "3", "--json", "--config", str(root / "pipefix.yaml")]
+    )
+    summary = json.loads(result.output)
+    adoption, revision = summary["revisions"]  # over the pipeline's life
+    assert adoption["reason"] == "new table refunds in landing/: 50 records wait for a table"
+    assert (revision["step"], revision["to_version"]) == (2, 3)
+    assert summary["goal"]["description"].startswith("Adapt orders to schema v2.0")
+    assert summary["goal"]["description"].endswith("; also adopt table refunds")
+    assert "schema_migration" in [f["action"] for f in summary["fixes"]]
+    assert (summary["rows"]["loaded"], summary["rows"]["waiting"]) == (72, 50)
 
 
 def test_auto_adds_and_loads_a_new_table_in_one_run(tmp_path: Path, warehouse: str) -> None:

@@ -20,7 +20,15 @@ from pipefix.domain.constraints import (
     filter_plan,
 )
 from pipefix.domain.goals import Evaluation, Goal, evaluate
-from pipefix.domain.records import FileNote, Revision, StepJournal, StepMetrics, StepRecord, Waiting
+from pipefix.domain.records import (
+    ROWS_WAITING_NEW_TABLES,
+    FileNote,
+    Revision,
+    StepJournal,
+    StepMetrics,
+    StepRecord,
+    Waiting,
+)
 from pipefix.domain.serde import to_json
 from pipefix.engines import store
 from pipefix.planners.view import PlanningView
@@ -122,10 +130,15 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
         return {"evaluation": evaluate(state["goal"], state["metrics"].as_signals())}
 
     def revise(state: AgentState) -> dict[str, Any]:
+        # A new table's records wait for a person (approve, reject, pipefix.yaml), not for the
+        # agent: an episode opened or kept open only by them does not keep a drift from revising.
+        unmet = [r for r in state["evaluation"].unmet if r.criterion.metric != ROWS_WAITING_NEW_TABLES]
+        new_tables = {t.table for t in state["metrics"].new_tables}
         if state["episode_open"]:
-            if state["evaluation"].all_met:
+            if not unmet:
                 return {"episode_open": False}
-            return {}
+            if not set(state["goal"].focus_tables) <= new_tables:
+                return {}
         revision = deps.reviser.revise(view(state), deps.revise_threshold)
         if revision is None:
             return {}

@@ -18,6 +18,10 @@ class Resent:
     first: str  # the file that loaded these bytes, `orders/a.jsonl`
 
 
+# Records in the folder of a table no contract names: they wait for a person, not for a repair.
+ROWS_WAITING_NEW_TABLES = "rows_waiting_new_tables"
+
+
 @dataclass(frozen=True)
 class FileNote:
     """A landed file a step did not simply load: still being written (`writing`), waiting for its
@@ -113,7 +117,7 @@ class StepMetrics:
             "schema_conformance": self.schema_conformance,
             "rows_held_for_shape": float(self.held_for_shape),
             "max_held_share": self.max_held_share,
-            "rows_waiting_new_tables": float(sum(t.records for t in self.new_tables)),
+            ROWS_WAITING_NEW_TABLES: float(sum(t.records for t in self.new_tables)),
         }
         for table in self.tables:
             signals[f"quarantine_open.{table.table}"] = float(table.quarantine_open)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pipefix.domain.actions import Action, FixType, Plan, Tool
 from pipefix.domain.constraints import Constraint, ConstraintChange, ConstraintKind
 from pipefix.domain.goals import Criterion
-from pipefix.domain.records import Revision, StepRecord
+from pipefix.domain.records import ROWS_WAITING_NEW_TABLES, Revision, StepRecord
 from pipefix.pipeline.conversions import awaits_values
 from pipefix.pipeline.policy import adapter_fixes, migration_fixes
 from pipefix.planners.view import PlanningView
@@ -246,7 +246,11 @@ class RulesReviser:
         else:
             description = "Restore pipeline health: " + ", ".join(evidence["failing_checks"][:4])
             criteria = base
-        goal = view.goal.revised(description, criteria, focus)
+        # New tables the goal already adopts stay in it: their records still wait for a person.
+        adopting = tuple(t.table for t in view.metrics.new_tables if t.table in view.goal.focus_tables)
+        if adopting:
+            description += f"; also adopt table {' and '.join(adopting)}"
+        goal = view.goal.revised(description, criteria, (*focus, *adopting))
         reason = f"score {view.evaluation.score:.2f} <= {threshold:.2f}; unmet: {', '.join(unmet)}"
         return Revision(view.step, reason, view.goal, goal, evidence)
 
@@ -261,7 +265,7 @@ def _adopt_new_tables(view: PlanningView) -> Revision | None:
     ]
     if not new:
         return None
-    waiting = Criterion("rows_waiting_new_tables", "<=", 0, scale=1000)
+    waiting = Criterion(ROWS_WAITING_NEW_TABLES, "<=", 0, scale=1000)
     criteria = view.goal.criteria + (() if waiting in view.goal.criteria else (waiting,))
     description = f"{view.goal.description}; also adopt table {' and '.join(new)}"
     goal = view.goal.revised(description, criteria, (*view.goal.focus_tables, *new))
