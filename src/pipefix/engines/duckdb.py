@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from pipefix.engines import run_lock, safety
+from pipefix.engines import duckdb_settings, run_lock, safety
 from pipefix.engines.base import (
     Capabilities,
     EngineError,
@@ -26,6 +26,8 @@ class DuckDBEngine:
 
     def __init__(self, path: str | Path, read_only: bool = False) -> None:
         self.path = str(path)
+        # A bounded buffer pool, spilling beyond it (duckdb_settings.py); read before connecting.
+        settings = duckdb_settings.settings_sql(self.path)
         try:
             self._con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as error:
@@ -36,6 +38,8 @@ class DuckDBEngine:
             raise EngineError(f"cannot open DuckDB warehouse {self.path}: {error}") from error
         # Timestamps with an offset are normalised to UTC, never cast with the offset dropped.
         self._con.execute("SET TimeZone = 'UTC'")
+        for setting in settings:
+            self._con.execute(setting)
         self._in_transaction = False
         self._stopped = False
         self.statement_log: list[str] = []
@@ -76,7 +80,8 @@ class DuckDBEngine:
             return self._con.execute(sql, list(params)) if params else self._con.execute(sql)
         except duckdb.Error as error:
             self._refuse_if_stopped(error)
-            raise EngineError(f"{error}\n  in: {sql[:300]}") from error
+            hint = duckdb_settings.out_of_memory_hint(str(error))
+            raise EngineError(f"{error}\n  in: {sql[:300]}{hint}") from error
 
     def _refuse_if_stopped(self, error: BaseException | None = None) -> None:
         if self._stopped:
