@@ -49,7 +49,9 @@ class Producer:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"batch-{step:04d}.jsonl"
             rng = random.Random(f"{self.seed}:{table}:{step}")
-            lines = (json.dumps(r, separators=(", ", ": ")) for r in self._rows(table, step, rng))
+            # json.dumps' own separators are (", ", ": "): given explicitly, each call built a new
+            # encoder (a third of the producer's time).
+            lines = map(json.dumps, self._rows(table, step, rng))
             # Written under a name no reader takes, then renamed: the file appears complete.
             partial = path.with_name(path.name + ".tmp")
             partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
