@@ -36,7 +36,7 @@ from pipefix.tools import ingest, new_tables
 from pipefix.tools.approvals import policy_gates
 from pipefix.tools.check_health import measure
 from pipefix.tools.registry import as_recorded, execute_once
-from pipefix.tools.run_diagnostic import latest_diagnosis
+from pipefix.tools.run_diagnostic import latest_diagnoses
 from pipefix.tools.waiting import record_waits
 
 
@@ -74,7 +74,7 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
         if step not in read:
             read.clear()
             read[step] = (
-                {t: d for t in ctx.tables if (d := latest_diagnosis(ctx, t)) is not None},
+                latest_diagnoses(ctx, ctx.tables),
                 sum(len(ingest.pending_files(ctx, deps.landing, t)) for t in ctx.source_tables),
             )
         diagnoses, backlog = read[step]

@@ -7,6 +7,7 @@ Append-only where it records history; nothing here deletes a row.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from pipefix.domain.constraints import Constraint
@@ -258,6 +259,31 @@ def recall(engine: Engine, key: str) -> Any:
         (key,),
     )
     return json.loads(text) if text is not None else None
+
+
+def recall_latest(engine: Engine, keys: Sequence[str]) -> dict[str, Any]:
+    """recall() of many keys in one statement: the latest value of each key stored."""
+    if not keys:
+        return {}
+    marks = ", ".join("?" for _ in keys)
+    rows = engine.query(
+        f"SELECT k.key, k.value FROM {SCHEMA}.knowledge AS k WHERE k.key IN ({marks}) AND k.seq = "
+        f"(SELECT max(l.seq) FROM {SCHEMA}.knowledge AS l WHERE l.key = k.key)",
+        tuple(keys),
+    )
+    return {str(key): json.loads(value) for key, value in rows if value is not None}
+
+
+def files_read(engine: Engine, tables: Sequence[str]) -> set[str]:
+    """The files (`orders/a.jsonl`) of these tables with a batch row: loaded, re-sent, grown or
+    rewritten. One statement for every table."""
+    if not tables:
+        return set()
+    marks = ", ".join("?" for _ in tables)
+    rows = engine.query(
+        f"SELECT DISTINCT batch_id FROM {SCHEMA}.batches WHERE table_name IN ({marks})", tuple(tables)
+    )
+    return {file_of(str(batch_id)) for (batch_id,) in rows}
 
 
 def knowledge(engine: Engine) -> list[tuple[int, str, Any]]:

@@ -8,7 +8,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from pipefix.engines import landing_files, loader, readers, samples
+from pipefix.engines import landing_files, readers, samples, store
 from pipefix.engines.base import EngineError
 from pipefix.pipeline import landing as landing_rules
 from pipefix.pipeline import landing_report as report
@@ -101,7 +101,7 @@ def _with_records(ctx: PipelineContext, landing: Path, found: list[Reported]) ->
 
 def read_files(ctx: PipelineContext) -> set[str]:
     """The files of the pipeline's tables recorded as read (loaded, re-sent, grown or rewritten)."""
-    return {file for table in ctx.source_tables for file in loader.file_batches(ctx.engine, table)}
+    return store.files_read(ctx.engine, ctx.source_tables)
 
 
 def _size(path: Path) -> int:

@@ -3,7 +3,7 @@ held in quarantine: which columns were added, removed or retyped, how many rows,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from pipefix.domain.actions import Action, ActionResult
@@ -194,3 +194,15 @@ def run_diagnostic(ctx: PipelineContext, action: Action, step: int) -> ActionRes
 def latest_diagnosis(ctx: PipelineContext, table: str) -> Diagnosis | None:
     data = store.recall(ctx.engine, f"diagnosis.{table}")
     return from_plain(Diagnosis, data) if data is not None else None
+
+
+def latest_diagnoses(ctx: PipelineContext, tables: Iterable[str]) -> dict[str, Diagnosis]:
+    """latest_diagnosis() of each table that has one, read in one statement."""
+    names = list(tables)
+    found = store.recall_latest(ctx.engine, [f"diagnosis.{table}" for table in names])
+    # In the tables' order, as the planner reads them.
+    return {
+        table: from_plain(Diagnosis, data)
+        for table in names
+        if (data := found.get(f"diagnosis.{table}")) is not None
+    }
