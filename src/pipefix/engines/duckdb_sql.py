@@ -398,13 +398,24 @@ def _with_duplicate_keys(contract: Contract, judged: str, existing_keys: str | N
     # Compared as values of the key's type, not as text: -0.0 and 0.0 are one double key, and
     # keys fetched from another warehouse come as that warehouse's text.
     typed = physical_type(contract.columns[index].type)
+    # The judged records are materialized once; the window that finds a key's later records runs
+    # over the good records' keys and lineage alone (sorting every column with it cost more
+    # than the rest of the judge), and only the keys seen twice are ranked.
+    repeated = (
+        f"SELECT batch_id, line_no FROM (SELECT batch_id, line_no, row_number() OVER (PARTITION BY "
+        f"{key} ORDER BY batch_id, line_no) AS n FROM _judged WHERE {good} AND {key} IN (SELECT {key} "
+        f"FROM _judged WHERE {good} AND {key} IS NOT NULL GROUP BY {key} HAVING count(*) > 1)) WHERE n > 1"
+    )
     duplicate = (
-        f"CASE WHEN {good} AND {key} IS NOT NULL AND (row_number() OVER (PARTITION BY {key}, {good} "
-        f"ORDER BY batch_id, line_no) > 1 OR {key} IN "
+        f"CASE WHEN {good} AND {key} IS NOT NULL AND (EXISTS (SELECT 1 FROM _repeated AS r "
+        f"WHERE r.batch_id = j.batch_id AND r.line_no = j.line_no) OR {key} IN "
         f"(SELECT TRY_CAST(k AS {typed}) FROM ({existing}) WHERE k IS NOT NULL)) "
         f"THEN {literal(contract.key + ': duplicate key')} ELSE value_reason END"
     )
-    return f"SELECT * REPLACE ({duplicate} AS value_reason) FROM ({judged})"
+    return (
+        f"WITH _judged AS MATERIALIZED ({judged}), _repeated AS ({repeated}) "
+        f"SELECT * REPLACE ({duplicate} AS value_reason) FROM _judged AS j"
+    )
 
 
 def insert_conforming_sql(contract: Contract, checked: str, step: int) -> str:

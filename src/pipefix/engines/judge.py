@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipefix.engines import chunks, compressed, duckdb_sql, readers, store
-from pipefix.engines.base import Engine, EngineError, quote, scalar
+from pipefix.engines.base import Engine, EngineError, literal, quote, scalar
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.csv_dialect import CsvDialect
@@ -24,6 +24,7 @@ from pipefix.pipeline.csv_dialect import CsvDialect
 STAGE = "_pipefix_stage"
 CHECKED = "_pipefix_checked"
 KEYS = "_pipefix_keys"
+NO_LINEAGE = "SELECT NULL::VARCHAR AS b, NULL::BIGINT AS l WHERE false"
 PRIOR = "_pipefix_prior"  # lineage of a file's rows already in the warehouse when its load began
 REJECTED = "_pipefix_rejected"  # a file's records held for their shape or values, all chunks
 STAGE_COLUMNS = "batch_id VARCHAR, line_no BIGINT, raw VARCHAR, stage_error VARCHAR"
@@ -281,7 +282,7 @@ class Judge:
         key = quote(contract.key) if contract.key else None
         if self.shares_warehouse:
             keys = f"SELECT {key} AS k FROM {table}" if key else "SELECT NULL AS k WHERE false"
-            return keys, f"SELECT _pipefix_batch AS b, _pipefix_line AS l FROM {table}"
+            return keys, self._shared_lineage(table)
         self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {KEYS} (k VARCHAR, b VARCHAR, l BIGINT)")
         batches = [r[0] for r in self.duck.query(f"SELECT DISTINCT batch_id FROM {STAGE}")]
         # A file's rows already written by a load that did not commit are fetched with its first
@@ -314,6 +315,19 @@ class Judge:
             f"(SELECT 1 FROM {STAGE} AS s WHERE s.batch_id = x.b AND s.line_no = x.l)",
             lineage,
         )
+
+    def _shared_lineage(self, table: str) -> str:
+        """The rows of the table holding a staged record's lineage (a resent file's, a load cut
+        short): only the staged batches' rows within the staged lines, probed with one count that
+        the table's zone maps answer; none (no scan of the table at insert) when it finds none."""
+        row = self.duck.query(f"SELECT list(DISTINCT batch_id), min(line_no), max(line_no) FROM {STAGE}")[0]
+        if not row[0]:
+            return NO_LINEAGE
+        batches = ", ".join(literal(str(b)) for b in row[0])
+        where = f"_pipefix_batch IN ({batches}) AND _pipefix_line BETWEEN {int(row[1])} AND {int(row[2])}"
+        if not scalar(self.duck, f"SELECT count(*) FROM {table} WHERE {where}"):
+            return NO_LINEAGE
+        return f"SELECT _pipefix_batch AS b, _pipefix_line AS l FROM {table} WHERE {where}"
 
     def keep_rejected(self, first: bool) -> None:
         """Add the last chunk's records held for their shape or values to REJECTED (a new one

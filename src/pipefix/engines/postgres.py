@@ -15,7 +15,8 @@ from psycopg.rows import dict_row
 from psycopg.types.string import TextLoader
 
 from pipefix.engines import safety
-from pipefix.engines.base import Capabilities, EngineError, columns_of, existing_rows_by_lists, quote
+from pipefix.engines.base import Capabilities, EngineError, columns_of, quote
+from pipefix.engines.postgres_probe import existing_rows_by_join
 from pipefix.errors import Interrupted
 
 
@@ -142,7 +143,7 @@ class PostgresEngine:
     def existing_rows(
         self, table: str, key: str | None, keys: Sequence[str], batches: Sequence[str]
     ) -> list[tuple[str | None, str, int]]:
-        return existing_rows_by_lists(self, table, key, keys, batches)
+        return existing_rows_by_join(self, table, key, keys, batches)
 
     def table_columns(self, table: str, schema: str = "public") -> dict[str, str]:
         return columns_of(self, table, schema)
