@@ -24,6 +24,9 @@ from pipefix.pipeline.csv_dialect import CsvDialect
 STAGE = "_pipefix_stage"
 CHECKED = "_pipefix_checked"
 KEYS = "_pipefix_keys"
+CSV_SAFE = frozenset(
+    {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "DOUBLE", "FLOAT", "VARCHAR", "BOOLEAN", "DATE", "TIMESTAMP"}
+)
 NO_LINEAGE = "SELECT NULL::VARCHAR AS b, NULL::BIGINT AS l WHERE false"
 PRIOR = "_pipefix_prior"  # lineage of a file's rows already in the warehouse when its load began
 REJECTED = "_pipefix_rejected"  # a file's records held for their shape or values, all chunks
@@ -368,11 +371,24 @@ class Judge:
             return self.count("reason = ''")
         select = f"SELECT {values}, batch_id, line_no, {int(step)} FROM {CHECKED} AS c WHERE {new}"
         copy_arrow = getattr(self.warehouse, "copy_record_batches", None)
+        copy_csv = getattr(self.warehouse, "copy_csv", None)
         if copy_arrow is not None:  # Spark: Arrow record batches, never a Python tuple per row
             copy_arrow(contract.table, columns, self.duck.record_batches(select))
+        elif copy_csv is not None and self._csv_safe(select):  # PostgreSQL: a CSV DuckDB writes
+            with tempfile.TemporaryDirectory(prefix="pipefix-copy-") as folder:
+                spool = Path(folder) / "rows.csv"
+                written = f"TO {literal(str(spool))} (FORMAT csv, HEADER false, FORCE_QUOTE *)"
+                self.duck.execute(f"COPY ({select}) {written}")
+                copy_csv(contract.table, columns, spool)
         else:
             self.warehouse.copy_rows(contract.table, columns, self.duck.query(select))
         return self.count("reason = ''")  # as above: rows already present count as loaded
+
+    def _csv_safe(self, select: str) -> bool:
+        """Whether every column of `select` reads back from DuckDB's CSV text as the same value
+        in PostgreSQL (numbers, text, booleans, dates, naive timestamps); else rows are sent."""
+        types = [str(row[1]) for row in self.duck.query(f"DESCRIBE {select}")]
+        return all(t in CSV_SAFE or t.startswith("DECIMAL") for t in types)
 
     def quarantine_rejected(self, table: str, contract_version: int, step: int) -> int:
         select = (

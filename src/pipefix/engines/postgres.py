@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -139,6 +140,23 @@ class PostgresEngine:
             self._refuse_if_stopped(error)
             raise EngineError(f"{error}\n  in: {statement[:300]}") from error
         return written
+
+    def copy_csv(self, table: str, columns: Sequence[str], path: Path) -> None:
+        """COPY a CSV file DuckDB wrote (`FORCE_QUOTE *`: an unquoted empty field is NULL, a
+        quoted one an empty string) into `table`, in blocks: no Python object per row or value."""
+        names = ", ".join(quote(c) for c in columns)
+        statement = f"COPY {_qualified(table)} ({names}) FROM STDIN (FORMAT csv)"
+        safety.inspect(statement, "postgres")
+        self._refuse_if_stopped()
+        self.statement_log.append(statement)
+        try:
+            with self._con.cursor() as cursor, cursor.copy(statement) as copy, path.open("rb") as source:
+                while block := source.read(1 << 20):
+                    self._refuse_if_stopped()  # the server hears of a cancel only when the copy ends
+                    copy.write(block)
+        except psycopg.Error as error:
+            self._refuse_if_stopped(error)
+            raise EngineError(f"{error}\n  in: {statement[:300]}") from error
 
     def existing_rows(
         self, table: str, key: str | None, keys: Sequence[str], batches: Sequence[str]
