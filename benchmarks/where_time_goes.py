@@ -103,6 +103,17 @@ class Statements:
             counter.loads += result is not None
             return result
 
+        query_many = DuckDBEngine.query_many
+
+        def counted_query_many(engine: Any, statements: Any) -> Any:
+            # Run at once on cursors (engines/duckdb_parallel.py) or one by one through _run:
+            # counted once either way.
+            before = counter.total
+            result = query_many(engine, statements)
+            counter.total = before + len(statements)
+            return result
+
+        DuckDBEngine.query_many = counted_query_many  # type: ignore[method-assign]
         DuckDBEngine._run = counted_run  # type: ignore[method-assign]
         DuckDBEngine.transaction = counted_transaction  # type: ignore[assignment,method-assign]
         loader.load_batch = counted_load

@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from pipefix.engines import duckdb_settings, run_lock, safety
+from pipefix.engines import duckdb_parallel, duckdb_settings, run_lock, safety
 from pipefix.engines.base import (
     Capabilities,
     EngineError,
@@ -42,6 +42,7 @@ class DuckDBEngine:
             self._con.execute(setting)
         self._in_transaction = False
         self._stopped = False
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
         self.statement_log: list[str] = []
 
     def interrupt(self) -> None:
@@ -50,12 +51,22 @@ class DuckDBEngine:
         self._stopped = True
         with suppress(duckdb.Error):  # closed already: nothing runs
             self._con.interrupt()
+            for cursor in list(self._cursors):  # query_many's, running at once
+                cursor.interrupt()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._run(sql, params)
 
     def query_many(self, statements: Sequence[str]) -> list[list[tuple[Any, ...]]]:
-        return [self.query(sql) for sql in statements]
+        threads = duckdb_parallel.workers(len(statements))
+        # A cursor sees committed data only: inside a transaction, one after another.
+        if threads == 1 or self._in_transaction or any(safety.inspect(sql, "duckdb") for sql in statements):
+            return [self.query(sql) for sql in statements]
+        self._refuse_if_stopped()
+        self.statement_log.extend(statements)
+        return duckdb_parallel.query_all(
+            self._con, statements, threads, self._cursors, self._refuse_if_stopped
+        )
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._run(sql, params).fetchall()
