@@ -237,29 +237,29 @@ def rewrite(before: str, report: Any) -> str:
         for what, want, met, detail in report.targets
     ]
     new_notes = [explain(what, detail) for what, _, met, detail in report.targets if not met]
-    lines = text.split("\n")
     out: list[str] = []
-    placed_rows = placed_notes = False
     in_targets = False
-    for line in lines:
+    removed_at = last_row = note_at = end_at = -1  # where rows and notes go; the section's end
+    for line in text.split("\n"):
         if line.startswith("## "):
+            if in_targets:
+                end_at = len(out)
             in_targets = line.startswith("## Targets")
-        row = re.match(r"\| (ingestion[^|]*) \|", line)
-        note = re.match(r"- \*(ingestion[^*]*)\*", line)
-        if in_targets and row:  # every ingestion row: this run's replace them
-            if not placed_rows:
-                out.extend(new_rows)
-                placed_rows = True
-            continue
-        if in_targets and note:
-            if not placed_notes:
-                out.extend(new_notes)
-                placed_notes = True
-            continue
-        if in_targets and line.startswith("### Where a target is missed") and not placed_notes:
-            out.append(line)
-            out.extend(new_notes)
-            placed_notes = True
+        if in_targets and re.match(r"\| (ingestion[^|]*) \|", line):
+            removed_at = len(out) if removed_at < 0 else removed_at
+            continue  # every ingestion row: this run's replace them
+        if in_targets and re.match(r"- \*(ingestion[^*]*)\*", line):
             continue
         out.append(line)
+        if in_targets and line.startswith("| "):
+            last_row = len(out)
+        if in_targets and line.startswith(("- *", "### Where a target is missed")):
+            note_at = len(out)
+    if new_notes and note_at < 0 and end_at >= 0:
+        out[end_at:end_at] = ["### Where a target is missed", "", *new_notes, ""]
+    elif note_at >= 0:
+        out[note_at:note_at] = new_notes
+    row_at = removed_at if removed_at >= 0 else last_row
+    if row_at >= 0:
+        out[row_at:row_at] = new_rows
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out))
