@@ -5,6 +5,7 @@ without line 3, as a driver losing a row would; once the fault is gone, the same
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -50,6 +51,15 @@ class DroppingDuckDB(Fault, DuckDBEngine):
 class DroppingPostgres(Fault, PostgresEngine):
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
         return super().copy_rows(table, columns, self.skip_line(table, columns, rows))
+
+    def copy_csv(self, table: str, columns: Sequence[str], path: Path) -> None:
+        """Conforming rows arrive as a CSV file: the fault drops the line from it."""
+        with path.open(newline="", encoding="utf-8") as source:
+            rows = [
+                [int(v) if n == "_pipefix_line" else v for n, v in zip(columns, r, strict=True)]
+                for r in csv.reader(source)
+            ]
+        self.copy_rows(table, columns, [[v if v != "" else None for v in r] for r in rows])
 
 
 class DroppingSpark(Fault, SparkEngine):
