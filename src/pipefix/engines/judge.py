@@ -285,7 +285,7 @@ class Judge:
         key = quote(contract.key) if contract.key else None
         if self.shares_warehouse:
             keys = f"SELECT {key} AS k FROM {table}" if key else "SELECT NULL AS k WHERE false"
-            return keys, self._shared_lineage(table)
+            return keys, ""  # probed at insert (the table may not exist before it)
         self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {KEYS} (k VARCHAR, b VARCHAR, l BIGINT)")
         batches = [r[0] for r in self.duck.query(f"SELECT DISTINCT batch_id FROM {STAGE}")]
         # A file's rows already written by a load that did not commit are fetched with its first
@@ -357,8 +357,9 @@ class Judge:
     # --- writing verdicts to the warehouse ------------------------------------------------------
 
     def insert_conforming(self, contract: Contract, step: int) -> int:
+        lineage = self._lineage or self._shared_lineage(quote(contract.table))
         new = (
-            f"reason = '' AND NOT EXISTS (SELECT 1 FROM ({self._lineage}) AS x "
+            f"reason = '' AND NOT EXISTS (SELECT 1 FROM ({lineage}) AS x "
             "WHERE x.b = c.batch_id AND x.l = c.line_no)"
         )
         columns = [*contract.column_names, *duckdb_sql.LINEAGE_COLUMNS]
