@@ -656,6 +656,9 @@ def assert_value(data_type: str, sent: Any, stored: Any, where: str, chosen: boo
         else:
             assert isinstance(sent, str), message
             assert stored == as_utc(sent), message
+    elif data_type == "TIMESTAMP WITH TIME ZONE":  # the instant sent; a time without an offset is UTC
+        assert isinstance(sent, str), message
+        assert stored.astimezone(UTC).replace(tzinfo=None) == as_utc(sent), message
     elif data_type == "DATE":
         assert isinstance(sent, str), message
         assert stored == date.fromisoformat(sent), message
