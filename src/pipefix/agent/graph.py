@@ -137,7 +137,8 @@ def build_graph(deps: AgentDeps, checkpointer: Any = None) -> Any:
         if state["episode_open"]:
             if not unmet:
                 return {"episode_open": False}
-            if not set(state["goal"].focus_tables) <= new_tables:
+            focus = set(state["goal"].focus_tables)
+            if not focus or not focus <= new_tables:  # opened for a drift: it ends when repaired
                 return {}
         revision = deps.reviser.revise(view(state), deps.revise_threshold)
         if revision is None:

@@ -164,7 +164,15 @@ def execute(run: DemoRun, on_step: Callable[[StepRecord], None] | None = None) -
         return initial_state(deps, run.goal, run.constraints, options.steps)
 
     final = run_agent(deps, start, resume=options.resume)
-    run.final_state = final or {"stop_reason": f"completed {options.steps} steps"}
+    if final is None:  # every step was done already (a run killed after its last step resumes)
+        engine = run.pipeline.engine
+        saved = store.load_agent_state(engine)
+        final = {
+            "stop_reason": f"completed {options.steps} steps",
+            "goal": store.latest_goal(engine) or run.goal,
+            "constraints": saved[0] if saved else run.constraints,
+        }
+    run.final_state = final
     run.records = store.all_steps(run.pipeline.engine)  # the whole run, not only this process's part
     return run
 
