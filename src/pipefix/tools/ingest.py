@@ -13,6 +13,7 @@ from typing import Any
 
 from pipefix.domain.records import FileNote
 from pipefix.engines import added_tables, derived, health, landing_files, loader, readers, store
+from pipefix.engines.base import Engine
 from pipefix.engines.duckdb_sql import create_table_sql
 from pipefix.pipeline import landing as landing_rules
 from pipefix.pipeline import landing_report
@@ -56,14 +57,34 @@ def setup(
             else:
                 engine.execute(create_table_sql(contract, engine.capabilities.dialect))
                 note, cause = "initial contract", "setup"
-            store.save_contract(engine, contract, 0, note)
             adapter = (adapters or {}).get(table)
-            if adapter is not None:
-                described = ", ".join(t.describe() for t in adapter.transforms)
-                store.save_adapter(
-                    engine, adapter, 0, f"initial adapter (source: in pipefix.yaml): {described}"
-                )
-            store.record_table_state(engine, 0, table, sorted(health.physical_columns(engine, table)), cause)
+            described = ", ".join(t.describe() for t in adapter.transforms) if adapter else ""
+            record_first_contract(
+                engine,
+                contract,
+                adapter,
+                0,
+                note,
+                f"initial adapter (source: in pipefix.yaml): {described}",
+                cause,
+            )
+
+
+def record_first_contract(
+    engine: Engine,
+    contract: Contract,
+    adapter: Adapter | None,
+    step: int,
+    note: str,
+    adapter_note: str,
+    cause: str,
+) -> None:
+    """A table's first contract (and adapter) and its physical state, once the table exists."""
+    store.save_contract(engine, contract, step, note)
+    if adapter is not None:
+        store.save_adapter(engine, adapter, step, adapter_note)
+    columns = sorted(health.physical_columns(engine, contract.table))
+    store.record_table_state(engine, step, contract.table, columns, cause)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ from typing import Any
 from pipefix.domain.actions import FixType
 from pipefix.domain.records import NewTable
 from pipefix.domain.serde import from_plain, to_plain
-from pipefix.engines import added_tables, health, samples, store
+from pipefix.engines import added_tables, samples, store
 from pipefix.engines.duckdb_sql import create_table_sql
 from pipefix.pipeline import infer
 from pipefix.pipeline.contracts import Adapter, ColumnTransform, Contract, TransformKind
 from pipefix.pipeline.landing_report import NO_CONTRACT, Reported
-from pipefix.tools import adopt
+from pipefix.tools import adopt, ingest
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.errors import RecoverableError
 
@@ -216,11 +216,9 @@ def apply_add_table(ctx: PipelineContext, table: str, step: int) -> str:
     )
     with engine.transaction():
         engine.execute(create_table_sql(contract, engine.capabilities.dialect))
-        store.save_contract(engine, contract, step, note)
-        if adapter is not None:
-            store.save_adapter(engine, adapter, step, f"{note}; fields read under other names")
-        columns = sorted(health.physical_columns(engine, table))
-        store.record_table_state(engine, step, table, columns, ADD_TABLE)
+        ingest.record_first_contract(
+            engine, contract, adapter, step, note, f"{note}; fields read under other names", ADD_TABLE
+        )
         added_tables.add(engine, table, step, note)
         store.audit(
             engine,
