@@ -1,0 +1,145 @@
+"""Batches and quarantine: one row per batch file read (loaded, re-sent, grown or rewritten),
+the rows held back, and the row accounting over both (received = loaded + held + duplicates)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pipefix.engines.base import Engine, quote, scalar
+from pipefix.engines.store.contracts import adopted
+from pipefix.engines.store.schema import BATCH_COLUMNS, SCHEMA, file_of
+
+
+def record_batch(engine: Engine, **values: Any) -> None:
+    """One row of pipefix.batches, its columns named (BATCH_COLUMNS; those not given are NULL)."""
+    unknown = set(values) - set(BATCH_COLUMNS)
+    if unknown:
+        raise ValueError(f"pipefix.batches has no column {sorted(unknown)}")
+    names = [c for c in BATCH_COLUMNS if c in values]
+    engine.execute(
+        f"INSERT INTO {SCHEMA}.batches ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
+        tuple(values[c] for c in names),
+    )
+
+
+def files_read(engine: Engine, tables: Sequence[str]) -> set[str]:
+    """The files (`orders/a.jsonl`) of these tables with a batch row: loaded, re-sent, grown or
+    rewritten. One statement for every table."""
+    if not tables:
+        return set()
+    marks = ", ".join("?" for _ in tables)
+    rows = engine.query(
+        f"SELECT DISTINCT batch_id FROM {SCHEMA}.batches WHERE table_name IN ({marks})", tuple(tables)
+    )
+    return {file_of(str(batch_id)) for (batch_id,) in rows}
+
+
+def row_accounting(engine: Engine, tables: tuple[str, ...]) -> dict[str, int]:
+    """Rows counted in the database: received = loaded + held + duplicates (lines of files re-sent
+    with bytes already loaded, never loaded again), lost (must be 0), duplicated (rows loaded
+    twice: must be 0), replayed. With an adopted table, `adopted` (its rows from before pipefix)
+    is part of loaded and not of received."""
+    names = ", ".join("?" for _ in tables)
+    adopted_tables = adopted(engine, tables)
+    received, duplicates = engine.query(
+        f"SELECT coalesce(sum(received), 0), "
+        f"coalesce(sum(received) FILTER (WHERE duplicate_of IS NOT NULL), 0) "
+        f"FROM {SCHEMA}.batches WHERE table_name IN ({names})",
+        tables,
+    )[0]
+    per_table = engine.query_many([_rows_sql(table, table in adopted_tables) for table in tables])
+    loaded = sum(int(rows[0][0]) for rows in per_table)
+    duplicated = sum(int(rows[0][1]) for rows in per_table)
+    before = sum(int(rows[0][2]) for rows in per_table)
+    held, replayed = engine.query(
+        f"SELECT count(*) FILTER (WHERE replayed_step IS NULL), "
+        f"count(*) FILTER (WHERE replayed_step IS NOT NULL) FROM {SCHEMA}.quarantine "
+        f"WHERE table_name IN ({names})",
+        tables,
+    )[0]
+    return {
+        "received": int(received),
+        "loaded": loaded,
+        "quarantined": int(held),
+        "replayed": int(replayed),
+        "duplicates": int(duplicates),
+        "lost": int(received) - (loaded - before) - int(held) - int(duplicates),
+        "duplicated": duplicated,
+    } | ({"adopted": before} if adopted_tables else {})
+
+
+def _rows_sql(table: str, adopted: bool) -> str:
+    """Rows, rows loaded twice, rows from before pipefix. An adopted table's rows from before
+    have no line: counted apart, never as pipefix's own rows loaded twice."""
+    if not adopted:
+        pairs = "count(*) - count(DISTINCT (_pipefix_batch, _pipefix_line))"
+        return f"SELECT count(*), {pairs}, 0 FROM {quote(table)}"
+    pairs = (
+        "count(_pipefix_line) - count(DISTINCT (_pipefix_batch, _pipefix_line)) "
+        "FILTER (WHERE _pipefix_line IS NOT NULL)"
+    )
+    return f"SELECT count(*), {pairs}, count(*) - count(_pipefix_line) FROM {quote(table)}"
+
+
+def grown_and_rewritten(engine: Engine, step: int | None = None) -> list[dict[str, Any]]:
+    """Files that changed after they were loaded, oldest first (of one step, if given): grown
+    (`appended_to`: only the new lines loaded) or rewritten in place (`rewrite_of`: not loaded)."""
+    where, params = ("AND step = ?", (step,)) if step is not None else ("", ())
+    rows = engine.query(
+        f"SELECT step, table_name, batch_id, received, appended_to, rewrite_of FROM {SCHEMA}.batches "
+        f"WHERE (appended_to IS NOT NULL OR rewrite_of IS NOT NULL) {where} ORDER BY step, batch_id",
+        params,
+    )
+    return [
+        {
+            "step": int(s),
+            "table": t,
+            "file": file_of(b),
+            "batch_id": b,
+            "change": "appended" if appended is not None else "rewritten",
+            "lines": int(n),
+            "after": appended if appended is not None else rewritten,
+        }
+        for s, t, b, n, appended, rewritten in rows
+    ]
+
+
+def changed_file_text(change: dict[str, Any]) -> str:
+    """What became of a file that changed after it was loaded, in one sentence."""
+    if change["change"] == "appended":
+        return (
+            f"{change['file']} grew after it was loaded: its {change['lines']:,} new lines loaded as "
+            f"batch {change['batch_id']}"
+        )
+    return (
+        f"{change['file']} was rewritten after it was loaded (batch {change['after']}): not reloaded; "
+        "to load its new content, send it under a new name"
+    )
+
+
+def resent_batches(engine: Engine, step: int | None = None) -> list[dict[str, Any]]:
+    """Files re-sent under a new name with bytes already loaded, oldest first (of one step, if given)."""
+    where, params = ("AND step = ?", (step,)) if step is not None else ("", ())
+    rows = engine.query(
+        f"SELECT step, table_name, batch_id, received, duplicate_of FROM {SCHEMA}.batches "
+        f"WHERE duplicate_of IS NOT NULL {where} ORDER BY step, batch_id",
+        params,
+    )
+    return [
+        {"step": int(s), "table": t, "file": file_of(b), "lines": int(n), "duplicate_of": d, "batch_id": b}
+        for s, t, b, n, d in rows
+    ]
+
+
+def first_drift_step(engine: Engine) -> int | None:
+    value = scalar(engine, f"SELECT min(step) FROM {SCHEMA}.batches WHERE drift <> '[]'")
+    return int(value) if value is not None else None
+
+
+def open_quarantine_reasons(engine: Engine) -> list[tuple[str, str, int]]:
+    rows = engine.query(
+        f"SELECT table_name, reason, count(*) FROM {SCHEMA}.quarantine WHERE replayed_step IS NULL "
+        "GROUP BY table_name, reason ORDER BY table_name, count(*) DESC, reason"
+    )
+    return [(t, r, int(n)) for t, r, n in rows]
