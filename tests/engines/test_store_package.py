@@ -1,0 +1,116 @@
+"""engines/store is a package of one module per concern behind the one name callers use:
+`store.name(...)` reaches every public name, no module grows past ~400 lines, none imports upward,
+and ensure_schema still builds pipefix's 16 bookkeeping tables on every warehouse."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from pipefix.engines import store
+from pipefix.engines.base import Engine
+from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.engines.postgres import PostgresEngine
+from pipefix.errors import EngineError
+
+TABLES = {
+    "contracts",
+    "active_contracts",
+    "adapters",
+    "active_adapters",
+    "batches",
+    "quarantine",
+    "goals",
+    "audit",
+    "knowledge",
+    "steps",
+    "settings",
+    "journal",
+    "ledger",
+    "decisions",
+    "table_states",
+    "alerts",
+}
+# What a store module may import: the standard library, the pure layers, errors, the engine protocol
+# and its own package. Nothing from tools/, planners/, agent/, cli or report (they import the store).
+ALLOWED = (
+    "pipefix.domain.",
+    "pipefix.pipeline.",
+    "pipefix.errors",
+    "pipefix.engines.base",
+    "pipefix.engines.store",
+)
+
+
+def modules() -> list[ModuleType]:
+    return [
+        importlib.import_module(f"{store.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(store.__path__)
+    ]
+
+
+def public_names(module: ModuleType) -> set[str]:
+    tree = ast.parse(Path(str(module.__file__)).read_text())
+    names = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    names |= {
+        t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
+    }
+    return {n for n in names if not n.startswith("_")}
+
+
+def test_every_public_name_of_every_store_module_is_reexported_once() -> None:
+    found = [name for module in modules() for name in public_names(module)]
+    assert len(found) == len(set(found)) == 65  # no name defined in two modules
+    assert sorted(store.__all__) == sorted(found)
+    for module in modules():
+        for name in public_names(module):
+            assert getattr(store, name) is getattr(module, name), f"store.{name}"
+
+
+def test_store_modules_are_small_documented_and_import_nothing_upward() -> None:
+    for module in modules():
+        path = Path(str(module.__file__))
+        tree = ast.parse(path.read_text())
+        assert len(path.read_text().splitlines()) <= 400, path.name
+        assert ast.get_docstring(tree), f"{path.name} says its concern"
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        upward = {m for m in imported if m.startswith("pipefix") and not m.startswith(ALLOWED)}
+        assert upward == set(), path.name
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    engine: Engine
+    if request.param == "duckdb":
+        engine = DuckDBEngine(tmp_path / "warehouse.duckdb")
+    else:
+        engine = PostgresEngine(request.getfixturevalue("pg_url"))
+    yield engine
+    engine.close()
+
+
+def test_ensure_schema_builds_the_bookkeeping_tables_once(warehouse: Engine) -> None:
+    assert not store.has_schema(warehouse)
+    store.ensure_schema(warehouse)
+    store.ensure_schema(warehouse)  # every command runs it: a second time changes nothing
+    assert store.has_schema(warehouse)
+    rows = warehouse.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", (store.SCHEMA,)
+    )
+    assert {str(r[0]) for r in rows} == TABLES
+    columns = warehouse.query(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        (store.SCHEMA, "batches"),
+    )
+    assert tuple(str(c[0]) for c in columns) == store.BATCH_COLUMNS
+    store.record_batch(warehouse, batch_id="orders/a.jsonl@1", table_name="orders", step=1, received=3)
+    with pytest.raises(EngineError, match=r"(?i)duplicate|unique|constraint"):  # the batch key holds
+        store.record_batch(warehouse, batch_id="orders/a.jsonl@1", table_name="orders", step=2, received=3)
+    assert warehouse.query(f"SELECT count(*) FROM {store.SCHEMA}.batches")[0][0] == 1
