@@ -1,7 +1,7 @@
 """`pipefix quarantine | replay | rollback | adapters`: the user in control of rows that wait.
 
 Thin: each command opens the pipeline, calls one `Pipeline` method (control.py does the work) and
-prints. Registered on the main group by cli.py.
+prints.
 """
 
 from __future__ import annotations
@@ -9,37 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from pipefix.cli.errors import fail
+from pipefix.cli.options import CONFIG_OPTION, WAIT_OPTION
 
 if TYPE_CHECKING:
     from pipefix.api import Pipeline
 
 CHANNEL = "pipefix cli"
 RAW_WIDTH = 160
-
-
-def _config_option(command: Callable[..., None]) -> Callable[..., None]:
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=Path("pipefix.yaml"),
-        show_default=True,
-        help="The pipeline's configuration file.",
-    )(command)
-
-
-def _wait_option(command: Callable[..., None]) -> Callable[..., None]:
-    return click.option(
-        "--wait",
-        type=click.FloatRange(0),
-        default=0.0,
-        show_default=True,
-        help="Seconds to wait while another pipefix run holds the pipeline (one run at a time); "
-        "then exit 2 naming it (process, host, since).",
-    )(command)
 
 
 def output_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -49,13 +30,8 @@ def output_options(command: Callable[..., None]) -> Callable[..., None]:
     return as_json(plain(command))
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
-    raise SystemExit(code)
-
-
 @contextmanager
-def _user_errors() -> Iterator[None]:
+def user_errors() -> Iterator[None]:
     """An action refused to keep rows whole: exit 1; bad usage, config or warehouse, no state yet
     (any other PipefixError): exit 2."""
     from pipefix.control import ActionRefused
@@ -64,9 +40,9 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except ActionRefused as error:
-        _fail(str(error), 1)
+        fail(str(error), 1)
     except PipefixError as error:
-        _fail(str(error), 2)
+        fail(str(error), 2)
 
 
 @contextmanager
@@ -76,7 +52,7 @@ def _opened(config_path: Path, writes: bool, wait: float = 0.0) -> Iterator[Pipe
     holds the pipeline while it acts: another run holding it is waited for up to `wait` seconds."""
     from pipefix.api import Pipeline
 
-    with _user_errors():
+    with user_errors():
         if writes:
             with Pipeline.open(config_path, read_only=True, wait=wait) as probe:
                 probe.require_state()
@@ -106,15 +82,9 @@ def _one_line(raw: str) -> str:
     return flat if len(flat) <= RAW_WIDTH else flat[: RAW_WIDTH - 3] + "..."
 
 
-def register(main: click.Group) -> None:
-    """Add the commands to pipefix's main group."""
-    for command in (quarantine, replay, rollback, adapters):
-        main.add_command(command)
-
-
 @click.command()
 @click.argument("table", required=False)
-@_config_option
+@CONFIG_OPTION
 @click.option(
     "--samples",
     type=click.IntRange(0),
@@ -160,9 +130,9 @@ def quarantine(table: str | None, config_path: Path, samples: int, as_json: bool
 
 @click.command()
 @click.argument("table")
-@_config_option
+@CONFIG_OPTION
 @output_options
-@_wait_option
+@WAIT_OPTION
 def replay(table: str, config_path: Path, as_json: bool, no_color: bool, wait: float) -> None:
     """Judge TABLE's held rows again against its contract and adapter now, and load those that
     fit (the agent's retry_failed, audited as yours). Each row loads at most once.
@@ -197,9 +167,9 @@ def replay(table: str, config_path: Path, as_json: bool, no_color: bool, wait: f
     required=True,
     help="The earlier contract version to return to (`pipefix check` shows the current one).",
 )
-@_config_option
+@CONFIG_OPTION
 @output_options
-@_wait_option
+@WAIT_OPTION
 def rollback(table: str, version: int, config_path: Path, as_json: bool, no_color: bool, wait: float) -> None:
     """Roll TABLE's contract and adapter back to an earlier version (the agent's rollback,
     audited as yours). Columns added since are dropped only while they hold no value; a column
@@ -238,7 +208,7 @@ def adapters() -> None:
 
 @adapters.command("list")
 @click.argument("table", required=False)
-@_config_option
+@CONFIG_OPTION
 @output_options
 def adapters_list(table: str | None, config_path: Path, as_json: bool, no_color: bool) -> None:
     """The active adapters' transforms, of TABLE or every table: table, column, kind, and since
@@ -266,9 +236,9 @@ def adapters_list(table: str | None, config_path: Path, as_json: bool, no_color:
 @adapters.command("remove")
 @click.argument("target")
 @click.argument("column", required=False)
-@_config_option
+@CONFIG_OPTION
 @output_options
-@_wait_option
+@WAIT_OPTION
 def adapters_remove(
     target: str, column: str | None, config_path: Path, as_json: bool, no_color: bool, wait: float
 ) -> None:
@@ -283,7 +253,7 @@ def adapters_remove(
     if column is None:
         table, dot, column = target.partition(".")
         if not dot or not column:
-            _fail(f"name the transform as TABLE COLUMN or TABLE.COLUMN, not {target!r}", 2)
+            fail(f"name the transform as TABLE COLUMN or TABLE.COLUMN, not {target!r}", 2)
     else:
         table = target
     with _opened(config_path, writes=True, wait=wait) as pipeline:
