@@ -17,11 +17,12 @@ splits what it keeps where, and orders its writes so that every guarantee still 
   (`pipefix.spark_tables`, `pipefix.spark_active`, `pipefix.spark_views`), so the Spark catalog
   is re-derived from it when a session opens: the truth about which version is live commits in
   the same DuckDB transaction as the contract that needs it.
-- **Routing.** Every statement is parsed (sqlglot) once: one touching only `pipefix.*`, temp or
-  `_pipefix_*` tables runs on the state DuckDB; one touching only user tables is translated to
-  Spark SQL (writes go to the active physical version) and runs on Spark; a statement mixing
-  them is refused, except the shadow copy of a table (CREATE TEMP TABLE ... AS SELECT ... FROM
-  a user table), which lands in DuckDB. Every statement passes the safety guard first.
+- **Routing** (spark_router.py). Every statement is parsed (sqlglot) once: one touching only
+  `pipefix.*`, temp or `_pipefix_*` tables runs on the state DuckDB; one touching only user tables
+  is translated to Spark SQL (writes go to the active physical version) and runs on Spark; a
+  statement mixing them is refused, except the shadow copy of a table (CREATE TEMP TABLE ... AS
+  SELECT ... FROM a user table), which lands in DuckDB. Every statement passes the safety guard
+  first.
 - **Order of writes, and why no row is lost or doubled.** `transaction()` is the state DuckDB's
   transaction; Spark writes inside it happen at once. The loader writes a batch's rows to Spark
   first and its bookkeeping (quarantine rows, `pipefix.batches`) commits after. A crash between
@@ -34,13 +35,15 @@ splits what it keeps where, and orders its writes so that every guarantee still 
   and empty, and is reused if the migration runs again.
 
 Capabilities say what Spark lacks: no transactional DDL, no in-place retype, no row-level DML.
+
+This module is the engine: the Engine protocol, the versions and the registry, the Spark calls.
+Starting a session is spark_session.py's part, the type map spark_types.py's, routing and
+rewriting each statement spark_router.py's, Arrow writes spark_arrow.py's.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -49,17 +52,42 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlglot
-from sqlglot import exp
-
 from pipefix.engines import safety, spark_arrow
 from pipefix.engines.base import Capabilities, EngineError, literal, quote
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.errors import Interrupted, PipefixError
+from pipefix.engines.spark_router import (
+    _COLUMNS_VIEW,
+    _STATE_SCHEMAS,
+    DEFAULT_SCHEMA,
+    SparkRouter,
+    _is_state_name,
+)
+from pipefix.engines.spark_session import (
+    INSTALL_HINT,
+    _first_line,
+    column_functions,
+    connect_builder,
+    is_connect,
+    open_session,
+    parse_url,
+)
+from pipefix.engines.spark_types import _bq, _spark_type_name, _spark_value
+
+# Session start-up, types and routing moved to spark_session.py, spark_types.py, spark_router.py;
+# their public names stay importable from here.
+__all__ = [
+    "DEFAULT_SCHEMA",
+    "INSTALL_HINT",
+    "STATE_FILE",
+    "SparkEngine",
+    "column_functions",
+    "connect_builder",
+    "is_connect",
+    "open_session",
+    "parse_url",
+]
 
 STATE_FILE = "pipefix-state.duckdb"
-_STATE_SCHEMAS = {"pipefix", "temp", "pg_temp", "information_schema"}
-DEFAULT_SCHEMA = "default"
 
 _REGISTRY_DDL = [
     "CREATE SCHEMA IF NOT EXISTS pipefix",
@@ -68,21 +96,9 @@ _REGISTRY_DDL = [
     "CREATE TABLE IF NOT EXISTS pipefix.spark_active (table_name VARCHAR, physical VARCHAR, columns VARCHAR)",
     "CREATE TABLE IF NOT EXISTS pipefix.spark_views (view_name VARCHAR, body VARCHAR)",
 ]
-# information_schema.columns as the tools read it: the state's own tables, and Spark's user
-# tables as the registry describes them (what the view shows, in view order).
-_COLUMNS_VIEW = (
-    "CREATE OR REPLACE TEMP VIEW _pipefix_columns AS "
-    "SELECT table_schema, table_name, column_name, data_type, numeric_precision, numeric_scale, "
-    "ordinal_position FROM information_schema.columns WHERE table_schema = 'pipefix' "
-    f"UNION ALL SELECT '{DEFAULT_SCHEMA}', table_name, c.name, c.type, NULL, NULL, c.pos "
-    "FROM (SELECT table_name, unnest(from_json(columns, "
-    """'[{"name": "VARCHAR", "type": "VARCHAR", "pos": "BIGINT"}]')) AS c FROM pipefix.spark_active)"""
-)
-_INFO_COLUMNS = re.compile(r"\binformation_schema\s*\.\s*columns\b", re.IGNORECASE)
-_CURRENT_SCHEMA = re.compile(r"\bcurrent_schema\s*\(\s*\)", re.IGNORECASE)
 
 
-class SparkEngine:
+class SparkEngine(SparkRouter):
     capabilities = Capabilities(
         dialect="spark",
         transactional_ddl=False,
@@ -269,146 +285,6 @@ class SparkEngine:
         with self.transaction():
             self._set_active(table, physical, _load_columns(rows[0][0]))
 
-    # --- routing -----------------------------------------------------------------------------------
-
-    def _run(self, sql: str, params: Sequence[Any], fetch: bool) -> list[tuple[Any, ...]]:
-        if self._stopped:
-            raise Interrupted(f"stopped: Spark warehouse {self.url} was interrupted")
-        try:
-            statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
-        except sqlglot.errors.ParseError as error:
-            raise EngineError(f"statement could not be parsed: {error}\n  in: {sql[:300]}") from error
-        if len(statements) != 1:
-            safety.inspect(sql, "duckdb")  # a destructive statement among them is refused as such
-            raise EngineError(f"one statement at a time on Spark\n  in: {sql[:300]}")
-        tree = statements[0]
-        spark_tables, state_tables = self._split(tree)
-        if not spark_tables:
-            return self._run_state(sql, params)
-        if state_tables:
-            if _is_temp_create(tree) and isinstance(tree, exp.Create):
-                return self._shadow_copy(tree, sql)
-            raise EngineError(f"statement mixes pipefix state and Spark tables\n  in: {sql[:300]}")
-        for dropped in safety.inspect(sql, "duckdb"):
-            self._require_empty_column(dropped)
-        self.statement_log.append(sql)
-        try:
-            return self._run_spark(tree, sql, params, fetch)
-        except PipefixError:  # already pipefix's own: an engine error, a refusal, a stop
-            raise
-        except Exception as error:
-            raise EngineError(f"{_first_line(error)}\n  in: {sql[:300]}") from error
-
-    def _split(self, tree: exp.Expr) -> tuple[list[str], list[str]]:
-        if isinstance(tree, exp.Create) and str(tree.args.get("kind", "")).upper() == "SCHEMA":
-            return [], ["schema"]
-        ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
-        spark, state = [], []
-        for table in tree.find_all(exp.Table):
-            if table.name in ctes:
-                continue
-            if (
-                table.db.lower() in _STATE_SCHEMAS
-                or table.name.startswith("_pipefix_")
-                or (_is_temp_create(tree) and table is tree.this)
-            ):
-                state.append(table.name)
-            else:
-                spark.append(table.name)
-        return spark, state
-
-    def _run_state(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        if _INFO_COLUMNS.search(sql):
-            sql = _CURRENT_SCHEMA.sub(f"'{DEFAULT_SCHEMA}'", _INFO_COLUMNS.sub("_pipefix_columns", sql))
-        self.statement_log.append(sql)
-        with self._state_lock:  # query_many's threads share the state connection
-            return self.state.query(sql, params)
-
-    def _run_spark(
-        self, tree: exp.Expr, sql: str, params: Sequence[Any], fetch: bool
-    ) -> list[tuple[Any, ...]]:
-        if isinstance(tree, exp.Create):
-            kind = str(tree.args.get("kind", "")).upper()
-            if kind == "TABLE":
-                self._create_table(tree)
-                return []
-            if kind == "VIEW":
-                self._create_view(tree)
-                return []
-        if isinstance(tree, exp.Alter):
-            self._alter(tree)
-            return []
-        if isinstance(tree, exp.Update | exp.Delete | exp.Merge):
-            raise EngineError(f"Spark Parquet tables take no UPDATE, DELETE or MERGE\n  in: {sql[:300]}")
-        if isinstance(tree, exp.Insert):
-            target = tree.find(exp.Table)
-            if target is not None:
-                target.set("this", exp.to_identifier(self._active(target.name)[0]))
-                target.set("db", None)
-        rows = self._spark_rows(tree.sql(dialect="spark"), params)
-        return rows if fetch else []
-
-    # --- DDL on Spark -----------------------------------------------------------------------------
-
-    def _create_table(self, tree: exp.Create) -> None:
-        table = tree.find(exp.Table)
-        schema = tree.this
-        if table is None or not isinstance(schema, exp.Schema) or tree.expression is not None:
-            raise EngineError(f"unsupported CREATE TABLE on Spark: {tree.sql()[:200]}")
-        if self._active(table.name, missing_ok=True)[0]:
-            if tree.args.get("exists"):
-                return
-            raise EngineError(f"table {table.name} exists")
-        columns = [
-            (c.name, _type_name(c.args["kind"])) for c in schema.expressions if isinstance(c, exp.ColumnDef)
-        ]
-        self._new_version(table.name, columns, None, "create")
-
-    def _create_view(self, tree: exp.Create) -> None:
-        view = tree.find(exp.Table)
-        assert view is not None
-        body = tree.sql(dialect="spark")
-        self._spark_rows(body)
-        if self.state.query("SELECT count(*) FROM pipefix.spark_views WHERE view_name = ?", (view.name,))[0][
-            0
-        ]:
-            self.state.execute(
-                "UPDATE pipefix.spark_views SET body = ? WHERE view_name = ?", (body, view.name)
-            )
-        else:
-            self.state.execute("INSERT INTO pipefix.spark_views VALUES (?, ?)", (view.name, body))
-
-    def _alter(self, tree: exp.Alter) -> None:
-        table = tree.this
-        if not isinstance(table, exp.Table):
-            raise EngineError(f"unsupported ALTER on Spark: {tree.sql()[:200]}")
-        name = table.name
-        physical, columns = self._active(name)
-        for action in tree.args.get("actions") or []:
-            if isinstance(action, exp.ColumnDef):  # ADD COLUMN
-                column, kind = action.name, _type_name(action.args["kind"])
-                if any(c == column for c, _ in columns):
-                    raise EngineError(f"column {column} of {name} exists")
-                in_place = self._physical_columns(physical)
-                if column not in in_place:
-                    self._spark_rows(f"ALTER TABLE {physical} ADD COLUMNS ({_bq(column)} {kind})")
-                elif in_place[column] != kind:  # a hidden leftover of another type: new version
-                    columns = [*columns, (column, kind)]
-                    physical = self._new_version(name, columns, physical, f"add {column}")
-                    continue
-                columns = [*columns, (column, kind)]
-                self._set_active(name, physical, columns)
-            elif isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
-                column, kind = action.name, _type_name(action.args["dtype"])
-                columns = [(c, kind if c == column else t) for c, t in columns]
-                physical = self._new_version(name, columns, physical, f"retype {column} {kind}")
-            elif isinstance(action, exp.Drop):  # verified empty by the safety guard
-                gone = {c.name for c in action.args.get("tables") or [action.this]}
-                columns = [(c, t) for c, t in columns if c not in gone]
-                physical = self._new_version(name, columns, physical, f"drop empty {', '.join(sorted(gone))}")
-            else:
-                raise EngineError(f"Spark cannot run on {name}: {action.sql()[:200]}")
-
     def _new_version(self, table: str, columns: list[tuple[str, str]], source: str | None, cause: str) -> str:
         """Write a new physical version (a copy of `source` with these columns, or empty), check
         it holds every row, and make it active. Nothing of the old version is touched."""
@@ -498,29 +374,6 @@ class SparkEngine:
     def _physical_columns(self, physical: str) -> dict[str, str]:
         return {f.name: _spark_type_name(f.dataType) for f in self.spark.table(physical).schema.fields}
 
-    def _require_empty_column(self, dropped: safety.DroppedColumn) -> None:
-        column = sqlglot.parse_one(dropped.column, read="duckdb").sql(dialect="spark")
-        table = sqlglot.parse_one(dropped.table, read="duckdb").sql(dialect="spark")
-        held = self._spark_rows(f"SELECT count({column}) FROM {table}")
-        safety.refuse_if_filled(dropped, int(held[0][0]) if held else None)
-
-    def _shadow_copy(self, tree: exp.Create, sql: str) -> list[tuple[Any, ...]]:
-        """CREATE TEMP TABLE x AS SELECT ... FROM <user table>: the copy lands in the state
-        DuckDB (pipefix's scratch space), with the rows the query returns."""
-        select = tree.expression
-        target = tree.find(exp.Table)
-        if select is None or target is None:
-            raise EngineError(f"unsupported statement on Spark\n  in: {sql[:300]}")
-        frame = self.spark.sql(select.sql(dialect="spark"))
-        columns = [(f.name, _spark_type_name(f.dataType)) for f in frame.schema.fields]
-        # Spark's type names are DuckDB's too, but for its instant type.
-        spec = ", ".join(f"{quote(c)} {'TIMESTAMPTZ' if t == 'TIMESTAMP_LTZ' else t}" for c, t in columns)
-        self.statement_log.append(sql)
-        self.state.execute(f"CREATE TEMP TABLE {quote(target.name)} ({spec})")
-        rows = [tuple(r) for r in frame.collect()]
-        self.state.copy_rows(f"temp.{target.name}", [c for c, _ in columns], rows)
-        return []
-
     # --- Spark calls --------------------------------------------------------------------------------
 
     def _spark_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -534,132 +387,5 @@ class SparkEngine:
         spark_arrow.insert_rows(self.spark, physical, columns, rows)
 
 
-INSTALL_HINT = "pip install 'pipefix[spark]' (pyspark with pyarrow; a local session also needs Java 17+)"
-
-
-def open_session(url: str, warehouse_dir: str) -> Any:
-    """`spark://local[N]`: an in-process local session; `sc://host:port`: Spark Connect."""
-    try:
-        import pyarrow  # noqa: F401  (batches travel to Spark as Arrow)
-        from pyspark.sql import SparkSession
-    except ImportError as error:
-        raise EngineError(f"a Spark warehouse needs {error.name}: {INSTALL_HINT}") from None
-    try:
-        return _start_session(SparkSession.builder, url, warehouse_dir)
-    except Exception as error:  # pyspark and py4j raise their own exception trees
-        raise EngineError(f"cannot start Spark for {url}: {_first_line(error)}\n  {INSTALL_HINT}") from error
-
-
-def _start_session(builder: Any, url: str, warehouse_dir: str) -> Any:
-    if url.startswith("sc://"):
-        builder = connect_builder(url)
-    else:
-        master = url.removeprefix("spark://") or "local[2]"
-        cores = re.fullmatch(r"local\[(\d+)\]", master)
-        # as many partitions as cores: Spark's default of 200 makes 200 tasks of a small table
-        partitions = cores.group(1) if cores else str(os.cpu_count() or 2)
-        builder = (
-            builder.master(master)
-            .appName("pipefix")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", partitions)
-            .config("spark.default.parallelism", partitions)
-            .config("spark.sql.warehouse.dir", warehouse_dir)
-            .config("spark.driver.extraJavaOptions", "-Dderby.system.home=" + warehouse_dir)
-        )
-    session = builder.getOrCreate()
-    # Naive timestamps mean UTC, as on the other engines.
-    session.conf.set("spark.sql.session.timeZone", "UTC")
-    session.conf.set("spark.sql.timestampType", "TIMESTAMP_NTZ")
-    if not url.startswith("sc://"):
-        session.sparkContext.setLogLevel("ERROR")
-    return session
-
-
-def connect_builder(url: str) -> Any:
-    """The builder of a Spark Connect session, from Connect's own session class: pyspark's
-    generic builder flips the whole process to Connect (an environment switch) and refuses
-    while a local session exists, so one process could not hold both (the tests do)."""
-    from pyspark.sql.connect.session import SparkSession as ConnectSession
-
-    return ConnectSession.builder.remote(url)
-
-
-def is_connect(session: Any) -> bool:
-    """A Spark Connect session (no JVM here: no sparkContext, Connect's own column functions)."""
-    return type(session).__module__.startswith("pyspark.sql.connect.")
-
-
-def column_functions(session: Any) -> Any:
-    """pyspark's column functions for `session`. `pyspark.sql.functions` picks local or Connect
-    columns by a process-wide switch that `connect_builder` leaves alone, so code building
-    columns for a session asks here."""
-    if is_connect(session):
-        from pyspark.sql.connect import functions as connect_functions
-
-        return connect_functions
-    from pyspark.sql import functions as local_functions
-
-    return local_functions
-
-
-def parse_url(url: str) -> str:
-    """Validate a Spark warehouse URL; returns it. `spark://local`, `spark://local[N]`,
-    `spark://local[*]` or `sc://host:port`."""
-    if re.fullmatch(r"spark://local(\[(\d+|\*)\])?", url) or re.fullmatch(r"sc://[\w.\-]+(:\d+)?(/.*)?", url):
-        return url
-    raise ValueError(f"unsupported Spark URL {url!r}: use spark://local[N] or sc://host:port")
-
-
-# --- types -------------------------------------------------------------------------------------------
-
-
-def _type_name(kind: exp.DataType) -> str:
-    """A column type as pipefix names it on Spark (types.py's physical types for "spark")."""
-    text = kind.sql(dialect="spark").upper()
-    text = text.replace(" ", "")
-    return {"TIMESTAMP_NTZ": "TIMESTAMP", "VARCHAR": "STRING", "TEXT": "STRING", "INTEGER": "INT"}.get(
-        text, text
-    )
-
-
-def _spark_type_name(data_type: Any) -> str:
-    text = str(data_type.simpleString()).upper()
-    # Spark calls its instant type (with a time zone) `timestamp`: pipefix's timestamptz.
-    names = {"TIMESTAMP_NTZ": "TIMESTAMP", "TIMESTAMP": "TIMESTAMP_LTZ", "INTEGER": "INT"}
-    return names.get(text, text)
-
-
 def _load_columns(text: str) -> list[tuple[str, str]]:
     return [(str(c), str(t)) for c, t in json.loads(text)]
-
-
-def _spark_value(value: Any) -> Any:
-    """An aware datetime becomes its UTC wall time (naive means UTC), as on PostgreSQL."""
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
-def _bq(identifier: str) -> str:
-    return "`" + identifier.replace("`", "``") + "`"
-
-
-def _is_state_name(table: str) -> bool:
-    schema, _, name = table.rpartition(".")
-    return schema.strip('"').lower() in _STATE_SCHEMAS or name.strip('"').startswith("_pipefix_")
-
-
-def _is_temp_create(tree: exp.Expr) -> bool:
-    if not isinstance(tree, exp.Create):
-        return False
-    properties = tree.args.get("properties")
-    return properties is not None and any(
-        isinstance(p, exp.TemporaryProperty) for p in properties.expressions
-    )
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:300] if text else type(error).__name__

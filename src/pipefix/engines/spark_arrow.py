@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from pipefix.engines.spark_session import column_functions
+
 # Rows per Spark job: a job costs a fraction of a second to plan and schedule; a batch this size
 # holds tens of MB of Arrow columns.
 ROWS_PER_JOB = 250_000
@@ -32,8 +34,6 @@ def target_types(spark: Any, physical: str) -> dict[str, Any]:
 
 def insert_table(spark: Any, physical: str, table: Any, targets: dict[str, Any]) -> None:
     """One job: an Arrow table, typed like the target, appended to `physical`."""
-    from pipefix.engines.spark import column_functions
-
     F = column_functions(spark)
     frame = spark.createDataFrame(table)
     given = set(table.column_names)
