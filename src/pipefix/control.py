@@ -2,7 +2,7 @@
 take an adapter's transform out. Each is a person's action, audited as theirs (`pipefix history`
 shows it), and none of them loses a row: received = loaded + held before and after.
 
-`Pipeline` (api.py) and `pipefix quarantine | replay | rollback | adapters` (cli_control.py) are
+`Pipeline` (api.py) and `pipefix quarantine | replay | rollback | adapters` (cli/control.py) are
 thin shells over these functions. Actions go through the agent's own tools (`retry_failed`,
 `rollback`) so a person and the agent change a pipeline the same way.
 """

@@ -10,7 +10,7 @@ Two kinds, as the agent sees them:
   prints it and exits 2, never with a traceback.
 
 Any exception outside this tree is a bug: it is never caught as a failed fix. The command line
-reports it in one paragraph and writes the traceback to a log (cli.py, exit 3).
+reports it in one paragraph and writes the traceback to a log (cli/errors.py, exit 3).
 
 The classes more specific to one module subclass these where they are defined (`api.py`,
 `report/data.py`, `scenario/demo.py`, `planners/`, `agent/checkpoint_serde.py`); the ones below
