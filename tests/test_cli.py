@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+import pipefix.cli as cli_package
 from pipefix.agent.checkpoint_serde import CheckpointError
 from pipefix.cli import crash_log_path, main
 from pipefix.errors import PipefixError
@@ -149,3 +152,28 @@ def test_help_names_the_exit_codes() -> None:
     text = " ".join(result.output.split())
     assert "2 bad usage, configuration or warehouse; 3 a bug in pipefix" in text
     assert "pipefix-crash.log" in text
+
+
+def test_help_loads_no_heavy_module_and_the_cli_modules_stay_small() -> None:
+    """`pipefix --help` must stay fast (BENCHMARKS.md: ≤ 0.3 s): the agent, the warehouses, the
+    configuration and the report are imported inside the commands, never by the command line itself.
+    And the command line stays a package of small modules, one per group of commands (issue 20)."""
+    probe = (
+        "import sys\n"
+        "from pipefix.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.splitlines())
+    heavy = ("langgraph", "langchain_core", "duckdb", "psycopg", "pyspark", "pydantic", "rich", "yaml")
+    assert sorted(m for m in loaded if m.split(".")[0] in heavy) == []
+    ours = {m for m in loaded if m.startswith("pipefix.")}
+    assert ours <= {"pipefix.errors", "pipefix.stopping"} | {m for m in ours if m.startswith("pipefix.cli")}
+    package = Path(cli_package.__file__).parent
+    sizes = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in package.glob("*.py")}
+    assert len(sizes) >= 8
+    assert max(sizes.values()) <= 400, sizes
