@@ -31,7 +31,7 @@ def output_options(command: Callable[..., None]) -> Callable[..., None]:
 
 
 @contextmanager
-def user_errors() -> Iterator[None]:
+def _user_errors() -> Iterator[None]:
     """An action refused to keep rows whole: exit 1; bad usage, config or warehouse, no state yet
     (any other PipefixError): exit 2."""
     from pipefix.control import ActionRefused
@@ -52,7 +52,7 @@ def _opened(config_path: Path, writes: bool, wait: float = 0.0) -> Iterator[Pipe
     holds the pipeline while it acts: another run holding it is waited for up to `wait` seconds."""
     from pipefix.api import Pipeline
 
-    with user_errors():
+    with _user_errors():
         if writes:
             with Pipeline.open(config_path, read_only=True, wait=wait) as probe:
                 probe.require_state()

@@ -77,6 +77,6 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except Interrupted:
-        raise  # a stop the command asked for: _stoppable reports it
+        raise  # a stop the command asked for: run.py's _stoppable reports it
     except PipefixError as error:
         fail(str(error))
