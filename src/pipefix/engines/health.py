@@ -23,7 +23,7 @@ from typing import Any
 
 from pipefix.domain.records import Resent
 from pipefix.engines import store
-from pipefix.engines.base import Engine, columns_of, literal, quote
+from pipefix.engines.base import Engine, columns_of, literal, number_literal, quote
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import Contract, decimal_scale
 from pipefix.pipeline.conversions import variants
@@ -172,10 +172,12 @@ def _measures(contract: Contract, physical: Mapping[str, str], partial: bool) ->
         variant = kept_in.get(column.name, "")
         null = f"{name} IS NULL" + (f" AND {quote(variant)} IS NULL" if variant in physical else "")
         measures.append((f"nulls:{column.name}", "count(*)", null))
-        if column.min is not None:
-            measures.append((f"below_min:{column.name}", "count(*)", f"{name} < {column.min!r}"))
+        if column.min is not None:  # a number in SQL's own form, never a Python repr
+            below = f"{name} < {number_literal(column.min)}"
+            measures.append((f"below_min:{column.name}", "count(*)", below))
         if column.max is not None:
-            measures.append((f"above_max:{column.name}", "count(*)", f"{name} > {column.max!r}"))
+            above = f"{name} > {number_literal(column.max)}"
+            measures.append((f"above_max:{column.name}", "count(*)", above))
         if column.values is not None:
             allowed = ", ".join(literal(v) for v in column.values)
             predicate = f"CAST({name} AS VARCHAR) NOT IN ({allowed})"

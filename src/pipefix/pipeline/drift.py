@@ -239,13 +239,14 @@ def diff(
             drifts.append(Drift(DriftKind.REMOVED, contract.table, column.name, rows=absent))
         elif seen is not None and "NULL" in seen.json_types and not column.nullable:
             drifts.append(Drift(DriftKind.NULLABLE, contract.table, column.name, rows=seen.rows))
-        # A field sent in only some records is still judged on the records that carry it.
-        if (
-            seen is not None
-            and transform is None
-            and (not fits(column.type, seen.json_types) or _overflows(column.type, seen))
+        # A field sent in only some records is still judged on the records that carry it. A
+        # field read under another name (`unit price` into `unit_price`) can outgrow it too.
+        renamed = transform is not None and transform.kind is contracts.TransformKind.RENAME
+        if seen is not None and (
+            (transform is None and (not fits(column.type, seen.json_types) or _overflows(column.type, seen)))
+            or (renamed and _overflows(column.type, seen))
         ):
-            drifts.append(_retyped(contract.table, column.type, seen))
+            drifts.append(_retyped(contract.table, column.type, seen, column.name))
     added = [n for n in by_name if contract.column(n) is None and n not in consumed]
     if added:
         # An optional column gone from every record while another appeared may be a rename:
@@ -297,7 +298,7 @@ def _overflows(logical: str, seen: ObservedField) -> bool:
     return seen.min_number < _INT32[0] or seen.max_number > _INT32[1]
 
 
-def _retyped(table: str, expected: str, seen: ObservedField) -> Drift:
+def _retyped(table: str, expected: str, seen: ObservedField, column: str) -> Drift:
     # Values that fit the column (sent by records held for another reason) say nothing about
     # the change: it is named from the values that do not, so that one bad row beside them
     # does not turn epoch milliseconds into "json" and block their repair.
@@ -307,7 +308,7 @@ def _retyped(table: str, expected: str, seen: ObservedField) -> Drift:
     return Drift(
         DriftKind.RETYPED,
         table,
-        seen.name,
+        column,
         expected=expected,
         observed=observed,
         rows=seen.rows,
