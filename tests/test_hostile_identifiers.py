@@ -29,11 +29,14 @@ from click.testing import CliRunner
 from pipefix.api import Pipeline
 from pipefix.cli import main
 from pipefix.engines import health, store
-from pipefix.engines.base import Engine, quote
+from pipefix.engines.base import Engine, EngineError, quote
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.postgres import PostgresEngine
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import ColumnSpec, Contract
+from pipefix.tools import ingest
+from pipefix.tools.context import PipelineContext
+from pipefix.tools.schema_migration import MigrationPlan, shadow_trial_of
 from tests.conftest import settled
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -364,3 +367,29 @@ def test_bounds_and_allowed_values_with_quotes_are_sql_literals_not_python_reprs
     assert figures.below_min == {"select": 1, "a_b": 1}
     assert figures.above_max == {"select": 0, "a_b": 0}
     assert figures.not_allowed == {"group": 2}
+
+
+def test_a_migration_statement_failing_in_its_shadow_trial_keeps_its_own_message(bare: Engine) -> None:
+    """A statement of the shadow trial that fails (here one naming a field, `unit price`, where
+    the table has `unit_price`) aborts the transaction around it: the error the agent records
+    is that statement's, not the clean-up's "transaction is aborted"."""
+    store.ensure_schema(bare)
+    ctx = PipelineContext(bare, (TABLE,), clock, 60)
+    contract = Contract(
+        TABLE, 1, (ColumnSpec("id", "bigint", False), ColumnSpec("unit_price", "decimal(18,2)"))
+    )
+    ingest.setup(ctx, {TABLE: contract})
+    plan = MigrationPlan(TABLE, contract, (), (), ("widen unit price",), ())
+
+    def replan(shadow: Contract) -> tuple[str, ...]:
+        return (f'ALTER TABLE {quote(shadow.table)} ALTER COLUMN "unit price" TYPE DECIMAL(19,3)',)
+
+    with pytest.raises(EngineError) as raised, bare.transaction():
+        shadow_trial_of(ctx, plan, replan)
+    assert "unit price" in str(raised.value)
+    assert "aborted" not in str(raised.value)
+    # Rolled back whole: no shadow copy left, the table as it was, the engine usable.
+    assert health.physical_schemas(bare, (TABLE,))[TABLE]["unit_price"] == health.expected_type(
+        "decimal(18,2)", bare.capabilities.dialect
+    )
+    assert bare.query(f"SELECT count(*) FROM {quote(TABLE)}") == [(0,)]

@@ -4,10 +4,11 @@ losslessly. Adds columns and relaxes removed ones to nullable; never drops, neve
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from pipefix.engines import health, loader, store
-from pipefix.engines.base import quote
+from pipefix.engines.base import EngineError, quote
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import (
     Adapter,
@@ -263,8 +264,13 @@ def shadow_trial_of(
         before = loader.trial_replay(engine, current, adapter)[0]
         shadow_contract = replace(plan.new_contract, table=shadow)
         loaded = loader.trial_load_into(engine, plan.table, shadow_contract, adapter_after(plan, adapter, 0))
-    finally:
-        engine.execute(f"DROP TABLE IF EXISTS {temp}")
+    except BaseException:
+        # A failed statement aborts the transaction around it, and the DROP would fail too:
+        # its "transaction is aborted" must not take the place of the failure's own message.
+        with suppress(EngineError):
+            engine.execute(f"DROP TABLE IF EXISTS {temp}")
+        raise
+    engine.execute(f"DROP TABLE IF EXISTS {temp}")
     if loaded < before:
         raise FixRejected(f"shadow trial: migrated copy accepted {loaded} held rows, fewer than {before}")
     return f"shadow trial passed: {len(statements)} statement(s), {loaded} held rows load"
