@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipefix.engines import duckdb_sql, judge, loader
 from pipefix.engines.duckdb import DuckDBEngine
@@ -12,6 +14,7 @@ from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.pipeline.drift import ObservedField
 from tests.conftest import orders_contract
+from tests.tiers import examples
 
 ODD = Contract(
     "odd table",
@@ -201,3 +204,81 @@ def test_a_blank_line_is_whitespace_as_python_strips_it(engine: DuckDBEngine) ->
         f"lambda i: regexp_full_match(chr(i::INTEGER), {duckdb_sql.BLANK_LINE}))"
     )[0][0]
     assert duckdb == python
+
+
+# JSON values whose json_type() turns on a detail of the text: sign, range, fraction, exponent.
+TYPED_VALUES = [
+    "0",
+    "-0",
+    "7",
+    "-7",
+    "1.0",
+    "-0.0",
+    "0.1",
+    "1e5",
+    "1E5",
+    "-1.5e-10",
+    "1.0e2",
+    "1e400",
+    "-1e400",
+    "9223372036854775807",
+    "9223372036854775808",
+    "18446744073709551615",
+    "18446744073709551616",
+    "-9223372036854775808",
+    "-9223372036854775809",
+    "100000000000000000000000000000",
+    "3.0000000000000000001",
+    "true",
+    "false",
+    "null",
+    '"s"',
+    '""',
+    '"null"',
+    '"1"',
+    '"\\"q\\""',
+    '"\\u00e9"',
+    '"{}"',
+    "[]",
+    "{}",
+    "[1, null]",
+    '{"a": {"b": 1}}',
+    '"-"',
+]
+
+
+def _typed_both_ways(duck: DuckDBEngine, values: list[str]) -> list[tuple[object, ...]]:
+    """(json_type, our type, value ->> '$', our text) of each value as a record's field (None
+    for a field the record lacks)."""
+    duck.execute("CREATE OR REPLACE TEMP TABLE v AS SELECT unnest(CAST(? AS VARCHAR[])) AS raw", (values,))
+    record = "CASE WHEN raw IS NULL THEN '{}' ELSE '{\"x\": ' || raw || '}' END"
+    written = f"json_extract({record}, ['/x'])[1]"
+    return duck.query(
+        f"SELECT json_type(j), {duckdb_sql.json_type_of('x')}, j ->> '$', "
+        f"{duckdb_sql.json_text_of('j', 'x')} FROM (SELECT j, j::VARCHAR AS x FROM "
+        f"(SELECT {written} AS j FROM v))"
+    )
+
+
+def test_a_fields_type_and_text_read_from_its_written_json_are_json_types(tmp_path):
+    duck = DuckDBEngine(str(tmp_path / "t.duckdb"))
+    for json_type, ours, text, our_text in _typed_both_ways(duck, [*TYPED_VALUES, None]):
+        assert (ours, our_text) == (json_type, text)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    st.recursive(
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=False, allow_infinity=False)
+        | st.text(),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+        max_leaves=5,
+    )
+)
+def test_any_json_value_is_typed_as_json_type_does(tmp_path_factory, value):
+    duck = DuckDBEngine(":memory:")
+    ((json_type, ours, text, our_text),) = _typed_both_ways(duck, [json.dumps(value)])
+    assert (ours, our_text) == (json_type, text)

@@ -8,7 +8,7 @@ from pipefix.engines import duckdb_sql, store
 from pipefix.engines.base import Engine, literal
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.judge import CHECKED
-from pipefix.pipeline.contracts import Adapter, Contract, TransformKind
+from pipefix.pipeline.contracts import Adapter, Contract
 
 # A time of day followed by an offset other than +00:00, somewhere in a record: the one test
 # every loaded record gets (a producer sending UTC times costs no more).
@@ -23,23 +23,20 @@ KIND = "utc_note"
 def offsets_loaded(duck: DuckDBEngine, contract: Contract, adapter: Adapter | None) -> dict[str, list[str]]:
     """Timestamp column -> the offsets other than UTC its values just judged to load were sent
     with (a few), for the records last checked."""
-    fields = []
-    for column in contract.columns:
-        transform = adapter.transform_for(column.name) if adapter else None
-        if column.type == "timestamp" and (transform is None or transform.kind is TransformKind.RENAME):
-            fields.append((column.name, transform.source if transform else column.name))
-    if not fields:
+    texts = duckdb_sql.timestamp_texts(contract, adapter)
+    if not texts:
         return {}
     offsets = []
-    for _, field in fields:
-        offset = f"regexp_extract(raw ->> {duckdb_sql.json_path(field)}, {_OFFSET}, 1)"
+    for i in texts.values():
+        offset = f"regexp_extract(s_{i}, {_OFFSET}, 1)"
         utc = f"regexp_full_match({offset}, {_UTC})"
-        offsets.append(f"list(DISTINCT {offset}) FILTER (WHERE {offset} <> '' AND NOT {utc})")
-    rows = duck.query(
-        f"SELECT {', '.join(offsets)} FROM {CHECKED} WHERE reason = '' AND regexp_matches(raw, {_MAYBE})"
-    )
+        offsets.append(
+            f"list(DISTINCT {offset}) FILTER (WHERE regexp_matches(s_{i}, {_MAYBE}) AND {offset} <> '' "
+            f"AND NOT {utc})"
+        )
+    rows = duck.query(f"SELECT {', '.join(offsets)} FROM {CHECKED} WHERE reason = ''")
     found = rows[0] if rows else ()
-    return {name: sorted(sent)[:3] for (name, _), sent in zip(fields, found, strict=True) if sent}
+    return {name: sorted(sent)[:3] for name, sent in zip(texts, found, strict=True) if sent}
 
 
 def note_offsets(
