@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -247,7 +248,7 @@ TYPED_VALUES = [
 ]
 
 
-def _typed_both_ways(duck: DuckDBEngine, values: list[str]) -> list[tuple[object, ...]]:
+def _typed_both_ways(duck: DuckDBEngine, values: list[str | None]) -> list[tuple[object, ...]]:
     """(json_type, our type, value ->> '$', our text) of each value as a record's field (None
     for a field the record lacks)."""
     duck.execute("CREATE OR REPLACE TEMP TABLE v AS SELECT unnest(CAST(? AS VARCHAR[])) AS raw", (values,))
@@ -260,7 +261,7 @@ def _typed_both_ways(duck: DuckDBEngine, values: list[str]) -> list[tuple[object
     )
 
 
-def test_a_fields_type_and_text_read_from_its_written_json_are_json_types(tmp_path):
+def test_a_fields_type_and_text_read_from_its_written_json_are_json_types(tmp_path: Path) -> None:
     duck = DuckDBEngine(str(tmp_path / "t.duckdb"))
     for json_type, ours, text, our_text in _typed_both_ways(duck, [*TYPED_VALUES, None]):
         assert (ours, our_text) == (json_type, text)
@@ -278,7 +279,7 @@ def test_a_fields_type_and_text_read_from_its_written_json_are_json_types(tmp_pa
         max_leaves=5,
     )
 )
-def test_any_json_value_is_typed_as_json_type_does(tmp_path_factory, value):
+def test_any_json_value_is_typed_as_json_type_does(value: object) -> None:
     duck = DuckDBEngine(":memory:")
     ((json_type, ours, text, our_text),) = _typed_both_ways(duck, [json.dumps(value)])
     assert (ours, our_text) == (json_type, text)
