@@ -18,10 +18,16 @@ from pipefix.pipeline.contracts import Adapter, ColumnSpec, Contract
 from pipefix.pipeline.conversions import HeldValues, candidates, may_have_variant, transform_for, variants
 from pipefix.pipeline.drift import Drift, with_conversions
 
+TRIAL = "_pipefix_trial"
 
-def untyped_values_sql(contract: Contract, adapter: Adapter | None, source: str) -> str:
+
+def untyped_values_sql(contract: Contract, adapter: Adapter | None, source: str) -> tuple[str, str]:
     """Per column, JSON type and conversions reading it: the rows of `source` whose value the
-    column cannot type (present, but NULL once judged), with how many and one sample."""
+    column cannot type (present, but NULL once judged), with how many and one sample.
+
+    Two statements: the trial verdicts into the temp table TRIAL, then the figures read from it.
+    A table spills to disk under the memory limit; a CTE read once per column was held in
+    memory whole, and ran a small buffer pool out of memory on a few thousand held records."""
     tried: list[ColumnSpec] = []
     transforms = list(adapter.transforms) if adapter else []
     selects = []
@@ -42,22 +48,29 @@ def untyped_values_sql(contract: Contract, adapter: Adapter | None, source: str)
         read_by = f"list_filter([{', '.join(tries)}], lambda x: x IS NOT NULL)" if tries else "[]::VARCHAR[]"
         path = duckdb_sql.json_path(field)
         sent = f"json_type(raw, {path}) AS t, raw ->> {path} AS s"
-        values = f"SELECT *, {sent} FROM checked WHERE kind <> 'malformed'"
+        values = f"SELECT *, {sent} FROM {TRIAL} WHERE kind <> 'malformed'"
         selects.append(
             f"SELECT {i} AS i, t, {read_by} AS read_by, count(*) AS n, min(s) AS sample FROM ({values}) "
             f"WHERE t IS NOT NULL AND t <> 'NULL' AND v_{i} IS NULL GROUP BY ALL"
         )
     if not selects:
-        return "SELECT NULL AS i, NULL AS t, []::VARCHAR[] AS read_by, 0 AS n, NULL AS sample WHERE false"
+        nothing = "SELECT NULL AS i, NULL AS t, []::VARCHAR[] AS read_by, 0 AS n, NULL AS sample WHERE false"
+        return f"CREATE OR REPLACE TEMP TABLE {TRIAL} AS SELECT 1 AS nothing", nothing
     # No key: whether a record is a duplicate says nothing about its values' form.
     trial = replace(contract, key=None, columns=(*contract.columns, *tried))
     checked = duckdb_sql.checked_records_sql(trial, Adapter(contract.table, 0, tuple(transforms)), source)
-    return f"WITH checked AS ({checked}) " + " UNION ALL ".join(selects) + " ORDER BY i, n DESC, sample"
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {TRIAL} AS {checked}",
+        " UNION ALL ".join(selects) + " ORDER BY i, n DESC, sample",
+    )
 
 
 def untyped_values(engine: Engine, contract: Contract, adapter: Adapter | None) -> tuple[HeldValues, ...]:
     """untyped_values_sql() of the records staged last (loader.profile_open_quarantine)."""
-    rows = judge_for(engine).duck.query(untyped_values_sql(contract, adapter, STAGE))
+    duck = judge_for(engine).duck
+    trial, figures = untyped_values_sql(contract, adapter, STAGE)
+    duck.execute(trial)
+    rows = duck.query(figures)
     found: dict[int, list[tuple[str, tuple[str, ...], int, str]]] = {}
     for i, json_type, read_by, count, sample in rows:
         found.setdefault(int(i), []).append((str(json_type), tuple(read_by), int(count), str(sample)))
