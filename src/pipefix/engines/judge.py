@@ -347,7 +347,8 @@ class Judge:
         row = self.duck.query(duckdb_sql.verdict_figures_sql(contract, adapter, CHECKED))[0]
         fields = duckdb_sql.field_columns(contract, adapter)
         seen = {
-            name: (int(row[3 + 2 * n] or 0), frozenset(row[4 + 2 * n] or ())) for n, name in enumerate(fields)
+            name: (int(row[3 + 2 * n] or 0), duckdb_sql.json_types_of(row[4 + 2 * n]))
+            for n, name in enumerate(fields)
         }
         return VerdictFigures(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), seen)
 

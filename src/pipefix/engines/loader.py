@@ -216,7 +216,8 @@ def _load_appended(
     own (`<file>@<hash of the file now>+<first byte read>`), numbered on from the lines before.
     A CSV's new lines are read under its header."""
     segment = batch_files.plan_segment(path, prefix)
-    dialect = readers.csv_dialect(path, csv, _read_fields(engine, table))
+    rules = store.active_contract(engine, table), store.active_adapter(engine, table)
+    dialect = readers.csv_dialect(path, csv, _read_fields(*rules))
     header = dialect is not None and dialect.header and segment.start > 0
     judge = judge_for(engine)
     appended_to = accounted_bytes(history)
@@ -227,7 +228,7 @@ def _load_appended(
         sha256 = batch_files.write_segment(path, segment.start, before.st_size, part, header)
         batch_id = f"{batch_id_of(file, sha256)}+{segment.start}"
         offset = segment.first_line - (2 if header else 1)
-        judge.open_file(part, batch_id, store.active_contract(engine, table), offset, dialect)
+        judge.open_file(part, batch_id, rules[0], offset, dialect)
         _unchanged_since(path, before)
         then = None
         # The cut line is the segment's first: in the first chunk, staged now.
@@ -245,6 +246,7 @@ def _load_appended(
             step,
             before,
             then,
+            rules,
             batch_id=batch_id,
             sha256=sha256,
             size_bytes=before.st_size,
@@ -364,10 +366,12 @@ def load_batch(
     if first is not None:
         return record_duplicate(engine, path, table, step, batch_id, sha256, before.st_size, first)
     judge = judge_for(engine)
-    dialect = readers.csv_dialect(path, csv, _read_fields(engine, table))
+    # Read once for the whole load (each read is statements of its own, per batch).
+    rules = store.active_contract(engine, table), store.active_adapter(engine, table)
+    dialect = readers.csv_dialect(path, csv, _read_fields(*rules))
     # Staged before the transaction: a file DuckDB fails to read must not abort the load's
     # transaction; it becomes held records instead.
-    judge.open_file(path, batch_id, store.active_contract(engine, table), dialect=dialect)
+    judge.open_file(path, batch_id, rules[0], dialect=dialect)
     _unchanged_since(path, before)
     return _judge_and_record(
         engine,
@@ -376,6 +380,8 @@ def load_batch(
         table,
         step,
         before,
+        None,
+        rules,
         batch_id=batch_id,
         sha256=sha256,
         size_bytes=before.st_size,
@@ -383,10 +389,9 @@ def load_batch(
     )
 
 
-def _read_fields(engine: Engine, table: str) -> frozenset[str]:
+def _read_fields(contract: Contract, adapter: Adapter | None) -> frozenset[str]:
     """The fields a table's records are read from: its contract's columns and its adapter's sources."""
-    adapter = store.active_adapter(engine, table)
-    names = frozenset(store.active_contract(engine, table).column_names)
+    names = frozenset(contract.column_names)
     return names | (adapter.consumed_fields if adapter else frozenset())
 
 
@@ -403,13 +408,15 @@ def _judge_and_record(
     table: str,
     step: int,
     before: os.stat_result,
-    then: Callable[[], None] | None = None,
+    then: Callable[[], None] | None,
+    rules: tuple[Contract, Adapter | None],
     **batch: Any,
 ) -> BatchLoad:
-    """Judge the open file chunk by chunk (its first chunk staged), load the records that
-    conform, hold the others and record the batch, in one transaction (with `then`, if given)."""
+    """Judge the open file chunk by chunk (its first chunk staged) under `rules` (the table's
+    active contract and adapter), load the records that conform, hold the others and record the
+    batch, in one transaction (with `then`, if given)."""
     try:
-        return _judge_chunks(engine, judge, path, table, step, before, then, **batch)
+        return _judge_chunks(engine, judge, path, table, step, before, then, rules, **batch)
     finally:
         judge.close_file()  # the rest of a file a failed load did not read, and its temp files
 
@@ -421,14 +428,13 @@ def _judge_chunks(
     table: str,
     step: int,
     before: os.stat_result,
-    then: Callable[[], None] | None = None,
+    then: Callable[[], None] | None,
+    rules: tuple[Contract, Adapter | None],
     **batch: Any,
 ) -> BatchLoad:
     batch_id = str(batch["batch_id"])
-    # The contract and adapter are read in the load's transaction: no commit of their own.
+    contract, adapter = rules
     with RecordedOnce(engine, batch_id), engine.transaction():
-        contract = store.active_contract(engine, table)
-        adapter = store.active_adapter(engine, table)
         figures = VerdictFigures()
         values: dict[str, int] = {}
         loaded = quarantined = 0
