@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from pipefix.engines.base import literal, quote
+from pipefix.engines.base import literal, number_literal, quote
 from pipefix.engines.conversion_sql import converted
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import (
@@ -241,10 +241,10 @@ def _reasons(
         )
     if column.min is not None:
         message = literal(f"{name}: below minimum {column.min:g}")
-        values.append(f"CASE WHEN {value} < {column.min!r} THEN {message} END")
+        values.append(f"CASE WHEN {value} < {number_literal(column.min)} THEN {message} END")
     if column.max is not None:
         message = literal(f"{name}: above maximum {column.max:g}")
-        values.append(f"CASE WHEN {value} > {column.max!r} THEN {message} END")
+        values.append(f"CASE WHEN {value} > {number_literal(column.max)} THEN {message} END")
     if column.values is not None:
         allowed = ", ".join(literal(v) for v in column.values)
         values.append(
