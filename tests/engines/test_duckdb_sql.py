@@ -255,7 +255,7 @@ def _typed_both_ways(duck: DuckDBEngine, values: list[str | None]) -> list[tuple
     record = "CASE WHEN raw IS NULL THEN '{}' ELSE '{\"x\": ' || raw || '}' END"
     written = f"json_extract({record}, ['/x'])[1]"
     return duck.query(
-        f"SELECT json_type(j), {duckdb_sql.json_type_of('x')}, j ->> '$', "
+        f"SELECT json_type(j), {duckdb_sql.json_type_of('j', 'x')}, j ->> '$', "
         f"{duckdb_sql.json_text_of('j', 'x')} FROM (SELECT j, j::VARCHAR AS x FROM "
         f"(SELECT {written} AS j FROM v))"
     )
