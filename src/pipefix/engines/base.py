@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Protocol
 
+from pipefix.engines.sql.dialects import DUCKDB
 from pipefix.errors import EngineError as EngineError
 
 
@@ -116,14 +116,8 @@ def literal(value: str) -> str:
 
 
 def number_literal(value: float) -> str:
-    """A contract's bound as an SQL number every dialect reads exactly: `0.00001`, never
-    Python's repr `1e-05`; a bound past 38 digits (no decimal holds it) in SQL's E notation."""
-    exact = Decimal(repr(float(value)))
-    _, digits, exponent = exact.as_tuple()
-    if not isinstance(exponent, int):  # 'n' or 'F': a NaN or an infinity, which no config lets in
-        raise ValueError(f"not a finite number: {value!r}")
-    plain = format(exact, "f")
-    return plain if len(digits) + max(exponent, 0) <= 38 else f"{exact:E}"
+    """A contract's bound as an SQL number every dialect reads exactly (Dialect.number)."""
+    return DUCKDB.number(value)
 
 
 def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
