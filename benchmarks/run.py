@@ -2,7 +2,8 @@
 and write BENCHMARKS.md.
 
 Each run is timed from the outside (wall time of the whole process) and its peak memory read
-from the kernel's accounting of that one child (`os.wait4` -> ru_maxrss). Each case also reports
+from the kernel's accounting of that one child (`os.wait4` -> ru_maxrss), through a small
+launcher process (LAUNCHER). Each case also reports
 the time of its work measured inside the process. Before timing, the runner checks that the tools
 find the same results: pipefix's figures must equal the hand-written pass's (asserted), and
 incremental figures must equal a full rescan's (asserted).
@@ -94,15 +95,37 @@ def case(name: str, *args: str) -> list[str]:
     return [PYTHON, str(CASES), name, *args]
 
 
+# Linux starts a new program's peak RSS (ru_maxrss) at the size of the process it was forked
+# from: a case forked by this runner, grown by the cases it verified in-process, would report at
+# least the runner's size. So each case is forked by this small launcher instead, which writes
+# the case's own ru_maxrss (KiB) to the file it is given.
+LAUNCHER = (
+    "import os, sys\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "with open(sys.argv[1], 'w') as out:\n"
+    "    out.write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def measure(command: Sequence[str]) -> Run:
     """One fresh process: wall time, peak RSS of that process alone, its last JSON line."""
     env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
-    with tempfile.TemporaryFile() as errors, tempfile.TemporaryFile() as output:
+    with (
+        tempfile.TemporaryFile() as errors,
+        tempfile.TemporaryFile() as output,
+        tempfile.NamedTemporaryFile(prefix="pipefix-rss-") as peak,
+    ):
+        launched = [sys.executable, "-c", LAUNCHER, peak.name, *command]
         start = time.perf_counter()
-        process = subprocess.Popen(list(command), stdout=output, stderr=errors, env=env, cwd=HERE)
-        _, status, usage = os.wait4(process.pid, 0)
+        process = subprocess.Popen(launched, stdout=output, stderr=errors, env=env, cwd=HERE)
+        _, status, _ = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
+        kib = Path(peak.name).read_text().strip()
         output.seek(0)
         errors.seek(0)
         text = output.read().decode(errors="replace")
@@ -112,7 +135,7 @@ def measure(command: Sequence[str]) -> Run:
     result: dict[str, Any] = {}
     if command[0] == PYTHON and command[1].endswith(("cases.py", "where_time_goes.py")):  # a case
         result = json.loads(text.strip().splitlines()[-1])
-    return Run(wall, usage.ru_maxrss / 1024, result)
+    return Run(wall, int(kib or 0) / 1024, result)
 
 
 def alternate(series: list[Series], log: Any) -> list[Series]:
