@@ -23,12 +23,14 @@ from typing import Any
 
 from pipefix.domain.records import Resent
 from pipefix.engines import store
-from pipefix.engines.base import Engine, columns_of, literal, number_literal, quote
+from pipefix.engines.base import Engine, columns_of
+from pipefix.engines.dialect_of import dialect_of
+from pipefix.engines.sql import health as sql
+from pipefix.engines.sql.dialects import DUCKDB, Dialect
+from pipefix.engines.sql.health import LOADED_STEP as LOADED_STEP
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import Contract, decimal_scale
-from pipefix.pipeline.conversions import variants
 
-LOADED_STEP = "_pipefix_loaded_step"
 FIGURES_SETTING = "health.figures"
 
 
@@ -128,13 +130,7 @@ def physical_schemas(engine: Engine, tables: tuple[str, ...]) -> dict[str, dict[
     named table of the current schema, in one information_schema lookup."""
     if not tables:
         return {}
-    marks = ", ".join("?" for _ in tables)
-    rows = engine.query(
-        "SELECT table_name, column_name, data_type, numeric_precision, numeric_scale "
-        "FROM information_schema.columns WHERE table_schema = current_schema() "
-        f"AND table_name IN ({marks}) ORDER BY table_name, ordinal_position",
-        tables,
-    )
+    rows = engine.query(sql.physical_schemas_sql(len(tables)), tables)
     schemas: dict[str, dict[str, str]] = {t: {} for t in tables}
     for table, column, data_type, precision, scale in rows:
         name = str(data_type)
@@ -157,118 +153,7 @@ def schema_mismatches(contract: Contract, physical: Mapping[str, str], dialect: 
     return tuple(problems)
 
 
-# --- one aggregate query per table -------------------------------------------------------------
-
-
-def _measures(contract: Contract, physical: Mapping[str, str], partial: bool) -> list[tuple[str, str, str]]:
-    """(label, aggregate, predicate) per figure: `count(*)` of the rows meeting the predicate,
-    or the aggregate itself when the predicate is empty."""
-    measures = [("rows", "count(*)", "")]
-    kept_in = variants(contract)
-    for column in (c for c in contract.columns if c.name in physical):
-        name = quote(column.name)
-        # A value kept in the column's variant is no null: a required column with a variant is
-        # required unless its variant holds the row's value.
-        variant = kept_in.get(column.name, "")
-        null = f"{name} IS NULL" + (f" AND {quote(variant)} IS NULL" if variant in physical else "")
-        measures.append((f"nulls:{column.name}", "count(*)", null))
-        if column.min is not None:  # a number in SQL's own form, never a Python repr
-            below = f"{name} < {number_literal(column.min)}"
-            measures.append((f"below_min:{column.name}", "count(*)", below))
-        if column.max is not None:
-            above = f"{name} > {number_literal(column.max)}"
-            measures.append((f"above_max:{column.name}", "count(*)", above))
-        if column.values is not None:
-            allowed = ", ".join(literal(v) for v in column.values)
-            predicate = f"CAST({name} AS VARCHAR) NOT IN ({allowed})"
-            measures.append((f"not_allowed:{column.name}", "count(*)", predicate))
-    if contract.key and contract.key in physical and partial:
-        key = quote(contract.key)
-        measures += [("keys", f"count({key})", ""), ("distinct_keys", f"count(DISTINCT {key})", "")]
-    if contract.freshness_column and contract.freshness_column in physical:
-        measures.append(("newest", f"max({quote(contract.freshness_column)})", ""))
-    return measures
-
-
-def _aggregate(function: str, predicate: str, condition: str) -> str:
-    both = " AND ".join(p for p in (condition, predicate) if p)
-    return f"{function} FILTER (WHERE {both})" if both else function
-
-
-def figures_sql(
-    contract: Contract,
-    physical: Mapping[str, str],
-    after: int | None,
-    step: int,
-    split: bool = True,
-    set_probe: bool = False,
-) -> str:
-    """One statement measuring the table's rows loaded after step `after` (all rows when None).
-
-    Its one row holds the figures `a_*` of all those rows, then (`split`) the figures `b_*` of
-    those loaded before `step`: what is saved, since rows of `step` may still arrive. A whole
-    table's duplicate keys are counted on the sorted keys (`a_dup`, `b_dup`); a partial read
-    counts new keys and distinct new keys (in the figures) and probes the older rows with the new
-    distinct keys (`a_seen`, `b_seen`): a correlated EXISTS, which DuckDB and Spark run as one
-    join, or with `set_probe` (an engine whose plans may rest on statistics from before the load:
-    Capabilities.stale_plan_risk) an INTERSECT, which no plan turns into a nested loop.
-    """
-    table = quote(contract.table)
-    loaded_step = quote(LOADED_STEP)
-    early = f"{loaded_step} < {int(step)}" if LOADED_STEP in physical else "FALSE"
-    measures = _measures(contract, physical, partial=after is not None)
-    selects = [f"{_aggregate(f, p, '')} AS a_{i}" for i, (_, f, p) in enumerate(measures)]
-    if split:
-        selects += [f"{_aggregate(f, p, early)} AS b_{i}" for i, (_, f, p) in enumerate(measures)]
-    key = quote(contract.key) if contract.key and contract.key in physical else None
-    if key and after is None:
-        selects.append(f"({_duplicates_sql(table, key, '')}) AS a_dup")
-        if split:
-            selects.append(f"({_duplicates_sql(table, key, early)}) AS b_dup")
-    where = f" WHERE {loaded_step} > {int(after)}" if after is not None else ""
-    scan = f"SELECT {', '.join(selects)} FROM {table}{where}"
-    if key is None or after is None:
-        return scan
-    if set_probe:
-        return f"SELECT * FROM ({scan}) AS m CROSS JOIN ({_intersect_probe(table, key, after, early)}) AS p"
-    new_keys = (
-        f"SELECT {key} AS k, bool_or({early}) AS early FROM {table} "
-        f"WHERE {loaded_step} > {int(after)} AND {key} IS NOT NULL GROUP BY {key}"
-    )
-    seen = (
-        f"SELECT n.early, EXISTS (SELECT 1 FROM {table} AS o WHERE o.{loaded_step} <= {int(after)} "
-        f"AND o.{key} = n.k) AS seen FROM ({new_keys}) AS n"
-    )
-    probe = (
-        "SELECT count(*) FILTER (WHERE seen) AS a_seen, count(*) FILTER (WHERE seen AND early) AS b_seen "
-        f"FROM ({seen}) AS s"
-    )
-    return f"SELECT * FROM ({scan}) AS m CROSS JOIN ({probe}) AS p"
-
-
-def _intersect_probe(table: str, key: str, after: int, early: str) -> str:
-    """`a_seen`, `b_seen` as set operations: the distinct new keys (of the rows loaded before the
-    step, for `b_seen`) that the older rows hold. PostgreSQL runs INTERSECT by hashing or sorting,
-    never as a nested loop: a plan costed on statistics from before the load (which see no new
-    rows) turned the correlated probe into one scan of the older rows per new key, quadratic."""
-    loaded_step = quote(LOADED_STEP)
-    new = f"{loaded_step} > {int(after)} AND {key} IS NOT NULL"
-    old = f"SELECT {key} FROM {table} WHERE {loaded_step} <= {int(after)}"
-
-    def seen(where: str) -> str:
-        return f"(SELECT count(*) FROM (SELECT {key} FROM {table} WHERE {where} INTERSECT {old}) AS i)"
-
-    return f"SELECT {seen(new)} AS a_seen, {seen(f'{new} AND {early}')} AS b_seen"
-
-
-def _duplicates_sql(table: str, key: str, condition: str) -> str:
-    """Rows whose key equals the previous key in key order: each repeat of a key counts once,
-    null keys never. Sorting the keys costs less than hashing every distinct one."""
-    where = f" WHERE {condition}" if condition else ""
-    return (
-        f"SELECT count(*) FROM (SELECT {key} AS k, lag({key}) OVER (ORDER BY {key}) AS p "
-        f"FROM {table}{where}) AS d WHERE k = p"
-    )
+# --- one aggregate query per table (statements: engines/sql/health.py) -------------------------
 
 
 def _figures(labels: list[str], values: Sequence[Any], duplicates: int) -> TableFigures:
@@ -332,18 +217,21 @@ def plan_measure(
     known: tuple[int, TableFigures] | None = None,
     keep: bool = True,
     set_probe: bool = False,
+    dialect: Dialect = DUCKDB,
 ) -> Measurement:
     """The table's figures now, in one query. `known` = (a step, the figures of the rows loaded
     up to it) makes it read only the rows loaded after that step; without it the whole table is
     read. `keep`: also measure what to save for the next measure (the rows loaded before `step`).
-    `set_probe`: the engine's Capabilities.stale_plan_risk (see figures_sql)."""
+    `set_probe`: the engine's Capabilities.stale_plan_risk (see sql.health.figures_sql);
+    `dialect`: the one the engine is sent (dialect_of; DuckDB's and PostgreSQL's names read alike)."""
     staged = LOADED_STEP in physical
     after = known[0] if known is not None and staged else None
     split = keep and staged
-    labels = tuple(label for label, _, _ in _measures(contract, physical, partial=after is not None))
+    measures = sql.measures(dialect, contract, physical, partial=after is not None)
+    labels = tuple(label for label, _, _ in measures)
     base = known[1] if known is not None and after is not None else TableFigures()
-    sql = figures_sql(contract, physical, after, step, split, set_probe)
-    return Measurement(sql, labels, split, after, base)
+    statement = sql.figures_sql(dialect, contract, physical, after, step, split, set_probe)
+    return Measurement(statement, labels, split, after, base)
 
 
 def measure_table(
@@ -354,7 +242,8 @@ def measure_table(
     known: tuple[int, TableFigures] | None = None,
     keep: bool = True,
 ) -> Measured:
-    planned = plan_measure(contract, physical, step, known, keep, engine.capabilities.stale_plan_risk)
+    risk = engine.capabilities.stale_plan_risk
+    planned = plan_measure(contract, physical, step, known, keep, risk, dialect_of(engine))
     return planned.read(engine.query(planned.sql)[0])
 
 
@@ -424,11 +313,7 @@ class StepLoad:
 
 
 def step_loads(engine: Engine, step: int) -> dict[str, StepLoad]:
-    rows = engine.query(
-        f"SELECT table_name, received, loaded, quarantined, drift, batch_id, duplicate_of "
-        f"FROM {store.SCHEMA}.batches WHERE step = ? ORDER BY table_name, batch_id",
-        (step,),
-    )
+    rows = engine.query(sql.step_loads_sql(dialect_of(engine), store.SCHEMA), (step,))
     loads: dict[str, StepLoad] = {}
     for table, received, loaded, quarantined, drift, batch_id, duplicate_of in rows:
         before = loads.get(table, StepLoad())
@@ -452,11 +337,7 @@ def _describe(drift: dict[str, Any]) -> str:
 
 def loaded_histories(engine: Engine, before_step: int) -> dict[str, list[int]]:
     """Per table, the rows loaded at each earlier step that loaded any batch, in step order."""
-    rows = engine.query(
-        f"SELECT table_name, step, sum(loaded) FROM {store.SCHEMA}.batches WHERE step < ? "
-        "GROUP BY table_name, step ORDER BY table_name, step",
-        (before_step,),
-    )
+    rows = engine.query(sql.loaded_histories_sql(dialect_of(engine), store.SCHEMA), (before_step,))
     histories: dict[str, list[int]] = {}
     for table, _, loaded in rows:
         histories.setdefault(table, []).append(int(loaded))
@@ -467,31 +348,24 @@ def first_contracts(engine: Engine) -> dict[str, Contract]:
     """Each table's contract version 1 (what v1 readers expect)."""
     from pipefix.domain.serde import from_json
 
-    rows = engine.query(f"SELECT table_name, spec FROM {store.SCHEMA}.contracts WHERE version = 1")
+    rows = engine.query(sql.first_contracts_sql(dialect_of(engine), store.SCHEMA))
     return {name: from_json(Contract, spec) for name, spec in rows}
 
 
 def open_quarantine(engine: Engine) -> dict[tuple[str, str], int]:
-    rows = engine.query(
-        f"SELECT table_name, kind, count(*) FROM {store.SCHEMA}.quarantine "
-        "WHERE replayed_step IS NULL GROUP BY table_name, kind"
-    )
+    rows = engine.query(sql.open_quarantine_sql(dialect_of(engine), store.SCHEMA))
     return {(table, kind): int(n) for table, kind, n in rows}
 
 
 def active_adapter_versions(engine: Engine) -> dict[str, int]:
     """Per table with an active adapter, its version (a table whose adapter was undone: none)."""
-    rows = engine.query(
-        f"SELECT table_name, version FROM {store.SCHEMA}.active_adapters WHERE version IS NOT NULL"
-    )
+    rows = engine.query(sql.active_adapter_versions_sql(dialect_of(engine), store.SCHEMA))
     return {str(table): int(version) for table, version in rows}
 
 
 def received_totals(engine: Engine) -> dict[str, int]:
     """Per table, every row it was ever sent and judged (loaded or held): a held share's base."""
-    rows = engine.query(
-        f"SELECT table_name, sum(loaded) + sum(quarantined) FROM {store.SCHEMA}.batches GROUP BY table_name"
-    )
+    rows = engine.query(sql.received_totals_sql(dialect_of(engine), store.SCHEMA))
     return {table: int(n or 0) for table, n in rows}
 
 
