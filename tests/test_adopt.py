@@ -18,6 +18,7 @@ from pipefix.cli import main
 from pipefix.engines.base import Engine
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.postgres import PostgresEngine
+from pipefix.engines.sql.dialects import POSTGRES
 from pipefix.errors import ConfigError
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.tools.adopt import plan_adoption
@@ -245,7 +246,7 @@ def test_a_table_that_does_not_match_is_reported_and_left_alone(project: tuple[P
 
 def test_adoption_only_adds_lineage_columns_with_defaults() -> None:
     contract = Contract("orders", 1, (ColumnSpec("order_id", "bigint"),))
-    assert plan_adoption(contract, "postgres") == (
+    assert plan_adoption(contract, POSTGRES) == (
         """ALTER TABLE "orders" ADD COLUMN "_pipefix_batch" VARCHAR DEFAULT 'adopted:orders'""",
         'ALTER TABLE "orders" ADD COLUMN "_pipefix_line" BIGINT',
         'ALTER TABLE "orders" ADD COLUMN "_pipefix_loaded_step" BIGINT DEFAULT 0',

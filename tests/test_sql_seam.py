@@ -57,10 +57,6 @@ NOT_YET_MOVED = {
     "engines/store/timeline.py": 1,
     "engines/utc_notes.py": 1,
     "engines/vocabulary.py": 2,
-    "tools/adopt.py": 4,
-    "tools/contract_edit.py": 4,
-    "tools/rollback.py": 1,
-    "tools/schema_migration.py": 13,
 }
 
 

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 
 from pipefix.domain.records import StepMetrics, TableHealth
 from pipefix.engines import health, store
-from pipefix.engines.base import Engine, column_facts, literal, quote
-from pipefix.engines.duckdb_sql import LINEAGE_COLUMNS
-from pipefix.engines.types import physical_type
+from pipefix.engines.base import Engine, column_facts
+from pipefix.engines.sql import adoption as sql
+from pipefix.engines.sql.dialects import Dialect
+from pipefix.engines.sql.tables import LINEAGE_COLUMNS
+from pipefix.engines.sql.warehouse import warehouse_dialect
 from pipefix.errors import ConfigError
 from pipefix.pipeline.contracts import Contract
 from pipefix.tools.context import PipelineContext
@@ -99,17 +101,11 @@ def mismatches(contract: Contract, columns: Sequence[ExistingColumn], dialect: s
     return tuple(problems)
 
 
-def plan_adoption(contract: Contract, dialect: str) -> tuple[str, ...]:
+def plan_adoption(contract: Contract, dialect: Dialect) -> tuple[str, ...]:
     """Pure: the statements that add pipefix's lineage columns to a table another tool loaded.
     The rows already there take the defaults: batch `adopted:<table>`, line NULL, loaded step 0."""
-    table = quote(contract.table)
     batch, line, step = LINEAGE_COLUMNS
-    return (
-        f"ALTER TABLE {table} ADD COLUMN {quote(batch)} {physical_type('varchar', dialect)} "
-        f"DEFAULT {literal(adopted_batch(contract.table))}",
-        f"ALTER TABLE {table} ADD COLUMN {quote(line)} {physical_type('bigint', dialect)}",
-        f"ALTER TABLE {table} ADD COLUMN {quote(step)} {physical_type('bigint', dialect)} DEFAULT 0",
-    )
+    return sql.lineage_columns(dialect, contract.table, (batch, line, step), adopted_batch(contract.table))
 
 
 def refusal(table: str, problems: Sequence[str]) -> str:
@@ -139,10 +135,10 @@ def adopt(engine: Engine, contract: Contract, columns: Sequence[ExistingColumn])
     the contract's first version); returns the rows it held. Raises ConfigError, changing
     nothing, when the table does not match the contract."""
     refuse_mismatches(engine, {contract.table: (contract, columns)})
-    for statement in plan_adoption(contract, engine.capabilities.dialect):
+    dialect = warehouse_dialect(engine.capabilities.dialect)
+    for statement in plan_adoption(contract, dialect):
         engine.execute(statement)
-    line = quote(LINEAGE_COLUMNS[1])
-    return int(engine.query(f"SELECT count(*) FROM {quote(contract.table)} WHERE {line} IS NULL")[0][0])
+    return int(engine.query(sql.rows_without_line(dialect, contract.table, LINEAGE_COLUMNS[1]))[0][0])
 
 
 # --- `pipefix check` before pipefix ever ran ----------------------------------------------------

@@ -17,9 +17,11 @@ from typing import Any
 
 from pipefix.domain.serde import from_json, to_json
 from pipefix.engines import health, store
-from pipefix.engines.base import EngineError, has_rows, quote
+from pipefix.engines.base import EngineError, has_rows
 from pipefix.engines.safety import DestructiveStatementError
-from pipefix.engines.types import physical_type
+from pipefix.engines.sql import migration as sql
+from pipefix.engines.sql.dialects import DUCKDB, Dialect
+from pipefix.engines.sql.warehouse import warehouse_dialect
 from pipefix.pipeline.contract_edits import EditPlan, Loc, plan_edit, same_contract
 from pipefix.pipeline.contracts import Contract
 from pipefix.tools.context import PipelineContext
@@ -102,26 +104,21 @@ def save_yaml_baseline(ctx: PipelineContext, contract: Contract) -> None:
 
 
 def plan_contract_edit(
-    current: Contract, target: Contract, changes: tuple[str, ...], dialect: str = "duckdb"
+    current: Contract, target: Contract, changes: tuple[str, ...], dialect: Dialect = DUCKDB
 ) -> MigrationPlan:
     """Pure: the DDL that takes a table from `current` to `target` (columns added, types widened;
     every other edit is the contract's alone) and the DDL that undoes it."""
-    table = quote(current.table)
+    table = current.table
     statements: list[str] = []
     inverse: list[str] = []
     for column in target.columns:
         before = current.column(column.name)
-        name = quote(column.name)
         if before is None:
-            statements.append(f"ALTER TABLE {table} ADD COLUMN {name} {physical_type(column.type, dialect)}")
-            inverse.insert(0, f"ALTER TABLE {table} DROP COLUMN {name}")
+            statements.append(sql.add_column(dialect, table, column.name, column.type))
+            inverse.insert(0, sql.drop_column(dialect, table, column.name))
         elif before.type != column.type:
-            statements.append(
-                f"ALTER TABLE {table} ALTER COLUMN {name} TYPE {physical_type(column.type, dialect)}"
-            )
-            inverse.insert(
-                0, f"ALTER TABLE {table} ALTER COLUMN {name} TYPE {physical_type(before.type, dialect)}"
-            )
+            statements.append(sql.retype_column(dialect, table, column.name, column.type))
+            inverse.insert(0, sql.retype_column(dialect, table, column.name, before.type))
     return MigrationPlan(current.table, target, tuple(statements), tuple(inverse), changes, ())
 
 
@@ -170,7 +167,7 @@ def apply_edit(
     target = plan.target
     assert target is not None
     applied = tuple(e.change for e in plan.accepted if not e.changes_nothing)
-    dialect = engine.capabilities.dialect
+    dialect = warehouse_dialect(engine.capabilities.dialect)
     migration = plan_contract_edit(active, target, applied, dialect)
     try:
         shadow_note = shadow_trial_of(
@@ -186,7 +183,7 @@ def apply_edit(
             for statement in (*detach, *migration.statements, *attach):
                 engine.execute(statement)
             store.save_contract(engine, target, step, "edited in pipefix.yaml: " + "; ".join(applied))
-            engine.execute(compatibility_view(active))
+            engine.execute(compatibility_view(active, dialect))
             post_check(ctx, target, accepted_before)
             columns = sorted(health.physical_columns(engine, target.table))
             store.record_table_state(engine, step, target.table, columns, "contract_edit")

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipefix.engines import health, quarantine, store
-from pipefix.engines.base import quote
+from pipefix.engines.sql.migration import drop_column
+from pipefix.engines.sql.warehouse import warehouse_dialect
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.errors import FixRejected
 
@@ -55,8 +56,9 @@ def restore_state(
     columns_now = health.physical_columns(engine, table)
     filled = {c: quarantine.values_held(engine, table, c) for c in columns_now - set(columns_then)}
     plan = plan_rollback(table, version, adapter_version, columns_then, columns_now, filled)
+    dialect = warehouse_dialect(engine.capabilities.dialect)
     for column in plan.drop_columns:
-        engine.execute(f"ALTER TABLE {quote(table)} DROP COLUMN {quote(column)}")
+        engine.execute(drop_column(dialect, table, column))
     store.activate_contract(engine, table, version)
     store.deactivate_adapter(engine, table, adapter_version)
     store.record_table_state(engine, step, table, sorted(health.physical_columns(engine, table)), cause)

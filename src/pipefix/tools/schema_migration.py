@@ -8,8 +8,10 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 
 from pipefix.engines import health, loader, store
-from pipefix.engines.base import EngineError, quote
-from pipefix.engines.types import physical_type
+from pipefix.engines.base import EngineError
+from pipefix.engines.sql import migration as sql
+from pipefix.engines.sql.dialects import DUCKDB, Dialect
+from pipefix.engines.sql.warehouse import warehouse_dialect
 from pipefix.pipeline.contracts import (
     Adapter,
     ColumnSpec,
@@ -43,10 +45,10 @@ class MigrationPlan:
 
 
 def plan_schema_migration(
-    contract: Contract, drifts: tuple[Drift, ...], version: int, dialect: str = "duckdb"
+    contract: Contract, drifts: tuple[Drift, ...], version: int, dialect: Dialect = DUCKDB
 ) -> MigrationPlan:
     """Pure: the contract a migration leads to, the DDL to run and the DDL that undoes it."""
-    table = quote(contract.table)
+    table = contract.table
     columns = list(contract.columns)
     statements: list[str] = []
     inverse: list[str] = []
@@ -63,11 +65,8 @@ def plan_schema_migration(
                 added = replace(added, min=predecessor.min, max=predecessor.max, values=predecessor.values)
                 changes.append(f"{drift.column} keeps the value rules of {predecessor.name}")
             columns.append(added)
-            statements.append(
-                f"ALTER TABLE {table} ADD COLUMN {quote(drift.column)} "
-                f"{physical_type(drift.observed, dialect)}"
-            )
-            inverse.insert(0, f"ALTER TABLE {table} DROP COLUMN {quote(drift.column)}")
+            statements.append(sql.add_column(dialect, table, drift.column, drift.observed))
+            inverse.insert(0, sql.drop_column(dialect, table, drift.column))
             changes.append(f"add column {drift.shown} {drift.observed}")
         elif drift.kind in (DriftKind.REMOVED, DriftKind.NULLABLE):
             spec = contract.column(drift.column)
@@ -87,23 +86,15 @@ def plan_schema_migration(
             and is_lossless_widening(drift.expected, drift.observed)
         ):
             columns = [replace(c, type=drift.observed) if c.name == drift.column else c for c in columns]
-            statements.append(
-                f"ALTER TABLE {table} ALTER COLUMN {quote(drift.column)} "
-                f"TYPE {physical_type(drift.observed, dialect)}"
-            )
-            inverse.insert(
-                0,
-                f"ALTER TABLE {table} ALTER COLUMN {quote(drift.column)} "
-                f"TYPE {physical_type(drift.expected, dialect)}",
-            )
+            statements.append(sql.retype_column(dialect, table, drift.column, drift.observed))
+            inverse.insert(0, sql.retype_column(dialect, table, drift.column, drift.expected))
             changes.append(f"widen {drift.column} {drift.expected} -> {drift.observed}")
         elif drift.kind is DriftKind.RETYPED and drift.hint == VARIANT:
             name = variant_name(drift.column)
             if may_have_variant(contract, drift.column) and name not in {c.name for c in columns}:
                 columns.append(ColumnSpec(name, "varchar", nullable=True))
-                varchar = physical_type("varchar", dialect)
-                statements.append(f"ALTER TABLE {table} ADD COLUMN {quote(name)} {varchar}")
-                inverse.insert(0, f"ALTER TABLE {table} DROP COLUMN {quote(name)}")
+                statements.append(sql.add_column(dialect, table, name, "varchar"))
+                inverse.insert(0, sql.drop_column(dialect, table, name))
                 changes.append(_variant_change(contract, drift.column, name))
         else:
             left.append(drift)
@@ -162,29 +153,21 @@ def compatibility_view_name(previous: Contract) -> str:
     return f"{previous.table}_v{previous.version}"
 
 
-def compatibility_view(previous: Contract) -> str:
+def compatibility_view(previous: Contract, dialect: Dialect = DUCKDB) -> str:
     """Pure: a view with the previous contract's shape, for consumers that still read it.
     Nothing is dropped by a migration, so every column it names still exists."""
-    columns = ", ".join(quote(c) for c in previous.column_names)
-    name = quote(compatibility_view_name(previous))
-    return f"CREATE OR REPLACE VIEW {name} AS SELECT {columns} FROM {quote(previous.table)}"
+    view = compatibility_view_name(previous)
+    return sql.create_view(dialect, view, previous.table, previous.column_names)
 
 
-def pinned_view(previous: Contract, retyped: frozenset[str], detached: bool, dialect: str) -> str:
+def pinned_view(previous: Contract, retyped: frozenset[str], detached: bool, dialect: Dialect) -> str:
     """Pure: the compatibility view of `previous` with each retyped column read as the type the
     view has: NULL while the table's column changes type (`detached`), cast from it after. For
     engines whose views pin the types of the columns they read (PostgreSQL alters no column a
     view reads, and changes no view column's type)."""
-
-    def item(column: ColumnSpec) -> str:
-        if column.name not in retyped:
-            return quote(column.name)
-        source = "NULL" if detached else quote(column.name)
-        return f"CAST({source} AS {physical_type(column.type, dialect)}) AS {quote(column.name)}"
-
-    columns = ", ".join(item(c) for c in previous.columns)
-    name = quote(compatibility_view_name(previous))
-    return f"CREATE OR REPLACE VIEW {name} AS SELECT {columns} FROM {quote(previous.table)}"
+    casts = {c.name: c.type for c in previous.columns if c.name in retyped}
+    view = compatibility_view_name(previous)
+    return sql.create_view(dialect, view, previous.table, previous.column_names, casts, detached)
 
 
 def views_around_retype(
@@ -199,13 +182,8 @@ def views_around_retype(
     )
     if not retyped or not engine.capabilities.views_pin_column_types:
         return [], []
-    views = {
-        str(r[0])
-        for r in engine.query(
-            "SELECT table_name FROM information_schema.views WHERE table_schema = current_schema()"
-        )
-    }
-    dialect = engine.capabilities.dialect
+    views = {str(r[0]) for r in engine.query(sql.views_in_current_schema())}
+    dialect = warehouse_dialect(engine.capabilities.dialect)
     before: list[str] = []
     after: list[str] = []
     for version in range(1, store.latest_contract_version(engine, current.table) + 1):
@@ -239,7 +217,7 @@ def post_check(ctx: PipelineContext, contract: Contract, accepted_before: int) -
 
 def shadow_trial(ctx: PipelineContext, plan: MigrationPlan, drifts: tuple[Drift, ...]) -> str:
     """Run the migration on an empty shadow copy first, loading the held rows into it."""
-    version, dialect = plan.new_contract.version, ctx.engine.capabilities.dialect
+    version, dialect = plan.new_contract.version, warehouse_dialect(ctx.engine.capabilities.dialect)
     return shadow_trial_of(
         ctx, plan, lambda shadow: plan_schema_migration(shadow, drifts, version, dialect).statements
     )
@@ -251,11 +229,12 @@ def shadow_trial_of(
     """Run a migration on an empty shadow copy first, loading the held rows into it. `replan`
     gives the migration's statements for the active contract renamed to the shadow table."""
     engine = ctx.engine
+    dialect = warehouse_dialect(engine.capabilities.dialect)
     shadow = f"_pipefix_shadow_{plan.table}"
     current = store.active_contract(engine, plan.table)
-    temp = f"{engine.capabilities.temp_schema}.{quote(shadow)}"
-    engine.execute(f"DROP TABLE IF EXISTS {temp}")
-    engine.execute(f"CREATE TEMP TABLE {quote(shadow)} AS SELECT * FROM {quote(plan.table)} LIMIT 0")
+    drop_shadow = sql.drop_temp_table(dialect, shadow)
+    engine.execute(drop_shadow)
+    engine.execute(sql.empty_temp_copy(dialect, shadow, plan.table))
     try:
         statements = replan(replace(current, table=shadow))
         for statement in statements:
@@ -268,9 +247,9 @@ def shadow_trial_of(
         # A failed statement aborts the transaction around it, and the DROP would fail too:
         # its "transaction is aborted" must not take the place of the failure's own message.
         with suppress(EngineError):
-            engine.execute(f"DROP TABLE IF EXISTS {temp}")
+            engine.execute(drop_shadow)
         raise
-    engine.execute(f"DROP TABLE IF EXISTS {temp}")
+    engine.execute(drop_shadow)
     if loaded < before:
         raise FixRejected(f"shadow trial: migrated copy accepted {loaded} held rows, fewer than {before}")
     return f"shadow trial passed: {len(statements)} statement(s), {loaded} held rows load"
@@ -284,7 +263,8 @@ def apply_schema_migration(
         raise FixRejected("no drift to migrate: run a diagnostic first")
     current = store.active_contract(engine, drifts[0].table)
     version = store.latest_contract_version(engine, current.table) + 1
-    plan = plan_schema_migration(current, drifts, version, engine.capabilities.dialect)
+    dialect = warehouse_dialect(engine.capabilities.dialect)
+    plan = plan_schema_migration(current, drifts, version, dialect)
     if plan.is_empty:
         raise FixRejected(f"nothing a lossless migration can change on {current.table}")
     shadow_note = shadow_trial(ctx, plan, drifts) if shadow else ""
@@ -300,7 +280,7 @@ def apply_schema_migration(
             assert adapter is not None
             described = ", ".join(t.describe() for t in plan.renames)
             store.save_adapter(engine, adapter, step, f"columns added under plain names: {described}")
-        view = compatibility_view(current)
+        view = compatibility_view(current, dialect)
         engine.execute(view)
         post_check(ctx, plan.new_contract, accepted_before)
         store.record_table_state(
