@@ -181,8 +181,8 @@ def kill_points(tmp: Path) -> list[int]:
         for i, statement in enumerate(log)
         if statement.lstrip().upper().startswith("ALTER")
         or "UPDATE pipefix.quarantine" in statement
-        or "INSERT INTO pipefix.ledger" in statement
-        or "INSERT INTO pipefix.journal" in statement
+        or 'INSERT INTO "pipefix"."ledger"' in statement
+        or 'INSERT INTO "pipefix"."journal"' in statement
     ]
     return sorted(set(spread + special))
 

@@ -48,13 +48,6 @@ NOT_YET_MOVED = {
     "engines/samples.py": 3,
     "engines/spark.py": 27,
     "engines/spark_router.py": 8,
-    "engines/store/batches.py": 10,
-    "engines/store/contracts.py": 16,
-    "engines/store/escalation.py": 7,
-    "engines/store/memory.py": 7,
-    "engines/store/schema.py": 26,
-    "engines/store/steps.py": 17,
-    "engines/store/timeline.py": 1,
     "engines/utc_notes.py": 1,
     "engines/vocabulary.py": 2,
 }

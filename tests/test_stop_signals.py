@@ -140,7 +140,7 @@ def test_a_signal_between_watched_steps_stops_at_once(tmp_path: Path, request: p
     project, sent = make_project(tmp_path, request, "duckdb", lines=100)
     trace = project / "trace.txt"
     run = traced_run(project, trace, "--watch", "--interval", "600")
-    saved = wait_for(trace, run, "start\tINSERT INTO pipefix.steps")
+    saved = wait_for(trace, run, 'start\tINSERT INTO "pipefix"."steps"')
     while len(trace.read_text().splitlines()) <= saved + 1:  # the step is saved: the run sleeps
         time.sleep(0.05)
     time.sleep(0.5)

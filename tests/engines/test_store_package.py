@@ -37,13 +37,15 @@ TABLES = {
     "table_states",
     "alerts",
 }
-# What a store module may import: the standard library, the pure layers, errors, the engine protocol
-# and its own package. Nothing from tools/, planners/, agent/, cli or report (they import the store).
+# What a store module may import: the standard library, the pure layers, errors, the engine protocol,
+# the SQL seam and its own package. Nothing from tools/, planners/, agent/, cli or report (they
+# import the store).
 ALLOWED = (
     "pipefix.domain.",
     "pipefix.pipeline.",
     "pipefix.errors",
     "pipefix.engines.base",
+    "pipefix.engines.sql",  # the statements, built per dialect
     "pipefix.engines.store",
 )
 

@@ -132,7 +132,7 @@ def test_an_adapter_that_accepts_no_more_rows_is_rejected(
     log_size = len(engine.statement_log)
     with pytest.raises(FixRejected, match=r"would not accept more held rows \(0 <= 0\)"):
         apply_adapter(events, "events", (EPOCH,), step=2, shadow=False)
-    assert not any(s.startswith("INSERT INTO pipefix.adapters") for s in engine.statement_log[log_size:])
+    assert not any(s.startswith('INSERT INTO "pipefix"."adapters"') for s in engine.statement_log[log_size:])
     assert store.active_adapter(engine, "events") is None
     assert engine.query("SELECT count(*) FROM pipefix.adapters") == [(0,)]
     assert store.audit_trail(engine) == []

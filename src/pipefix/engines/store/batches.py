@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pipefix.engines.base import Engine, quote, scalar
+from pipefix.engines.base import Engine, scalar
+from pipefix.engines.sql import bookkeeping_batches as sql
 from pipefix.engines.store.contracts import adopted
-from pipefix.engines.store.schema import BATCH_COLUMNS, SCHEMA, file_of
+from pipefix.engines.store.schema import BATCH_COLUMNS, _dialect, file_of
 
 
 def record_batch(engine: Engine, **values: Any) -> None:
@@ -17,10 +18,7 @@ def record_batch(engine: Engine, **values: Any) -> None:
     if unknown:
         raise ValueError(f"pipefix.batches has no column {sorted(unknown)}")
     names = [c for c in BATCH_COLUMNS if c in values]
-    engine.execute(
-        f"INSERT INTO {SCHEMA}.batches ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
-        tuple(values[c] for c in names),
-    )
+    engine.execute(sql.insert_batch(_dialect(engine), names), tuple(values[c] for c in names))
 
 
 def files_read(engine: Engine, tables: Sequence[str]) -> set[str]:
@@ -28,10 +26,7 @@ def files_read(engine: Engine, tables: Sequence[str]) -> set[str]:
     rewritten. One statement for every table."""
     if not tables:
         return set()
-    marks = ", ".join("?" for _ in tables)
-    rows = engine.query(
-        f"SELECT DISTINCT batch_id FROM {SCHEMA}.batches WHERE table_name IN ({marks})", tuple(tables)
-    )
+    rows = engine.query(sql.batch_ids_of(_dialect(engine), len(tables)), tuple(tables))
     return {file_of(str(batch_id)) for (batch_id,) in rows}
 
 
@@ -40,24 +35,18 @@ def row_accounting(engine: Engine, tables: tuple[str, ...]) -> dict[str, int]:
     with bytes already loaded, never loaded again), lost (must be 0), duplicated (rows loaded
     twice: must be 0), replayed. With an adopted table, `adopted` (its rows from before pipefix)
     is part of loaded and not of received."""
-    names = ", ".join("?" for _ in tables)
+    d = _dialect(engine)
     adopted_tables = adopted(engine, tables)
-    received, duplicates = engine.query(
-        f"SELECT coalesce(sum(received), 0), "
-        f"coalesce(sum(received) FILTER (WHERE duplicate_of IS NOT NULL), 0) "
-        f"FROM {SCHEMA}.batches WHERE table_name IN ({names})",
-        tables,
-    )[0]
-    per_table = engine.query_many([_rows_sql(table, table in adopted_tables) for table in tables])
+    received, duplicates = engine.query(sql.received_and_duplicates(d, len(tables)), tables)[0]
+    # The user tables' rows, in the same text: on Spark, the router reads every statement in
+    # DuckDB's dialect and translates one on user tables for Spark itself.
+    per_table = engine.query_many(
+        [sql.user_table_rows(d, table, table in adopted_tables) for table in tables]
+    )
     loaded = sum(int(rows[0][0]) for rows in per_table)
     duplicated = sum(int(rows[0][1]) for rows in per_table)
     before = sum(int(rows[0][2]) for rows in per_table)
-    held, replayed = engine.query(
-        f"SELECT count(*) FILTER (WHERE replayed_step IS NULL), "
-        f"count(*) FILTER (WHERE replayed_step IS NOT NULL) FROM {SCHEMA}.quarantine "
-        f"WHERE table_name IN ({names})",
-        tables,
-    )[0]
+    held, replayed = engine.query(sql.held_and_replayed(d, len(tables)), tables)[0]
     return {
         "received": int(received),
         "loaded": loaded,
@@ -69,28 +58,11 @@ def row_accounting(engine: Engine, tables: tuple[str, ...]) -> dict[str, int]:
     } | ({"adopted": before} if adopted_tables else {})
 
 
-def _rows_sql(table: str, adopted: bool) -> str:
-    """Rows, rows loaded twice, rows from before pipefix. An adopted table's rows from before
-    have no line: counted apart, never as pipefix's own rows loaded twice."""
-    if not adopted:
-        pairs = "count(*) - count(DISTINCT (_pipefix_batch, _pipefix_line))"
-        return f"SELECT count(*), {pairs}, 0 FROM {quote(table)}"
-    pairs = (
-        "count(_pipefix_line) - count(DISTINCT (_pipefix_batch, _pipefix_line)) "
-        "FILTER (WHERE _pipefix_line IS NOT NULL)"
-    )
-    return f"SELECT count(*), {pairs}, count(*) - count(_pipefix_line) FROM {quote(table)}"
-
-
 def grown_and_rewritten(engine: Engine, step: int | None = None) -> list[dict[str, Any]]:
     """Files that changed after they were loaded, oldest first (of one step, if given): grown
     (`appended_to`: only the new lines loaded) or rewritten in place (`rewrite_of`: not loaded)."""
-    where, params = ("AND step = ?", (step,)) if step is not None else ("", ())
-    rows = engine.query(
-        f"SELECT step, table_name, batch_id, received, appended_to, rewrite_of FROM {SCHEMA}.batches "
-        f"WHERE (appended_to IS NOT NULL OR rewrite_of IS NOT NULL) {where} ORDER BY step, batch_id",
-        params,
-    )
+    params = (step,) if step is not None else ()
+    rows = engine.query(sql.grown_and_rewritten(_dialect(engine), step is not None), params)
     return [
         {
             "step": int(s),
@@ -120,12 +92,8 @@ def changed_file_text(change: dict[str, Any]) -> str:
 
 def resent_batches(engine: Engine, step: int | None = None) -> list[dict[str, Any]]:
     """Files re-sent under a new name with bytes already loaded, oldest first (of one step, if given)."""
-    where, params = ("AND step = ?", (step,)) if step is not None else ("", ())
-    rows = engine.query(
-        f"SELECT step, table_name, batch_id, received, duplicate_of FROM {SCHEMA}.batches "
-        f"WHERE duplicate_of IS NOT NULL {where} ORDER BY step, batch_id",
-        params,
-    )
+    params = (step,) if step is not None else ()
+    rows = engine.query(sql.resent(_dialect(engine), step is not None), params)
     return [
         {"step": int(s), "table": t, "file": file_of(b), "lines": int(n), "duplicate_of": d, "batch_id": b}
         for s, t, b, n, d in rows
@@ -133,13 +101,10 @@ def resent_batches(engine: Engine, step: int | None = None) -> list[dict[str, An
 
 
 def first_drift_step(engine: Engine) -> int | None:
-    value = scalar(engine, f"SELECT min(step) FROM {SCHEMA}.batches WHERE drift <> '[]'")
+    value = scalar(engine, sql.first_drift_step(_dialect(engine)))
     return int(value) if value is not None else None
 
 
 def open_quarantine_reasons(engine: Engine) -> list[tuple[str, str, int]]:
-    rows = engine.query(
-        f"SELECT table_name, reason, count(*) FROM {SCHEMA}.quarantine WHERE replayed_step IS NULL "
-        "GROUP BY table_name, reason ORDER BY table_name, count(*) DESC, reason"
-    )
+    rows = engine.query(sql.open_quarantine_reasons(_dialect(engine)))
     return [(t, r, int(n)) for t, r, n in rows]

@@ -10,23 +10,19 @@ from typing import Any
 from pipefix.domain.constraints import Constraint
 from pipefix.domain.serde import dump_as, load_as
 from pipefix.engines.base import Engine, scalar
-from pipefix.engines.store.schema import SCHEMA, _next_seq
+from pipefix.engines.sql import bookkeeping_memory as sql
+from pipefix.engines.store.schema import _dialect
 
 
 def remember(engine: Engine, step: int, key: str, value: object) -> None:
     engine.execute(
-        f"INSERT INTO {SCHEMA}.knowledge VALUES ({_next_seq('knowledge')}, ?, ?, ?)",
-        (step, key, json.dumps(value, sort_keys=True, default=str)),
+        sql.insert_knowledge(_dialect(engine)), (step, key, json.dumps(value, sort_keys=True, default=str))
     )
 
 
 def recall(engine: Engine, key: str) -> Any:
     """The latest value stored under `key`, or None."""
-    text = scalar(
-        engine,
-        f"SELECT value FROM {SCHEMA}.knowledge WHERE key = ? ORDER BY seq DESC LIMIT 1",
-        (key,),
-    )
+    text = scalar(engine, sql.recall(_dialect(engine)), (key,))
     return json.loads(text) if text is not None else None
 
 
@@ -34,30 +30,26 @@ def recall_latest(engine: Engine, keys: Sequence[str]) -> dict[str, Any]:
     """recall() of many keys in one statement: the latest value of each key stored."""
     if not keys:
         return {}
-    marks = ", ".join("?" for _ in keys)
-    rows = engine.query(
-        f"SELECT k.key, k.value FROM {SCHEMA}.knowledge AS k WHERE k.key IN ({marks}) AND k.seq = "
-        f"(SELECT max(l.seq) FROM {SCHEMA}.knowledge AS l WHERE l.key = k.key)",
-        tuple(keys),
-    )
+    rows = engine.query(sql.recall_latest(_dialect(engine), len(keys)), tuple(keys))
     return {str(key): json.loads(value) for key, value in rows if value is not None}
 
 
 def knowledge(engine: Engine) -> list[tuple[int, str, Any]]:
-    rows = engine.query(f"SELECT step, key, value FROM {SCHEMA}.knowledge ORDER BY step, key, seq")
+    rows = engine.query(sql.knowledge(_dialect(engine)))
     return [(int(step), key, json.loads(value)) for step, key, value in rows]
 
 
 def get_setting(engine: Engine, key: str, default: str) -> str:
-    value = scalar(engine, f"SELECT value FROM {SCHEMA}.settings WHERE key = ?", (key,))
+    value = scalar(engine, sql.setting(_dialect(engine)), (key,))
     return str(value) if value is not None else default
 
 
 def put_setting(engine: Engine, key: str, value: str) -> None:
-    if scalar(engine, f"SELECT count(*) FROM {SCHEMA}.settings WHERE key = ?", (key,)):
-        engine.execute(f"UPDATE {SCHEMA}.settings SET value = ? WHERE key = ?", (value, key))
+    d = _dialect(engine)
+    if scalar(engine, sql.setting_count(d), (key,)):
+        engine.execute(sql.update_setting(d), (value, key))
     else:
-        engine.execute(f"INSERT INTO {SCHEMA}.settings VALUES (?, ?)", (key, value))
+        engine.execute(sql.insert_setting(d), (key, value))
 
 
 def save_agent_state(

@@ -9,8 +9,9 @@ from typing import Any
 
 from pipefix.domain.serde import from_plain
 from pipefix.engines.base import Engine
+from pipefix.engines.sql import bookkeeping_batches as sql
 from pipefix.engines.store.batches import changed_file_text, grown_and_rewritten, resent_batches
-from pipefix.engines.store.schema import SCHEMA, file_of
+from pipefix.engines.store.schema import _dialect, file_of
 from pipefix.engines.store.steps import all_steps, audit_trail, goals
 from pipefix.pipeline.csv_dialect import CsvDialect
 from pipefix.pipeline.renames import RenameEvidence
@@ -115,10 +116,7 @@ def resent_and_edit_entries(engine: Engine) -> list[dict[str, Any]]:
 
 def csv_dialect_entries(engine: Engine) -> list[dict[str, Any]]:
     """The CSV batches read in a dialect other than the plain one (`,` `"` `.`, a header, no BOM)."""
-    rows = engine.query(
-        f"SELECT step, batch_id, csv_dialect FROM {SCHEMA}.batches WHERE csv_dialect IS NOT NULL "
-        "ORDER BY step, batch_id"
-    )
+    rows = engine.query(sql.csv_dialects(_dialect(engine)))
     dialects = [(int(step), str(batch), CsvDialect.from_dict(json.loads(text))) for step, batch, text in rows]
     return [
         {"step": step, "kind": "csv", "text": f"{file_of(batch)} read as CSV with {dialect.describe()}"}
