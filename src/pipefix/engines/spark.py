@@ -101,8 +101,11 @@ _REGISTRY_DDL = [
 class SparkEngine(SparkRouter):
     capabilities = Capabilities(
         dialect="spark",
+        transactional_ddl=False,
+        alter_drop_not_null=False,
         state_dialect="duckdb",  # pipefix.* statements run on the state DuckDB (spark_router.py)
-        versioned_tables=True,
+        in_place_retype=False,
+        row_level_dml=False,
     )
 
     def __init__(
