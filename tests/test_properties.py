@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from pipefix.engines import loader, store
 from pipefix.engines.base import quote
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.duckdb_sql import create_table_sql
+from pipefix.engines.sql.tables import create_table_sql
 from pipefix.pipeline import csv_dialect
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from tests.tiers import examples

@@ -34,7 +34,6 @@ NOT_YET_MOVED = {
     "engines/conversions.py": 6,
     "engines/derived.py": 3,
     "engines/duckdb.py": 6,
-    "engines/duckdb_sql.py": 24,
     "engines/judge.py": 41,
     "engines/landing_files.py": 6,
     "engines/load_guard.py": 2,

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipefix.engines import duckdb_sql, judge, loader
+from pipefix.engines import judge, loader
 from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.engines.sql import records, tables, verdicts
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.pipeline.drift import ObservedField
@@ -49,7 +50,7 @@ def test_physical_type(logical: str, physical: str) -> None:
 
 
 def test_create_table_sql_is_exact_and_creates_the_table(engine: DuckDBEngine) -> None:
-    sql = duckdb_sql.create_table_sql(orders_contract())
+    sql = tables.create_table_sql(orders_contract())
     assert sql == (
         'CREATE TABLE IF NOT EXISTS "orders" ("order_id" BIGINT, "price_usd" DECIMAL(12,2), '
         '"status" VARCHAR, "created_at" TIMESTAMP, _pipefix_batch VARCHAR, _pipefix_line BIGINT, '
@@ -69,7 +70,7 @@ def test_create_table_sql_is_exact_and_creates_the_table(engine: DuckDBEngine) -
 
 
 def test_create_table_sql_quotes_odd_names(engine: DuckDBEngine) -> None:
-    sql = duckdb_sql.create_table_sql(ODD)
+    sql = tables.create_table_sql(ODD)
     assert sql == (
         'CREATE TABLE IF NOT EXISTS "odd table" ("order id" BIGINT, "select" VARCHAR, "we""ird" DOUBLE, '
         "_pipefix_batch VARCHAR, _pipefix_line BIGINT, _pipefix_loaded_step BIGINT)"
@@ -79,14 +80,14 @@ def test_create_table_sql_quotes_odd_names(engine: DuckDBEngine) -> None:
 
 
 def test_insert_conforming_sql_is_exact_and_lands_a_record_once(engine: DuckDBEngine) -> None:
-    sql = duckdb_sql.insert_conforming_sql(ODD, "_pipefix_checked", 7)
+    sql = verdicts.insert_conforming_sql(ODD, "_pipefix_checked", 7)
     assert sql == (
         'INSERT INTO "odd table" ("order id", "select", "we""ird", _pipefix_batch, _pipefix_line, '
         "_pipefix_loaded_step) SELECT v_0, v_1, v_2, batch_id, line_no, 7 FROM _pipefix_checked AS c "
         "WHERE reason = '' AND NOT EXISTS (SELECT 1 FROM \"odd table\" AS t "
         "WHERE t._pipefix_batch = c.batch_id AND t._pipefix_line = c.line_no)"
     )
-    engine.execute(duckdb_sql.create_table_sql(ODD))
+    engine.execute(tables.create_table_sql(ODD))
     engine.execute(
         "CREATE TEMP TABLE _pipefix_checked AS SELECT * FROM (VALUES "
         "('b', 1, 1::BIGINT, 'x', 1.5::DOUBLE, ''), ('b', 2, 2::BIGINT, 'y', NULL, 'select: bad')) "
@@ -98,14 +99,14 @@ def test_insert_conforming_sql_is_exact_and_lands_a_record_once(engine: DuckDBEn
 
 
 def test_checked_records_sql_judges_odd_names(engine: DuckDBEngine) -> None:
-    engine.execute(duckdb_sql.create_table_sql(ODD))
+    engine.execute(tables.create_table_sql(ODD))
     engine.execute(
         "CREATE TEMP TABLE _pipefix_stage AS SELECT *, NULL::VARCHAR AS stage_error FROM (VALUES "
         """('b', 1, '{"order id": 1, "select": "x", "we\\"ird": 2.5}'), """
         """('b', 2, '{"order id": 1, "select": "y"}'), """
         """('b', 3, '{"select": 3}')) AS t(batch_id, line_no, raw)"""
     )
-    checked = duckdb_sql.checked_records_sql(ODD, None, "_pipefix_stage")
+    checked = verdicts.checked_records_sql(ODD, None, "_pipefix_stage")
     rows = engine.query(f"SELECT line_no, v_0, v_1, v_2, kind, reason FROM ({checked}) ORDER BY line_no")
     assert rows == [
         (1, 1, "x", 2.5, "", ""),
@@ -174,11 +175,11 @@ def test_observed_fields_read_strings_as_timestamps_with_or_without_offsets(engi
 
 
 def test_json_path_is_a_json_pointer_that_reaches_any_key(engine: DuckDBEngine) -> None:
-    assert duckdb_sql.json_path("order id") == "'/order id'"
-    assert duckdb_sql.json_path("a/b~c'") == "'/a~1b~0c'''"
+    assert records.json_path("order id") == "'/order id'"
+    assert records.json_path("a/b~c'") == "'/a~1b~0c'''"
     keys = ["", "a\\", 'a\\"b', "a/b", "~1", "$.x", "it's", "x"]
     raw = json.dumps({k: i for i, k in enumerate(keys)} | {"y": {"x": -1}})
-    got = [engine.query(f"SELECT ? ->> {duckdb_sql.json_path(k)}", (raw,))[0][0] for k in keys]
+    got = [engine.query(f"SELECT ? ->> {records.json_path(k)}", (raw,))[0][0] for k in keys]
     assert got == [str(i) for i in range(len(keys))]
 
 
@@ -202,7 +203,7 @@ def test_a_blank_line_is_whitespace_as_python_strips_it(engine: DuckDBEngine) ->
     python = [i for i in range(1, 0x10000) if chr(i).isspace()]
     duckdb = engine.query(
         "SELECT list_filter(list_concat(range(1, 55296), range(57344, 65536)), "
-        f"lambda i: regexp_full_match(chr(i::INTEGER), {duckdb_sql.BLANK_LINE}))"
+        f"lambda i: regexp_full_match(chr(i::INTEGER), {records.BLANK_LINE}))"
     )[0][0]
     assert duckdb == python
 
@@ -255,8 +256,8 @@ def _typed_both_ways(duck: DuckDBEngine, values: list[str | None]) -> list[tuple
     record = "CASE WHEN raw IS NULL THEN '{}' ELSE '{\"x\": ' || raw || '}' END"
     written = f"json_extract({record}, ['/x'])[1]"
     return duck.query(
-        f"SELECT json_type(j), {duckdb_sql.json_type_of('j', 'x')}, j ->> '$', "
-        f"{duckdb_sql.json_text_of('j', 'x')} FROM (SELECT j, j::VARCHAR AS x FROM "
+        f"SELECT json_type(j), {records.json_type_of('j', 'x')}, j ->> '$', "
+        f"{records.json_text_of('j', 'x')} FROM (SELECT j, j::VARCHAR AS x FROM "
         f"(SELECT {written} AS j FROM v))"
     )
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pipefix.engines import duckdb_sql, store
+from pipefix.engines import store
 from pipefix.engines.base import Engine, literal, quote
 from pipefix.engines.judge import STAGE, judge_for
+from pipefix.engines.sql import records, verdicts
 from pipefix.pipeline.contracts import Adapter, ColumnSpec, Contract
 from pipefix.pipeline.conversions import HeldValues, candidates, may_have_variant, transform_for, variants
 from pipefix.pipeline.drift import Drift, with_conversions
@@ -46,7 +47,7 @@ def untyped_values_sql(contract: Contract, adapter: Adapter | None, source: str)
             index = len(contract.columns) + len(tried) - 1
             tries.append(f"CASE WHEN v_{index} IS NOT NULL THEN {literal(option)} END")
         read_by = f"list_filter([{', '.join(tries)}], lambda x: x IS NOT NULL)" if tries else "[]::VARCHAR[]"
-        path = duckdb_sql.json_path(field)
+        path = records.json_path(field)
         sent = f"json_type(raw, {path}) AS t, raw ->> {path} AS s"
         values = f"SELECT *, {sent} FROM {TRIAL} WHERE kind <> 'malformed'"
         selects.append(
@@ -58,7 +59,7 @@ def untyped_values_sql(contract: Contract, adapter: Adapter | None, source: str)
         return f"CREATE OR REPLACE TEMP TABLE {TRIAL} AS SELECT 1 AS nothing", nothing
     # No key: whether a record is a duplicate says nothing about its values' form.
     trial = replace(contract, key=None, columns=(*contract.columns, *tried))
-    checked = duckdb_sql.checked_records_sql(trial, Adapter(contract.table, 0, tuple(transforms)), source)
+    checked = verdicts.checked_records_sql(trial, Adapter(contract.table, 0, tuple(transforms)), source)
     return (
         f"CREATE OR REPLACE TEMP TABLE {TRIAL} AS {checked}",
         " UNION ALL ".join(selects) + " ORDER BY i, n DESC, sample",

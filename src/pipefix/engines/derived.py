@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipefix.engines.base import Engine, literal, quote, scalar
-from pipefix.engines.duckdb_sql import LINEAGE_COLUMNS
+from pipefix.engines.sql.tables import LINEAGE_COLUMNS
 
 
 @dataclass(frozen=True)

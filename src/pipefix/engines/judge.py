@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipefix.engines import chunks, compressed, duckdb_sql, readers, store
+from pipefix.engines import chunks, compressed, readers, store
 from pipefix.engines.base import Engine, EngineError, literal, quote, scalar
 from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.engines.sql import records, tables, verdicts
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.csv_dialect import CsvDialect
 
@@ -221,7 +222,7 @@ class Judge:
     def _drop_blank_lines(self) -> None:
         """DuckDB's trim() keeps tabs, form feeds, U+2028 ...: a line of only those is blank to
         the CSV and fallback JSONL readers, so it is no record here either."""
-        blank = f"regexp_full_match(raw, {duckdb_sql.BLANK_LINE})"
+        blank = f"regexp_full_match(raw, {records.BLANK_LINE})"
         if scalar(self.duck, f"SELECT count(*) FROM {STAGE} WHERE {blank}"):
             self.duck.execute(
                 f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {STAGE} WHERE NOT {blank}"
@@ -275,7 +276,7 @@ class Judge:
         keys, lineage = self._context(contract)
         self.duck.execute(
             f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS "
-            + duckdb_sql.checked_records_sql(contract, adapter, STAGE, keys)
+            + verdicts.checked_records_sql(contract, adapter, STAGE, keys)
         )
         self._lineage = lineage
 
@@ -294,11 +295,11 @@ class Judge:
         probed = [] if self._prior_lineage else batches
         candidates: list[str] = []
         if contract.key is not None:
-            path = duckdb_sql.json_path(contract.key)
+            path = records.json_path(contract.key)
             candidates = [
                 r[0]
                 for r in self.duck.query(
-                    f"SELECT DISTINCT raw ->> {path} FROM {STAGE} WHERE {duckdb_sql.IS_OBJECT} "
+                    f"SELECT DISTINCT raw ->> {path} FROM {STAGE} WHERE {records.IS_OBJECT} "
                     f"AND raw ->> {path} IS NOT NULL"
                 )
             ]
@@ -343,11 +344,11 @@ class Judge:
         )
 
     def verdict_figures(self, contract: Contract, adapter: Adapter | None) -> VerdictFigures:
-        """What the last chunk's verdicts show: one scan (duckdb_sql.verdict_figures_sql)."""
-        row = self.duck.query(duckdb_sql.verdict_figures_sql(contract, adapter, CHECKED))[0]
-        fields = duckdb_sql.field_columns(contract, adapter)
+        """What the last chunk's verdicts show: one scan (verdicts.verdict_figures_sql)."""
+        row = self.duck.query(verdicts.verdict_figures_sql(contract, adapter, CHECKED))[0]
+        fields = verdicts.field_columns(contract, adapter)
         seen = {
-            name: (int(row[3 + 2 * n] or 0), duckdb_sql.json_types_of(row[4 + 2 * n]))
+            name: (int(row[3 + 2 * n] or 0), verdicts.json_types_of(row[4 + 2 * n]))
             for n, name in enumerate(fields)
         }
         return VerdictFigures(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), seen)
@@ -363,7 +364,7 @@ class Judge:
             f"reason = '' AND NOT EXISTS (SELECT 1 FROM ({lineage}) AS x "
             "WHERE x.b = c.batch_id AND x.l = c.line_no)"
         )
-        columns = [*contract.column_names, *duckdb_sql.LINEAGE_COLUMNS]
+        columns = [*contract.column_names, *tables.LINEAGE_COLUMNS]
         values = ", ".join(f"v_{i}" for i in range(len(contract.columns)))
         if self.shares_warehouse:
             self.duck.execute(

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from pipefix.domain.serde import to_plain
-from pipefix.engines import batch_files, duckdb_sql, load_guard, readers, store, utc_notes
+from pipefix.engines import batch_files, load_guard, readers, store, utc_notes
 from pipefix.engines.base import Engine, EngineError, quote, scalar
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.judge import CHECKED, REJECTED, STAGE, Judge, VerdictFigures, judge_for
+from pipefix.engines.sql import profile, records
 from pipefix.errors import PipefixError, RecoverableError
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.csv_dialect import CsvOptions
@@ -173,7 +174,7 @@ def record_rewrite(
 
 
 def observed_fields(duck: DuckDBEngine, source: str) -> tuple[ObservedField, ...]:
-    rows = duck.query(duckdb_sql.observed_fields_sql(source))
+    rows = duck.query(profile.observed_fields_sql(source))
     return tuple(
         ObservedField(
             name=name,
@@ -198,7 +199,7 @@ def value_reasons(duck: DuckDBEngine) -> list[tuple[str, int]]:
 
 
 def _valid_objects(duck: DuckDBEngine) -> int:
-    return int(scalar(duck, f"SELECT count(*) FROM {STAGE} WHERE {duckdb_sql.IS_OBJECT}"))
+    return int(scalar(duck, f"SELECT count(*) FROM {STAGE} WHERE {records.IS_OBJECT}"))
 
 
 def _load_appended(
@@ -555,9 +556,9 @@ def profile_open_quarantine(
 
 def held_values(engine: Engine, field: str, limit: int = 1000) -> list[str]:
     """Distinct values of a field among the records last staged by profile_open_quarantine."""
-    path = duckdb_sql.json_path(field)
+    path = records.json_path(field)
     rows = judge_for(engine).duck.query(
-        f"SELECT DISTINCT raw ->> {path} FROM {STAGE} WHERE {duckdb_sql.IS_OBJECT} "
+        f"SELECT DISTINCT raw ->> {path} FROM {STAGE} WHERE {records.IS_OBJECT} "
         f"AND raw ->> {path} IS NOT NULL LIMIT {int(limit)}"
     )
     return [str(r[0]) for r in rows]

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from pipefix.engines import duckdb_sql, quarantine
+from pipefix.engines import quarantine
 from pipefix.engines.base import Engine, quote
 from pipefix.engines.judge import STAGE, judge_for
+from pipefix.engines.sql import records
 from pipefix.pipeline.contracts import Contract, type_family
 from pipefix.pipeline.renames import ValueProfile, common_shapes
 
@@ -64,16 +65,16 @@ def held(engine: Engine, field: str) -> tuple[ValueProfile, list[str]]:
     """The field among the staged held records: counts, numeric range, shapes; and a sample of
     its distinct values as sent."""
     duck = judge_for(engine).duck
-    value = f"raw ->> {duckdb_sql.json_path(field)}"
+    value = f"raw ->> {records.json_path(field)}"
     values, distinct, low, high, shortest, longest = duck.query(
         f"SELECT count({value}), count(DISTINCT {value}), min(TRY_CAST({value} AS DOUBLE)), "
         f"max(TRY_CAST({value} AS DOUBLE)), min(length({value})), max(length({value})) "
-        f"FROM {STAGE} WHERE {duckdb_sql.IS_OBJECT}"
+        f"FROM {STAGE} WHERE {records.IS_OBJECT}"
     )[0]
     sample = [
         str(r[0])
         for r in duck.query(
-            f"SELECT DISTINCT {value} AS v FROM {STAGE} WHERE {duckdb_sql.IS_OBJECT} "
+            f"SELECT DISTINCT {value} AS v FROM {STAGE} WHERE {records.IS_OBJECT} "
             f"AND {value} IS NOT NULL ORDER BY v LIMIT {SAMPLE}"
         )
     ]
@@ -95,7 +96,7 @@ def carried_by_every_record(engine: Engine, table: str, old: str, new: str) -> b
     duck = judge_for(engine).duck
     rows = duck.query(
         "SELECT batch_id, count(*) FILTER (WHERE list_contains(json_keys(raw), ?)), count(*) "
-        f"FROM {STAGE} WHERE {duckdb_sql.IS_OBJECT} GROUP BY batch_id",
+        f"FROM {STAGE} WHERE {records.IS_OBJECT} GROUP BY batch_id",
         (new,),
     )
     batches = [str(batch) for batch, carrying, _ in rows if int(carrying)]

@@ -4,10 +4,11 @@ history, with what keeps it (`timestamptz`)."""
 
 from __future__ import annotations
 
-from pipefix.engines import duckdb_sql, store
+from pipefix.engines import store
 from pipefix.engines.base import Engine, literal
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.judge import CHECKED
+from pipefix.engines.sql import verdicts
 from pipefix.pipeline.contracts import Adapter, Contract
 
 # A time of day followed by an offset other than +00:00, somewhere in a record: the one test
@@ -23,7 +24,7 @@ KIND = "utc_note"
 def offsets_loaded(duck: DuckDBEngine, contract: Contract, adapter: Adapter | None) -> dict[str, list[str]]:
     """Timestamp column -> the offsets other than UTC its values just judged to load were sent
     with (a few), for the records last checked."""
-    texts = duckdb_sql.timestamp_texts(contract, adapter)
+    texts = verdicts.timestamp_texts(contract, adapter)
     if not texts:
         return {}
     offsets = []

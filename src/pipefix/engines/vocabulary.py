@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pipefix.engines import duckdb_sql
 from pipefix.engines.base import Engine, literal
 from pipefix.engines.judge import STAGE, judge_for
+from pipefix.engines.sql import records, verdicts
 from pipefix.pipeline.contracts import Adapter, Contract
 
 # Distinct texts read per column: a vocabulary has a few words; a column with more held texts
@@ -25,7 +25,7 @@ def held_texts_sql(contract: Contract, adapter: Adapter | None, source: str) -> 
     selects = []
     for i, column in enumerate(contract.columns):
         transform = adapter.transform_for(column.name) if adapter else None
-        path = duckdb_sql.json_path(transform.source if transform else column.name)
+        path = records.json_path(transform.source if transform else column.name)
         sent = f"json_type(raw, {path})"
         if column.type == "boolean":
             unread = f"{sent} IN ('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE') AND v_{i} IS NULL"
@@ -41,7 +41,7 @@ def held_texts_sql(contract: Contract, adapter: Adapter | None, source: str) -> 
     if not selects:
         return None
     # No key: whether a record is a duplicate says nothing about its words.
-    checked = duckdb_sql.checked_records_sql(replace(contract, key=None), adapter, source)
+    checked = verdicts.checked_records_sql(replace(contract, key=None), adapter, source)
     texts = " UNION ALL ".join(selects)
     return (
         f"WITH checked AS ({checked}) SELECT i, s, n FROM ({texts}) "

@@ -14,7 +14,7 @@ from typing import Any
 from pipefix.domain.records import FileNote
 from pipefix.engines import added_tables, derived, health, landing_files, loader, readers, store
 from pipefix.engines.base import Engine
-from pipefix.engines.duckdb_sql import create_table_sql
+from pipefix.engines.sql.tables import create_table_sql
 from pipefix.pipeline import landing as landing_rules
 from pipefix.pipeline import landing_report
 from pipefix.pipeline.contracts import Adapter, Contract

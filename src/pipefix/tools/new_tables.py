@@ -22,7 +22,7 @@ from pipefix.domain.actions import FixType
 from pipefix.domain.records import NewTable
 from pipefix.domain.serde import from_plain, to_plain
 from pipefix.engines import added_tables, samples, store
-from pipefix.engines.duckdb_sql import create_table_sql
+from pipefix.engines.sql.tables import create_table_sql
 from pipefix.pipeline import infer
 from pipefix.pipeline.contracts import Adapter, ColumnTransform, Contract, TransformKind
 from pipefix.pipeline.landing_report import NO_CONTRACT, Reported

@@ -7,10 +7,22 @@ replays share this SQL, so a record is judged the same way whichever path it tak
 
 from __future__ import annotations
 
-import json
-
 from pipefix.engines.base import literal, number_literal, quote
 from pipefix.engines.conversion_sql import converted
+from pipefix.engines.sql.records import (
+    INTEGER_JSON,
+    IS_OBJECT,
+    MAYBE_INEXACT,
+    NUMBER,
+    NUMERIC_JSON,
+    PLAIN_DATE,
+    TOKENS,
+    json_path,
+    json_text_of,
+    json_type_of,
+    top_level_token,
+)
+from pipefix.engines.sql.tables import LINEAGE_COLUMNS
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import (
     Adapter,
@@ -22,118 +34,16 @@ from pipefix.pipeline.contracts import (
 )
 from pipefix.pipeline.conversions import variants
 
-# DuckDB evaluates both sides of AND, and json_type() raises on malformed JSON: only a CASE
-# guards it. Every test of "is this record a JSON object" goes through this expression. Valid
-# JSON opening with "{" is an object: the second parse (json_type) is only for the rare record
-# opening otherwise (white space first, an array, a number ...).
-IS_OBJECT = (
-    "(CASE WHEN stage_error IS NOT NULL THEN false WHEN left(raw, 1) = '{' THEN json_valid(raw) "
-    "WHEN json_valid(raw) THEN json_type(raw) = 'OBJECT' ELSE false END)"
-)
-
-LINEAGE_COLUMNS = ("_pipefix_batch", "_pipefix_line", "_pipefix_loaded_step")
-
-_NUMERIC_JSON = "('BIGINT', 'UBIGINT', 'DOUBLE')"
-_INTEGER_JSON = "('BIGINT', 'UBIGINT')"
-
-# Whitespace as Python's str.isspace() sees it (what the CSV and fallback JSONL readers strip):
-# a line of nothing else is blank, not a record, whichever reader reads it.
-BLANK_LINE = literal(r"[\t\n\x0b\x0c\r\x1c-\x1f\x{85}\pZ]*")
-
-# JSON numbers reach SQL through a double: `raw ->> path` gives the double's shortest text, so
-# 0.3000000000000000000001 comes out as 0.3. That text is exact for a number of at most 15
-# digits without an exponent; a record with any other number (or what looks like one) has its
-# decimal fields read from its own text instead, split into JSON tokens.
-_MAYBE_INEXACT = literal(r"[0-9](\.?[0-9]){15}|[0-9][eE]")
-_TOKENS = literal(r'"([^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
-_NUMBER = literal(r"-?([0-9]+)(\.([0-9]+))?([eE]([-+]?[0-9]+))?")
-_PLAIN_DATE = literal(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def create_table_sql(contract: Contract, dialect: str = "duckdb") -> str:
-    columns = [f"{quote(c.name)} {physical_type(c.type, dialect)}" for c in contract.columns] + [
-        "_pipefix_batch VARCHAR",
-        "_pipefix_line BIGINT",
-        "_pipefix_loaded_step BIGINT",
-    ]
-    return f"CREATE TABLE IF NOT EXISTS {quote(contract.table)} ({', '.join(columns)})"
-
-
-def json_type_of(value: str, text: str) -> str:
-    """json_type() of a JSON `value` given `text`, the value as json_extract() wrote it: read
-    from its first character, which names every type but a number's; only a number (short text)
-    is parsed again. Parsing every field of every record again cost most of the judge
-    (tests/engines/test_duckdb_sql.py holds this to json_type())."""
-    return (
-        f"CASE left({text}, 1) WHEN '\"' THEN 'VARCHAR' WHEN 'n' THEN 'NULL' WHEN 't' THEN 'BOOLEAN' "
-        f"WHEN 'f' THEN 'BOOLEAN' WHEN '{{' THEN 'OBJECT' WHEN '[' THEN 'ARRAY' ELSE json_type({value}) END"
-    )
-
-
-def json_text_of(value: str, text: str) -> str:
-    """`value ->> '$'` (a JSON value's text: a string unescaped, NULL for null) given `text`, the
-    value as written: only a string is parsed again."""
-    return f"CASE left({text}, 1) WHEN '\"' THEN {value} ->> '$' WHEN 'n' THEN NULL ELSE {text} END"
-
-
-def json_path(field: str) -> str:
-    """The field as a JSON Pointer: unlike a `$."..."` path it holds any key ("", a backslash ...)."""
-    return literal("/" + field.replace("~", "~0").replace("/", "~1"))
-
-
-def _pointer_sql(key: str) -> str:
-    """json_path() of a key held in SQL (e.g. each key of json_keys())."""
-    return f"'/' || replace(replace({key}, '~', '~0'), '/', '~1')"
-
-
-def _top_level_token(field: str, tokens: str) -> str:
-    """The token of the value of top-level `field`, given the record's JSON tokens: the first
-    string equal to the field (however escaped), directly inside the record, followed by ':'.
-    The first, as `raw ->> path` reads a repeated key."""
-    return _value_token(literal(json.dumps(field, ensure_ascii=False)), literal(field), tokens, _PLAIN)
-
-
-# A record without a backslash writes every key one way only (no escaped spelling of it).
-_PLAIN = "NOT contains(raw, '\\')"
-
-
-def _value_token(written: str, key: str, tokens: str, plain: str) -> str:
-    """_top_level_token() of a key given as SQL: `key` its value, `written` the JSON string a
-    producer writes for it without escapes (an escaped one is decoded and compared). `plain`:
-    SQL true when the record has no escapes, so that the first token spelled `written`, when it
-    is a key directly inside the record, is the one (found without a scan of every token)."""
-
-    def depth(j: str) -> str:
-        return (
-            f"len(list_filter({tokens}[1:{j} - 1], lambda t: t IN ('{{', '['))) "
-            f"- len(list_filter({tokens}[1:{j} - 1], lambda t: t IN ('}}', ']')))"
-        )
-
-    is_key = (
-        f"CASE WHEN {tokens}[j] = {written} THEN true "
-        f"WHEN starts_with({tokens}[j], '\"') AND contains({tokens}[j], '\\') "
-        f"THEN ({tokens}[j] ->> '$') = {key} ELSE false END"
-    )
-    found = (
-        f"list_filter(range(1, len({tokens}) - 1), lambda j: CASE WHEN {tokens}[j + 1] = ':' "
-        f"AND ({is_key}) THEN {depth('j')} = 1 ELSE false END)[1]"
-    )
-    first = f"list_position({tokens}, {written})"
-    return (
-        f"CASE WHEN {plain} AND coalesce({tokens}[{first} + 1] = ':' AND {depth(first)} = 1, false) "
-        f"THEN {tokens}[{first} + 2] ELSE {tokens}[{found} + 2] END"
-    )
-
 
 def _fits_scale(number: str, scale: int) -> str:
     """Whether a JSON number's text has no non-zero digit past `scale` decimal places, read on
     the text itself (digits and exponent), never through a double or a rounding cast."""
-    digits = f"(regexp_extract({number}, {_NUMBER}, 1) || regexp_extract({number}, {_NUMBER}, 3))"
-    places = f"length(regexp_extract({number}, {_NUMBER}, 3))"
-    exponent = f"TRY_CAST(coalesce(nullif(regexp_extract({number}, {_NUMBER}, 5), ''), '0') AS BIGINT)"
+    digits = f"(regexp_extract({number}, {NUMBER}, 1) || regexp_extract({number}, {NUMBER}, 3))"
+    places = f"length(regexp_extract({number}, {NUMBER}, 3))"
+    exponent = f"TRY_CAST(coalesce(nullif(regexp_extract({number}, {NUMBER}, 5), ''), '0') AS BIGINT)"
     significant = f"rtrim({digits}, '0')"
     return (
-        f"coalesce(regexp_full_match({number}, {_NUMBER}) AND ({significant} = '' OR "
+        f"coalesce(regexp_full_match({number}, {NUMBER}) AND ({significant} = '' OR "
         f"{exponent} - {places} + length({digits}) - length({significant}) >= {-scale}), false)"
     )
 
@@ -153,10 +63,10 @@ def _typed_value(
         return f"coalesce({converted(transform, logical, jt, text, exact_at_scale)}, {own})"
     physical = physical_type(logical)
     if logical in ("bigint", "integer"):
-        return f"CASE WHEN {jt} IN {_INTEGER_JSON} THEN TRY_CAST({text} AS {physical}) END"
+        return f"CASE WHEN {jt} IN {INTEGER_JSON} THEN TRY_CAST({text} AS {physical}) END"
     if logical == "double" or logical.startswith("decimal"):
         # A decimal's `text` is the number as sent (`e_<i>`), so the cast only checks its range.
-        return f"CASE WHEN {jt} IN {_NUMERIC_JSON} THEN TRY_CAST({text} AS {physical}) END"
+        return f"CASE WHEN {jt} IN {NUMERIC_JSON} THEN TRY_CAST({text} AS {physical}) END"
     if logical == "varchar":
         return f"CASE WHEN {jt} = 'VARCHAR' THEN {text} END"
     if logical == "boolean":
@@ -170,7 +80,7 @@ def _typed_value(
     if logical == "date":
         # A plain date only: a cast would drop a time of day or an offset without a word.
         return (
-            f"CASE WHEN {jt} = 'VARCHAR' AND regexp_full_match({text}, {_PLAIN_DATE}) "
+            f"CASE WHEN {jt} = 'VARCHAR' AND regexp_full_match({text}, {PLAIN_DATE}) "
             f"THEN TRY_CAST({text} AS DATE) END"
         )
     return f"CASE WHEN {jt} <> 'NULL' THEN json_extract(raw, {path}) END"
@@ -296,7 +206,7 @@ def checked_records_sql(
         if scale is not None or column.name in kept_in or (conversion and column.type == "timestamp"):
             exact[i] = (
                 f"CASE WHEN t_{i} = 'DOUBLE' AND tokens IS NOT NULL "
-                f"THEN {_top_level_token(field, 'tokens')} ELSE s_{i} END AS e_{i}"
+                f"THEN {top_level_token(field, 'tokens')} ELSE s_{i} END AS e_{i}"
             )
             text = f"e_{i}"
         at_scale = _fits_scale(text, scale[1]) if scale is not None else None
@@ -343,8 +253,8 @@ def checked_records_sql(
         # A variant keeps a number's text as sent, even when its double's text holds the value.
         kept = "".join(f" OR t_{index[c]} = 'DOUBLE'" for c in kept_in)
         tokenized = (
-            f"SELECT *, CASE WHEN (({doubles}) AND regexp_matches(raw, {_MAYBE_INEXACT})){kept} "
-            f"THEN regexp_extract_all(raw, {_TOKENS}) END AS tokens FROM ({fields})"
+            f"SELECT *, CASE WHEN (({doubles}) AND regexp_matches(raw, {MAYBE_INEXACT})){kept} "
+            f"THEN regexp_extract_all(raw, {TOKENS}) END AS tokens FROM ({fields})"
         )
         fields = f"SELECT * EXCLUDE (tokens), {', '.join(exact.values())} FROM ({tokenized})"
     typed_rows = f"SELECT *, {', '.join(values)} FROM ({fields})"
@@ -492,71 +402,4 @@ def insert_conforming_sql(contract: Contract, checked: str, step: int) -> str:
         f"INSERT INTO {table} ({columns}) SELECT {values}, batch_id, line_no, {int(step)} "
         f"FROM {checked} AS c WHERE reason = '' AND NOT EXISTS (SELECT 1 FROM {table} AS t "
         "WHERE t._pipefix_batch = c.batch_id AND t._pipefix_line = c.line_no)"
-    )
-
-
-# A JSON number whose double's text may not be the text sent: 16 digits or more, an exponent, or
-# a zero ending its fraction (1.50 reads as 1.5). Profiles read such records' own tokens.
-_MAYBE_REWRITTEN = literal(r"[0-9](\.?[0-9]){15}|[0-9][eE]|\.[0-9]*0([^0-9]|$)")
-_NUMBER_PARTS = literal(r"-?([0-9]+)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?")
-# ISO-8601 as pipeline/infer.py reads it, without and with an offset.
-_STAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-_OFFSET = r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)"
-
-
-def observed_fields_sql(source: str) -> str:
-    """Per record field: JSON types, rows carrying it, numeric range, digits before and after
-    the point (as sent, and the fewest that hold each value), whether a whole number is past a
-    64-bit integer, how its strings read (timestamptz, timestamp, text), and a few samples.
-
-    Digits are counted on the number's text as sent, never through a double: a record whose
-    text a double may rewrite is split into JSON tokens, and the field's own token is read."""
-    path = _pointer_sql("k")
-    token = _value_token("'\"' || k || '\"'", "k", "tokens", "plain")
-    objects = (
-        f"SELECT batch_id, line_no, raw, {_PLAIN} AS plain, CASE WHEN regexp_matches(raw, "
-        f"{_MAYBE_REWRITTEN}) THEN regexp_extract_all(raw, {_TOKENS}) END AS tokens "
-        f"FROM {source} WHERE {IS_OBJECT}"
-    )
-    fields = (
-        f"SELECT batch_id, line_no, k, json_type(raw, {path}) AS t, raw ->> ({path}) AS s, tokens, plain "
-        f"FROM ({objects}), unnest(json_keys(raw)) AS u(k)"
-    )
-    sent = f"CASE WHEN t = 'DOUBLE' AND tokens IS NOT NULL THEN coalesce({token}, s) ELSE s END"
-    texts = (
-        f"SELECT * EXCLUDE (tokens, plain), CASE WHEN t IN {_NUMERIC_JSON} THEN {sent} END AS n "
-        f"FROM ({fields})"
-    )
-    parts = f"SELECT *, regexp_extract(n, {_NUMBER_PARTS}, ['i', 'f', 'x']) AS m FROM ({texts})"
-    # A number is its digits (`coef`, no leading zero) times ten to `e`.
-    exponent = (
-        "coalesce(TRY_CAST(nullif(m.x, '') AS INTEGER), CASE WHEN m.x = '' THEN 0 "
-        "WHEN starts_with(m.x, '-') THEN -1000000 ELSE 1000000 END)"
-    )
-    numbers = f"SELECT *, ltrim(m.i || m.f, '0') AS coef, {exponent} - length(m.f) AS e FROM ({parts})"
-    significant = "rtrim(coef, '0')"
-    digits = "greatest(0, length(coef) + e)"
-    exact = (
-        f"CASE WHEN {significant} = '' THEN 0 ELSE greatest(0, length({significant}) - length(coef) - e) END"
-    )
-    past_bigint = (
-        f"m.i <> '' AND ({exact}) = 0 AND ({digits} > 19 OR ({digits} = 19 "
-        "AND TRY_CAST(TRY_CAST(n AS DECIMAL(38,0)) AS BIGINT) IS NULL))"
-    )
-    text_kind = (
-        f"CASE WHEN t <> 'VARCHAR' THEN NULL "
-        f"WHEN regexp_full_match(s, {literal(_STAMP + _OFFSET)}) AND TRY_CAST(s AS TIMESTAMPTZ) IS NOT NULL "
-        f"THEN 'timestamptz' WHEN regexp_full_match(s, {literal(_STAMP)}) "
-        f"AND TRY_CAST(s AS TIMESTAMP) IS NOT NULL THEN 'timestamp' ELSE 'text' END"
-    )
-    return (
-        f"SELECT k, list_sort(list(DISTINCT t)) AS types, count(*) AS rows, "
-        f"min(TRY_CAST(s AS DOUBLE)), max(TRY_CAST(s AS DOUBLE)), "
-        f"coalesce(max(CASE WHEN n IS NOT NULL THEN greatest(0, -e) END), 0), "
-        f"list(left(s, 60) ORDER BY batch_id, line_no)[1:3] AS samples, "
-        f"coalesce(max(CASE WHEN n IS NOT NULL THEN {digits} END), 0), "
-        f"coalesce(max(CASE WHEN n IS NOT NULL THEN {exact} END), 0), "
-        f"coalesce(bool_or(n IS NOT NULL AND {past_bigint}), false), "
-        f"list_sort(list(DISTINCT {text_kind}) FILTER (WHERE t = 'VARCHAR')) "
-        f"FROM ({numbers}) GROUP BY k ORDER BY k"
     )
