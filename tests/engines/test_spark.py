@@ -114,7 +114,7 @@ def test_a_crash_between_data_and_bookkeeping_reruns_without_duplicates(
     real = SparkEngine.execute
 
     def crash_at_bookkeeping(self: SparkEngine, sql: str, params: Any = ()) -> None:
-        if sql.startswith(f"INSERT INTO {store.SCHEMA}.batches"):
+        if sql.startswith(f'INSERT INTO "{store.SCHEMA}"."batches"'):
             raise KeyboardInterrupt("killed after the rows reached Spark")
         real(self, sql, params)
 

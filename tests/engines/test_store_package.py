@@ -45,6 +45,7 @@ ALLOWED = (
     "pipefix.pipeline.",
     "pipefix.errors",
     "pipefix.engines.base",
+    "pipefix.engines.dialect_of",  # which dialect user-table statements are sent in
     "pipefix.engines.sql",  # the statements, built per dialect
     "pipefix.engines.store",
 )

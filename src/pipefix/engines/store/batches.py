@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipefix.engines.base import Engine, scalar
+from pipefix.engines.dialect_of import dialect_of
 from pipefix.engines.sql import bookkeeping_batches as sql
 from pipefix.engines.store.contracts import adopted
 from pipefix.engines.store.schema import BATCH_COLUMNS, _dialect, file_of
@@ -38,10 +39,10 @@ def row_accounting(engine: Engine, tables: tuple[str, ...]) -> dict[str, int]:
     d = _dialect(engine)
     adopted_tables = adopted(engine, tables)
     received, duplicates = engine.query(sql.received_and_duplicates(d, len(tables)), tables)[0]
-    # The user tables' rows, in the same text: on Spark, the router reads every statement in
-    # DuckDB's dialect and translates one on user tables for Spark itself.
+    # The user tables' rows, in the text the warehouse is sent (not the state's dialect).
+    user = dialect_of(engine)
     per_table = engine.query_many(
-        [sql.user_table_rows(d, table, table in adopted_tables) for table in tables]
+        [sql.user_table_rows(user, table, table in adopted_tables) for table in tables]
     )
     loaded = sum(int(rows[0][0]) for rows in per_table)
     duplicated = sum(int(rows[0][1]) for rows in per_table)
