@@ -29,25 +29,17 @@ SQL = re.compile(
 # Module (under src/pipefix) -> SQL strings it still holds. Lower a number when statements move
 # into engines/sql/; remove the line at zero. Never raise one.
 NOT_YET_MOVED = {
-    "engines/added_tables.py": 4,
     "engines/base.py": 4,
     "engines/conversions.py": 6,
-    "engines/derived.py": 3,
     "engines/duckdb.py": 6,
     "engines/judge.py": 41,
-    "engines/landing_files.py": 6,
-    "engines/load_guard.py": 2,
     "engines/loader.py": 8,
     "engines/postgres.py": 2,
     "engines/postgres_probe.py": 4,
-    "engines/quarantine.py": 10,
     "engines/rename_figures.py": 7,
-    "engines/run_lock.py": 3,
     "engines/safety.py": 3,
-    "engines/samples.py": 3,
     "engines/spark.py": 27,
     "engines/spark_router.py": 8,
-    "engines/utc_notes.py": 1,
     "engines/vocabulary.py": 2,
 }
 

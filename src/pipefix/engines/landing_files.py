@@ -8,68 +8,58 @@ from collections.abc import Iterable
 from typing import Any
 
 from pipefix.engines.base import Engine, columns_of
+from pipefix.engines.dialect_of import dialect_of
+from pipefix.engines.sql import landing as sql
 from pipefix.engines.store import SCHEMA
 from pipefix.pipeline.landing_report import Reported
-
-TABLE = f"{SCHEMA}.landing_files"
-_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {TABLE} (file VARCHAR, size_bytes BIGINT, kind VARCHAR, "
-    "reason VARCHAR, folder VARCHAR, records BIGINT, step BIGINT, resolved_step BIGINT, "
-    "resolution VARCHAR)",
-)
 
 
 def ensure(engine: Engine) -> None:
     """Created next to pipefix's other tables (tools/ingest.setup), on every open: idempotent."""
-    for statement in _DDL:
+    for statement in sql.landing_files_ddl(dialect_of(engine), SCHEMA):
         engine.execute(statement)
 
 
 def exists(engine: Engine) -> bool:
-    return bool(columns_of(engine, "landing_files", SCHEMA))
+    return bool(columns_of(engine, sql.LANDING_FILES, SCHEMA))
 
 
 def records_seen(engine: Engine) -> dict[tuple[str, int], int]:
     """(file, bytes) -> records counted when it was first reported: not counted again."""
     if not exists(engine):
         return {}
-    rows = engine.query(f"SELECT file, size_bytes, records FROM {TABLE} WHERE kind = 'no_contract'")
+    rows = engine.query(sql.records_seen_sql(dialect_of(engine), SCHEMA))
     return {(str(f), int(s)): int(r or 0) for f, s, r in rows}
 
 
 def record(engine: Engine, step: int, reported: Iterable[Reported]) -> list[Reported]:
     """Store the files reported now that were never reported with these bytes; returns them."""
-    seen = {(str(f), int(s)) for f, s in engine.query(f"SELECT file, size_bytes FROM {TABLE}")}
+    d = dialect_of(engine)
+    seen = {(str(f), int(s)) for f, s in engine.query(sql.reported_files_sql(d, SCHEMA))}
     new = [r for r in reported if (r.file, r.size_bytes) not in seen]
     for r in new:
-        engine.execute(
-            f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-            (r.file, r.size_bytes, r.kind, r.reason, r.folder, r.records, step),
-        )
+        values = (r.file, r.size_bytes, r.kind, r.reason, r.folder, r.records, step)
+        engine.execute(sql.record_file_sql(d, SCHEMA), values)
     return new
 
 
 def resolve(engine: Engine, step: int, current: Iterable[Reported], read: set[str]) -> None:
     """Files reported before and not now: read since (`read`, the files loaded), or gone."""
     now = {(r.file, r.size_bytes) for r in current}
-    rows = engine.query(f"SELECT file, size_bytes FROM {TABLE} WHERE resolved_step IS NULL")
+    d = dialect_of(engine)
+    rows = engine.query(sql.reported_files_sql(d, SCHEMA, unresolved=True))
     for file, size in rows:
         if (str(file), int(size)) in now:
             continue
-        engine.execute(
-            f"UPDATE {TABLE} SET resolved_step = ?, resolution = ? WHERE file = ? AND size_bytes = ?",
-            (step, "read" if file in read else "gone", file, size),
-        )
+        resolution = "read" if file in read else "gone"
+        engine.execute(sql.resolve_file_sql(d, SCHEMA), (step, resolution, file, size))
 
 
 def history_entries(engine: Engine) -> list[dict[str, Any]]:
     """`pipefix history`: each file reported (once per bytes), and when it was read."""
     if not exists(engine):
         return []
-    rows = engine.query(
-        f"SELECT file, size_bytes, kind, reason, records, step, resolved_step, resolution FROM {TABLE} "
-        "ORDER BY step, file"
-    )
+    rows = engine.query(sql.landing_history_sql(dialect_of(engine), SCHEMA))
     entries: list[dict[str, Any]] = []
     for file, size, kind, reason, records, step, resolved_step, resolution in rows:
         held = f", {int(records):,} records" if kind == "no_contract" else ""

@@ -8,19 +8,18 @@ So the rows are counted where they landed: in the table by lineage and in the qu
 from __future__ import annotations
 
 from pipefix.engines import store
-from pipefix.engines.base import Engine, EngineError, quote, scalar
+from pipefix.engines.base import Engine, EngineError, scalar
+from pipefix.engines.dialect_of import dialect_of
+from pipefix.engines.sql import load_guard as sql
 
 
 def written_rows(engine: Engine, table: str, batch_id: str) -> tuple[int, int]:
     """What the warehouse holds of a batch, counted where it was written: rows in the table by
     lineage (those a load cut short before already wrote, too) and rows in the quarantine.
     Two statements: on Spark the table and the quarantine live in different engines."""
-    present = scalar(engine, f"SELECT count(*) FROM {quote(table)} WHERE _pipefix_batch = ?", (batch_id,))
-    held = scalar(
-        engine,
-        f"SELECT count(*) FROM {store.SCHEMA}.quarantine WHERE table_name = ? AND batch_id = ?",
-        (table, batch_id),
-    )
+    d = dialect_of(engine)
+    present = scalar(engine, sql.rows_of_batch_sql(d, table), (batch_id,))
+    held = scalar(engine, sql.held_of_batch_sql(d, store.SCHEMA), (table, batch_id))
     return int(present or 0), int(held or 0)
 
 

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from pipefix.engines.sql import run_lock as sql
 from pipefix.errors import PipelineBusy
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ def hold_postgres(engine: PostgresEngine, schema: str, wait: float) -> None:
     key = lock_key(schema)
 
     def acquire() -> None:
-        if not engine.query("SELECT pg_try_advisory_lock(?)", (key,))[0][0]:
+        if not engine.query(sql.try_lock_sql(), (key,))[0][0]:
             raise PipelineBusy(
                 f"pipeline {engine.url} is in use: {postgres_holder(engine, key).describe()} holds its "
                 "run lock (another pipefix run). One run at a time: wait for it to end, or let this "
@@ -142,20 +143,13 @@ def hold_postgres(engine: PostgresEngine, schema: str, wait: float) -> None:
 
     waiting(acquire, wait)
     name = f"{HOLDER_PREFIX}{os.getpid()} on {socket.gethostname()}"
-    engine.query("SELECT set_config('application_name', ?, false)", (name[:63],))
+    engine.query(sql.name_session_sql(), (name[:63],))
 
 
 def postgres_holder(engine: PostgresEngine, key: int) -> Holder:
     """The session holding the advisory lock `key`: the pid and host it named itself with, and
     when it connected."""
-    rows = engine.query(
-        "SELECT a.application_name, a.backend_start, l.pid FROM pg_locks AS l "
-        "LEFT JOIN pg_stat_activity AS a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-        "AND (l.classid::bigint << 32) + l.objid::bigint = ?",
-        (key,),
-    )
+    rows = engine.query(sql.holder_sql(), (key,))
     if not rows:
         return Holder(None, None, None, "a session that has just ended")
     name, since, backend = rows[0]

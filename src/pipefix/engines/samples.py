@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipefix.engines import loader, readers, store
+from pipefix.engines import duckdb_sql, loader, readers, store
 from pipefix.engines.base import EngineError
+from pipefix.engines.dialect_of import dialect_of
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.judge import STAGE, Judge
-from pipefix.engines.sql.records import IS_OBJECT
-from pipefix.engines.sql.tables import create_table_sql
+from pipefix.engines.sql import samples as sql
 from pipefix.pipeline import infer
 from pipefix.pipeline.contracts import Adapter, Contract
 
@@ -88,7 +88,7 @@ def read_samples(table: str, files: Sequence[Path]) -> SampleRead:
         for path in files:
             kind = readers.batch_format(path)
             records += judge.stage_file(path, f"{table}/{path.name}", None)
-            rows = duck.query(f"SELECT line_no, raw, stage_error, {IS_OBJECT} FROM {STAGE} ORDER BY line_no")
+            rows = duck.query(sql.staged_records_sql(dialect_of(duck), STAGE, duckdb_sql.IS_OBJECT))
             for line, raw, error, is_object in rows:
                 fields = infer.parse_record(raw) if is_object else None
                 if fields is None:
@@ -107,9 +107,7 @@ def read_samples(table: str, files: Sequence[Path]) -> SampleRead:
 def _parquet_types(duck: DuckDBEngine, path: Path) -> dict[str, str]:
     """Field -> the contract type a Parquet file's schema names exactly ({} if unreadable)."""
     try:
-        rows = duck.query(
-            "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))", (str(path),)
-        )
+        rows = duck.query(sql.parquet_schema_sql(), (str(path),))
     except EngineError:
         return {}
     types = {str(name): _declared_type(str(kind)) for name, kind in rows}
@@ -135,7 +133,7 @@ def trial_load(
         store.ensure_schema(engine)
         results = {}
         for contract, adapter, files in tables:
-            engine.execute(create_table_sql(contract))
+            engine.execute(duckdb_sql.create_table_sql(contract))
             store.save_contract(engine, contract, 0, "trial")
             if adapter is not None:
                 store.save_adapter(engine, adapter, 0, "trial")
@@ -144,11 +142,7 @@ def trial_load(
                 load = loader.load_batch(engine, path, contract.table, step=1)
                 if load is not None:
                     received, loaded = received + load.received, loaded + load.loaded
-            held = engine.query(
-                f"SELECT reason, kind, count(*) FROM {store.SCHEMA}.quarantine WHERE table_name = ? "
-                "GROUP BY reason, kind ORDER BY count(*) DESC, reason",
-                (contract.table,),
-            )
+            held = engine.query(sql.held_by_reason_sql(dialect_of(engine), store.SCHEMA), (contract.table,))
             results[contract.table] = TrialLoad(
                 contract.table,
                 received,

@@ -1,0 +1,39 @@
+"""Statements of derived tables (engines/derived.py): one row per metric, computed over the rows
+a step loaded and appended with lineage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipefix.engines.sql.dialects import Dialect
+from pipefix.engines.sql.load_guard import BATCH_COLUMN
+
+LOADED_STEP = "_pipefix_loaded_step"
+
+
+def metric_sql(d: Dialect, metric: str, source: str, aggregate: str, step: int) -> str:
+    """One metric over the source's rows loaded at `step`. `aggregate` is SQL from pipefix's own
+    definitions (e.g. `count(DISTINCT user_id)`), never a producer's text."""
+    return (
+        f"SELECT {d.string(metric)} AS metric, "
+        f"CAST(coalesce({aggregate}, 0) AS DOUBLE PRECISION) AS value "
+        f"FROM {d.table(source)} WHERE {d.ident(LOADED_STEP)} = {int(step)}"
+    )
+
+
+def refreshed_sql(d: Dialect, table: str) -> str:
+    """Rows of the table a batch (a parameter) wrote: a refresh already made."""
+    return f"SELECT count(*) FROM {d.table(table)} WHERE {d.ident(BATCH_COLUMN)} = ?"
+
+
+def append_metrics_sql(
+    d: Dialect, table: str, metrics: Sequence[str], lineage: Sequence[str], batch: str, step: int
+) -> str:
+    """Append the metrics' rows (statements from metric_sql) with the step, the time computed
+    (a parameter) and lineage (`lineage`: the batch, line and loaded-step columns)."""
+    columns = ", ".join(d.ident(c) for c in ("step", "metric", "value", "computed_at", *lineage))
+    return (
+        f"INSERT INTO {d.table(table)} ({columns}) "
+        f"SELECT {int(step)}, metric, value, CAST(? AS TIMESTAMP), {d.string(batch)}, "
+        f"row_number() OVER (ORDER BY metric), {int(step)} FROM ({' UNION ALL '.join(metrics)}) AS m"
+    )
