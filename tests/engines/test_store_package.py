@@ -10,13 +10,26 @@ import pkgutil
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import cast
 
 import pytest
+import sqlglot
 
 from pipefix.engines import store
 from pipefix.engines.base import Engine
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.postgres import PostgresEngine
+from pipefix.engines.spark import SparkEngine
+from pipefix.engines.spark_router import SparkRouter
+from pipefix.engines.sql import (
+    bookkeeping_batches,
+    bookkeeping_contracts,
+    bookkeeping_escalation,
+    bookkeeping_memory,
+    bookkeeping_schema,
+    bookkeeping_steps,
+)
+from pipefix.engines.sql.dialects import DUCKDB, POSTGRES, dialect_named
 from pipefix.errors import EngineError
 
 TABLES = {
@@ -117,3 +130,68 @@ def test_ensure_schema_builds_the_bookkeeping_tables_once(warehouse: Engine) -> 
     with pytest.raises(EngineError, match=r"(?i)duplicate|unique|constraint"):  # the batch key holds
         store.record_batch(warehouse, batch_id="orders/a.jsonl@1", table_name="orders", step=2, received=3)
     assert warehouse.query(f"SELECT count(*) FROM {store.SCHEMA}.batches")[0][0] == 1
+
+
+def test_bookkeeping_statements_quote_and_qualify_every_name() -> None:
+    """Built in engines/sql/bookkeeping_*.py over the dialect: the schema, its tables, the batch
+    key index and a column list built from names all quoted; values stay `?` parameters."""
+    for d in (DUCKDB, POSTGRES):
+        statements = bookkeeping_schema.ddl(d)
+        assert statements[0] == 'CREATE SCHEMA IF NOT EXISTS "pipefix"'
+        created = [s for s in statements if s.startswith("CREATE TABLE")]
+        assert [s.split()[5] for s in created] == [
+            f'"pipefix"."{t}"' for t in bookkeeping_schema.BOOKKEEPING_TABLES
+        ]
+        assert set(bookkeeping_schema.BOOKKEEPING_TABLES) == TABLES
+        assert (
+            statements[-1] == 'ALTER TABLE "pipefix"."batches" ADD COLUMN IF NOT EXISTS "csv_dialect" VARCHAR'
+        )
+        assert bookkeeping_schema.create_batch_key(d) == (
+            'CREATE UNIQUE INDEX IF NOT EXISTS "batches_batch_id" ON "pipefix"."batches" (batch_id)'
+        )
+        assert bookkeeping_batches.insert_batch(d, ("batch_id", "step")) == (
+            'INSERT INTO "pipefix"."batches" ("batch_id", "step") VALUES (?, ?)'
+        )
+        assert bookkeeping_batches.first_drift_step(d) == (
+            """SELECT min(step) FROM "pipefix"."batches" WHERE drift <> '[]'"""
+        )
+
+
+def test_each_engine_names_the_dialect_its_state_is_kept_in() -> None:
+    assert DuckDBEngine.capabilities.state_dialect == "duckdb"
+    assert PostgresEngine.capabilities.state_dialect == "postgres"
+    assert SparkEngine.capabilities.state_dialect == "duckdb"  # the state DuckDB file beside Spark
+
+
+def test_spark_routes_the_quoted_bookkeeping_statements_to_its_state() -> None:
+    """Spark's router sends a statement to the state DuckDB when every table it names is in the
+    `pipefix` schema: quoted names included (no JVM here: the routing decision alone)."""
+    d = dialect_named(SparkEngine.capabilities.state_dialect)
+    statements = [
+        *bookkeeping_schema.ddl(d),
+        bookkeeping_schema.create_batch_key(d),
+        bookkeeping_schema.batches_recorded_twice(d),
+        bookkeeping_contracts.state_before(d, 2),
+        bookkeeping_contracts.insert_table_state(d),
+        bookkeeping_steps.insert_audit(d),
+        bookkeeping_memory.recall_latest(d, 3),
+        bookkeeping_escalation.decisions(d),
+        bookkeeping_batches.insert_batch(d, store.BATCH_COLUMNS),
+    ]
+    router = cast(SparkRouter, object())
+    for statement in statements:
+        spark_tables, state_tables = SparkRouter._split(router, sqlglot.parse_one(statement, read="duckdb"))
+        assert spark_tables == [], statement
+        assert state_tables, statement
+
+
+def test_every_batch_column_round_trips_through_the_quoted_insert(warehouse: Engine) -> None:
+    store.ensure_schema(warehouse)
+    values: dict[str, object] = {c: f"{c}-value" for c in store.BATCH_COLUMNS}
+    numbers = ("step", "received", "loaded", "quarantined", "size_bytes")
+    values |= {c: i for i, c in enumerate(numbers, start=1)}
+    store.record_batch(warehouse, **values)
+    inserted = warehouse.statement_log[-1]
+    rows = warehouse.query(f"SELECT {', '.join(store.BATCH_COLUMNS)} FROM {store.SCHEMA}.batches")
+    assert rows == [tuple(values[c] for c in store.BATCH_COLUMNS)]
+    assert 'INSERT INTO "pipefix"."batches" ("batch_id", "table_name", "step"' in inserted
