@@ -306,7 +306,7 @@ def test_retyping_a_column_keeps_every_row(users: AnyEngine) -> None:
 
     assert users.table_columns("users")["id"].lower() == "bigint"
     assert user_rows(users) == before
-    if not users.capabilities.in_place_retype:
+    if users.capabilities.versioned_tables:
         # Spark writes a new physical version and swaps the view; the old one is kept
         assert isinstance(users, SparkEngine)
         assert users.table_versions("users") == [first, users.active_version("users")]

@@ -14,14 +14,13 @@ from pipefix.errors import EngineError as EngineError
 @dataclass(frozen=True)
 class Capabilities:
     dialect: str
-    transactional_ddl: bool
-    alter_drop_not_null: bool
     # The dialect of the statements on pipefix's own state (engines/store): the warehouse's own,
     # except where the state lives apart (Spark: a DuckDB file beside the warehouse).
     state_dialect: str
     temp_schema: str = "temp"  # where this engine keeps temp tables (PostgreSQL: pg_temp)
-    in_place_retype: bool = True  # ALTER COLUMN ... TYPE in place (Spark: a new table version)
-    row_level_dml: bool = True  # UPDATE/DELETE on user tables (Spark Parquet tables: none)
+    # A user table is a view over physical versions pipefix registers (Spark): a retype writes a
+    # new version, and a table another tool wrote there is not one pipefix sees, nor adopts.
+    versioned_tables: bool = False
     # A view pins the types of the columns it reads: no ALTER COLUMN ... TYPE under it (PostgreSQL)
     views_pin_column_types: bool = False
     # The planner costs a query from statistics gathered before the last load, so a join or a

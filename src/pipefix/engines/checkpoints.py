@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from pipefix.engines.base import Engine, EngineError
-from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.postgres import PostgresEngine
 
 
@@ -49,12 +48,8 @@ def open_saver(engine: Engine, serde: Any, schema: str = "pipefix") -> Iterator[
 
 
 def _local_file(engine: Engine) -> Path | None:
-    """The DuckDB file checkpoints sit beside: the warehouse, or a Spark warehouse's state file
-    (engines/spark.py, imported only for Spark); None in memory."""
-    if isinstance(engine, DuckDBEngine):
-        path = engine.path
-    elif engine.capabilities.dialect == "spark":
-        path = str(getattr(engine, "path", ":memory:"))
-    else:
-        return None
-    return None if path == ":memory:" else Path(path)
+    """The DuckDB file checkpoints sit beside: the file an engine keeps pipefix's state in (its
+    `path`: a DuckDB warehouse, or a Spark warehouse's state file); None in memory or where
+    there is none."""
+    path = getattr(engine, "path", None)
+    return None if path is None or str(path) == ":memory:" else Path(str(path))

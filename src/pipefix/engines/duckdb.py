@@ -22,9 +22,7 @@ from pipefix.errors import Interrupted
 
 
 class DuckDBEngine:
-    capabilities = Capabilities(
-        dialect="duckdb", transactional_ddl=True, alter_drop_not_null=True, state_dialect="duckdb"
-    )
+    capabilities = Capabilities(dialect="duckdb", state_dialect="duckdb")
 
     def __init__(self, path: str | Path, read_only: bool = False) -> None:
         self.path = str(path)

@@ -24,8 +24,6 @@ from pipefix.errors import Interrupted
 class PostgresEngine:
     capabilities = Capabilities(
         dialect="postgres",
-        transactional_ddl=True,
-        alter_drop_not_null=True,
         state_dialect="postgres",
         temp_schema="pg_temp",
         views_pin_column_types=True,

@@ -101,11 +101,8 @@ _REGISTRY_DDL = [
 class SparkEngine(SparkRouter):
     capabilities = Capabilities(
         dialect="spark",
-        transactional_ddl=False,
-        alter_drop_not_null=False,
         state_dialect="duckdb",  # pipefix.* statements run on the state DuckDB (spark_router.py)
-        in_place_retype=False,
-        row_level_dml=False,
+        versioned_tables=True,
     )
 
     def __init__(

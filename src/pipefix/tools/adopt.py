@@ -49,7 +49,7 @@ def existing_columns(engine: Engine, table: str) -> list[ExistingColumn]:
     """The table's columns in order; empty when there is no such table in the current schema.
     Always empty on Spark: its catalog is read through pipefix's registry of its own tables, so a
     table another tool wrote there is not adopted (supported on DuckDB and PostgreSQL)."""
-    if engine.capabilities.dialect == "spark":
+    if engine.capabilities.versioned_tables:
         return []
     types = health.physical_schemas(engine, (table,))[table]
     if not types:
