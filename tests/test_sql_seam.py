@@ -32,7 +32,6 @@ NOT_YET_MOVED = {
     "engines/base.py": 4,
     "engines/conversions.py": 6,
     "engines/duckdb.py": 6,
-    "engines/judge.py": 41,
     "engines/loader.py": 8,
     "engines/postgres.py": 2,
     "engines/postgres_probe.py": 4,

@@ -12,7 +12,8 @@ import pytest
 
 from pipefix.engines import conversions
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.judge import CHECKED, judge_for
+from pipefix.engines.judge import judge_for
+from pipefix.engines.sql.staging import CHECKED
 from pipefix.pipeline.contracts import Adapter, ColumnSpec, ColumnTransform, Contract, TransformKind
 from pipefix.pipeline.conversions import HeldValues
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipefix.engines import judge, loader
+from pipefix.engines import loader
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.sql import records, tables, verdicts
+from pipefix.engines.sql import records, staging, tables, verdicts
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.pipeline.drift import ObservedField
@@ -141,7 +141,7 @@ def test_observed_fields_count_digits_on_the_text_sent_never_through_a_double(en
         # A backslash in the record: its keys are found the slow way.
         '{"b": 123456789012345678901234, "c": 9223372036854775808, "d": -0.0, "e": "x\\\\"}',
     ]
-    engine.execute(f"CREATE TEMP TABLE _pipefix_stage ({judge.STAGE_COLUMNS})")
+    engine.execute(f"CREATE TEMP TABLE _pipefix_stage ({staging.STAGE_COLUMNS})")
     for i, line in enumerate(lines):
         engine.execute("INSERT INTO _pipefix_stage VALUES ('b', ?, ?, NULL)", (i + 1, line))
     fields = {f.name: f for f in loader.observed_fields(engine, "_pipefix_stage")}

@@ -13,8 +13,9 @@ from dataclasses import replace
 
 from pipefix.engines import store
 from pipefix.engines.base import Engine, literal, quote
-from pipefix.engines.judge import STAGE, judge_for
+from pipefix.engines.judge import judge_for
 from pipefix.engines.sql import records, verdicts
+from pipefix.engines.sql.staging import STAGE
 from pipefix.pipeline.contracts import Adapter, ColumnSpec, Contract
 from pipefix.pipeline.conversions import HeldValues, candidates, may_have_variant, transform_for, variants
 from pipefix.pipeline.drift import Drift, with_conversions

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from pipefix.engines.base import Engine, scalar
 from pipefix.engines.dialect_of import dialect_of
-from pipefix.engines.duckdb_sql import LINEAGE_COLUMNS
 from pipefix.engines.sql import derived as sql
+from pipefix.engines.sql.tables import LINEAGE_COLUMNS
 
 
 @dataclass(frozen=True)

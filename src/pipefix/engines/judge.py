@@ -16,22 +16,25 @@ from pathlib import Path
 from typing import Any
 
 from pipefix.engines import chunks, compressed, readers, store
-from pipefix.engines.base import Engine, EngineError, literal, quote, scalar
+from pipefix.engines.base import Engine, EngineError, scalar
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.sql import records, tables, verdicts
+from pipefix.engines.sql import staging as sql
+from pipefix.engines.sql.dialects import DUCKDB, Dialect, dialect_named
+from pipefix.engines.sql.staging import (
+    CHECKED,
+    KEYS,
+    NO_LINEAGE,
+    PRIOR,
+    STAGE,
+    VERDICTS,
+)
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.csv_dialect import CsvDialect
 
-STAGE = "_pipefix_stage"
-CHECKED = "_pipefix_checked"
-KEYS = "_pipefix_keys"
 CSV_SAFE = frozenset(
     {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "DOUBLE", "FLOAT", "VARCHAR", "BOOLEAN", "DATE", "TIMESTAMP"}
 )
-NO_LINEAGE = "SELECT NULL::VARCHAR AS b, NULL::BIGINT AS l WHERE false"
-PRIOR = "_pipefix_prior"  # lineage of a file's rows already in the warehouse when its load began
-REJECTED = "_pipefix_rejected"  # a file's records held for their shape or values, all chunks
-STAGE_COLUMNS = "batch_id VARCHAR, line_no BIGINT, raw VARCHAR, stage_error VARCHAR"
 
 
 class Judge:
@@ -47,6 +50,11 @@ class Judge:
     @property
     def shares_warehouse(self) -> bool:
         return self.duck is self.warehouse
+
+    @property
+    def _state(self) -> Dialect:
+        """The dialect of statements on pipefix's state (the quarantine) in the warehouse."""
+        return dialect_named(self.warehouse.capabilities.state_dialect)
 
     # --- staging: every source becomes (batch_id, line_no, raw, stage_error) ----------------
     #
@@ -108,24 +116,16 @@ class Judge:
 
     def take_staged(self, line_no: int) -> tuple[str, str | None] | None:
         """Take one staged record out of the batch: (raw, error), or None if no record has that line."""
-        rows = self.duck.query(f"SELECT raw, stage_error FROM {STAGE} WHERE line_no = ?", (line_no,))
+        rows = self.duck.query(sql.staged_record(), (line_no,))
         if not rows:
             return None
-        self._restage(f"SELECT * FROM {STAGE} WHERE line_no <> ?", (line_no,))
+        self.duck.execute(sql.stage_without_line(), (line_no,))
         self.received -= 1
         return str(rows[0][0]), rows[0][1]
 
     def hold_staged(self, line_no: int, reason: str) -> None:
         """Make one staged record unreadable with `reason`: it is held, whatever it holds."""
-        error = "CASE WHEN line_no = ? THEN ? ELSE stage_error END"
-        self._restage(
-            f"SELECT batch_id, line_no, raw, {error} AS stage_error FROM {STAGE}", (line_no, reason)
-        )
-
-    def _restage(self, select: str, params: tuple[object, ...] = ()) -> None:
-        # Rebuilt, not updated: the engine lets no UPDATE or DELETE touch a table it cannot prove
-        # is scratch, and a staged batch is scratch.
-        self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {select}", params)
+        self.duck.execute(sql.stage_holding_line(), (line_no, reason))
 
     def _stage_file(
         self, path: Path, batch_id: str, contract: Contract | None, dialect: CsvDialect | None
@@ -181,13 +181,8 @@ class Judge:
                 yield self._stage_rows(part)
             return
         if fmt == "parquet":
-            self.duck.execute(
-                f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT ? AS batch_id, "
-                "(row_number() OVER ())::BIGINT AS line_no, to_json(t)::VARCHAR AS raw, "
-                "NULL::VARCHAR AS stage_error FROM read_parquet(?) AS t",
-                (batch_id, str(path)),
-            )
-            yield int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
+            self.duck.execute(sql.stage_parquet(), (batch_id, str(path)))
+            yield int(scalar(self.duck, sql.count(STAGE)))
             return
         layout = readers.json_layout(path) if fmt == "json" else "lines"
         if layout != "lines":
@@ -217,16 +212,14 @@ class Judge:
             offset = self._line_offset
             return self._stage_rows((batch_id, r.line_no + offset, r.raw, r.error) for r in records)
         self._drop_blank_lines()
-        return int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
+        return int(scalar(self.duck, sql.count(STAGE)))
 
     def _drop_blank_lines(self) -> None:
         """DuckDB's trim() keeps tabs, form feeds, U+2028 ...: a line of only those is blank to
         the CSV and fallback JSONL readers, so it is no record here either."""
         blank = f"regexp_full_match(raw, {records.BLANK_LINE})"
-        if scalar(self.duck, f"SELECT count(*) FROM {STAGE} WHERE {blank}"):
-            self.duck.execute(
-                f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT * FROM {STAGE} WHERE NOT {blank}"
-            )
+        if scalar(self.duck, sql.count(STAGE, blank)):
+            self.duck.execute(sql.stage_without_blank_lines(blank))
 
     def stage_records(self, rows: Iterable[tuple[str, int, str, str | None]]) -> int:
         """Stage Python records (batch_id, line_no, raw, error), none of a file."""
@@ -241,31 +234,18 @@ class Judge:
                 handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             spool = Path(handle.name)
         try:
-            self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} ({STAGE_COLUMNS})")
-            self.duck.execute(
-                f"INSERT INTO {STAGE} SELECT j->>'$[0]', (j->>'$[1]')::BIGINT, j->>'$[2]', j->>'$[3]' "
-                "FROM (SELECT unnest(string_split(rtrim(content, chr(10)), chr(10)))::JSON AS j "
-                "FROM read_text(?) WHERE content <> '')",
-                (str(spool),),
-            )
+            self.duck.execute(sql.create_stage())
+            self.duck.execute(sql.stage_spooled_rows(), (str(spool),))
         finally:
             spool.unlink(missing_ok=True)
-        return int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
+        return int(scalar(self.duck, sql.count(STAGE)))
 
     def stage_open_quarantine(self, table: str, kinds: Sequence[str] = ("schema", "value")) -> int:
         self.close_file()
-        marks = ", ".join("?" for _ in kinds)
-        query = (
-            f"SELECT batch_id, line_no, raw FROM {store.SCHEMA}.quarantine WHERE table_name = ? "
-            f"AND replayed_step IS NULL AND kind IN ({marks}) ORDER BY batch_id, line_no"
-        )
+        query = sql.open_quarantine(self._state, len(kinds))
         if self.shares_warehouse:
-            self.duck.execute(
-                f"CREATE OR REPLACE TEMP TABLE {STAGE} AS SELECT batch_id, line_no, raw, "
-                f"NULL::VARCHAR AS stage_error FROM ({query})",
-                (table, *kinds),
-            )
-            return int(scalar(self.duck, f"SELECT count(*) FROM {STAGE}"))
+            self.duck.execute(sql.stage_query(query), (table, *kinds))
+            return int(scalar(self.duck, sql.count(STAGE)))
         rows = self.warehouse.query(query, (table, *kinds))
         return self._stage_rows((batch, int(line), raw, None) for batch, line, raw in rows)
 
@@ -275,73 +255,53 @@ class Judge:
         """Judge the staged records into CHECKED (typed values, reason, kind)."""
         keys, lineage = self._context(contract)
         self.duck.execute(
-            f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS "
-            + verdicts.checked_records_sql(contract, adapter, STAGE, keys)
+            sql.judge_into_checked(verdicts.checked_records_sql(contract, adapter, STAGE, keys))
         )
         self._lineage = lineage
 
     def _context(self, contract: Contract) -> tuple[str, str]:
         """SQL relations of the keys and lineage already in the table: `(k)` and `(b, l)`."""
-        table = quote(contract.table)
-        key = quote(contract.key) if contract.key else None
         if self.shares_warehouse:
-            keys = f"SELECT {key} AS k FROM {table}" if key else "SELECT NULL AS k WHERE false"
-            return keys, ""  # probed at insert (the table may not exist before it)
-        self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {KEYS} (k VARCHAR, b VARCHAR, l BIGINT)")
-        batches = [r[0] for r in self.duck.query(f"SELECT DISTINCT batch_id FROM {STAGE}")]
+            # probed at insert (the table may not exist before it)
+            return sql.table_keys(contract.table, contract.key), ""
+        self.duck.execute(sql.create_keys())
+        batches = [r[0] for r in self.duck.query(sql.staged_batches())]
         # A file's rows already written by a load that did not commit are fetched with its first
         # chunk (kept in PRIOR for the others); later chunks only probe their keys, which finds
         # the rows the chunks before them wrote too (a key seen again is a duplicate).
         probed = [] if self._prior_lineage else batches
         candidates: list[str] = []
         if contract.key is not None:
-            path = records.json_path(contract.key)
-            candidates = [
-                r[0]
-                for r in self.duck.query(
-                    f"SELECT DISTINCT raw ->> {path} FROM {STAGE} WHERE {records.IS_OBJECT} "
-                    f"AND raw ->> {path} IS NOT NULL"
-                )
-            ]
+            candidates = [r[0] for r in self.duck.query(sql.staged_keys(contract.key))]
         if batches and (probed or candidates):
             rows = self.warehouse.existing_rows(contract.table, contract.key, candidates, probed)
             self.duck.copy_rows(f"temp.{KEYS}", ("k", "b", "l"), rows)
-        lineage = f"SELECT b, l FROM {KEYS}"
+        lineage = sql.fetched_lineage()
         if self._rest is not None or self._prior_lineage:  # a file read in chunks
             if not self._prior_lineage:
-                self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {PRIOR} AS {lineage}")
+                self.duck.execute(sql.keep_prior(lineage))
                 self._prior_lineage = True
-            lineage = f"SELECT b, l FROM {PRIOR}"
-        # A record already written by a load that did not commit (Spark writes no transaction)
-        # is not a duplicate of itself.
-        return (
-            f"SELECT k FROM {KEYS} AS x WHERE k IS NOT NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM {STAGE} AS s WHERE s.batch_id = x.b AND s.line_no = x.l)",
-            lineage,
-        )
+            lineage = sql.fetched_lineage(PRIOR)
+        return sql.fetched_keys(), lineage
 
     def _shared_lineage(self, table: str) -> str:
         """The rows of the table holding a staged record's lineage (a resent file's, a load cut
         short): only the staged batches' rows within the staged lines, probed with one count that
         the table's zone maps answer; none (no scan of the table at insert) when it finds none."""
-        row = self.duck.query(f"SELECT list(DISTINCT batch_id), min(line_no), max(line_no) FROM {STAGE}")[0]
+        row = self.duck.query(sql.staged_span())[0]
         if not row[0]:
             return NO_LINEAGE
-        batches = ", ".join(literal(str(b)) for b in row[0])
-        where = f"_pipefix_batch IN ({batches}) AND _pipefix_line BETWEEN {int(row[1])} AND {int(row[2])}"
-        if not scalar(self.duck, f"SELECT count(*) FROM {table} WHERE {where}"):
+        where = sql.lineage_within(table, row[0], int(row[1]), int(row[2]))
+        if not scalar(self.duck, sql.count(DUCKDB.ident(table), where)):
             return NO_LINEAGE
-        return f"SELECT _pipefix_batch AS b, _pipefix_line AS l FROM {table} WHERE {where}"
+        return sql.table_lineage(table, where)
 
     def keep_rejected(self, first: bool) -> None:
         """Add the last chunk's records held for their shape or values to REJECTED (a new one
         for the `first` chunk of a file): the drift profile reads them, and only them."""
         if first:
-            self.duck.execute(f"CREATE OR REPLACE TEMP TABLE {REJECTED} ({STAGE_COLUMNS})")
-        self.duck.execute(
-            f"INSERT INTO {REJECTED} SELECT batch_id, line_no, raw, NULL FROM {CHECKED} "
-            "WHERE kind IN ('schema', 'value')"
-        )
+            self.duck.execute(sql.create_rejected())
+        self.duck.execute(sql.keep_rejected())
 
     def verdict_figures(self, contract: Contract, adapter: Adapter | None) -> VerdictFigures:
         """What the last chunk's verdicts show: one scan (verdicts.verdict_figures_sql)."""
@@ -354,25 +314,17 @@ class Judge:
         return VerdictFigures(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), seen)
 
     def count(self, where: str) -> int:
-        return int(scalar(self.duck, f"SELECT count(*) FROM {CHECKED} WHERE {where}"))
+        return int(scalar(self.duck, sql.count(CHECKED, where)))
 
     # --- writing verdicts to the warehouse ------------------------------------------------------
 
     def insert_conforming(self, contract: Contract, step: int) -> int:
-        lineage = self._lineage or self._shared_lineage(quote(contract.table))
-        new = (
-            f"reason = '' AND NOT EXISTS (SELECT 1 FROM ({lineage}) AS x "
-            "WHERE x.b = c.batch_id AND x.l = c.line_no)"
-        )
+        lineage = self._lineage or self._shared_lineage(contract.table)
         columns = [*contract.column_names, *tables.LINEAGE_COLUMNS]
-        values = ", ".join(f"v_{i}" for i in range(len(contract.columns)))
+        select = sql.conforming_rows(len(contract.columns), step, lineage)
         if self.shares_warehouse:
-            self.duck.execute(
-                f"INSERT INTO {quote(contract.table)} ({', '.join(quote(c) for c in columns)}) "
-                f"SELECT {values}, batch_id, line_no, {int(step)} FROM {CHECKED} AS c WHERE {new}"
-            )
+            self.duck.execute(sql.insert_rows(contract.table, columns, select))
             return self.count("reason = ''")
-        select = f"SELECT {values}, batch_id, line_no, {int(step)} FROM {CHECKED} AS c WHERE {new}"
         copy_arrow = getattr(self.warehouse, "copy_record_batches", None)
         copy_csv = getattr(self.warehouse, "copy_csv", None)
         if copy_arrow is not None:  # Spark: Arrow record batches, never a Python tuple per row
@@ -380,8 +332,7 @@ class Judge:
         elif copy_csv is not None and self._csv_safe(select):  # PostgreSQL: a CSV DuckDB writes
             with tempfile.TemporaryDirectory(prefix="pipefix-copy-") as folder:
                 spool = Path(folder) / "rows.csv"
-                written = f"TO {literal(str(spool))} (FORMAT csv, HEADER false, FORCE_QUOTE *)"
-                self.duck.execute(f"COPY ({select}) {written}")
+                self.duck.execute(sql.copy_to_csv(select, str(spool)))
                 copy_csv(contract.table, columns, spool)
         else:
             self.warehouse.copy_rows(contract.table, columns, self.duck.query(select))
@@ -390,48 +341,31 @@ class Judge:
     def _csv_safe(self, select: str) -> bool:
         """Whether every column of `select` reads back from DuckDB's CSV text as the same value
         in PostgreSQL (numbers, text, booleans, dates, naive timestamps); else rows are sent."""
-        types = [str(row[1]) for row in self.duck.query(f"DESCRIBE {select}")]
+        types = [str(row[1]) for row in self.duck.query(sql.describe(select))]
         return all(t in CSV_SAFE or t.startswith("DECIMAL") for t in types)
 
     def quarantine_rejected(self, table: str, contract_version: int, step: int) -> int:
-        select = (
-            f"SELECT ? AS table_name, batch_id, line_no, raw, reason, kind, ? AS contract_version, "
-            f"? AS quarantined_step, NULL::BIGINT AS replayed_step, NULL::INTEGER AS replayed_version "
-            f"FROM {CHECKED} WHERE reason <> '' ORDER BY batch_id, line_no"
-        )
         params = (table, contract_version, step)
         if self.shares_warehouse:
-            self.duck.execute(f"INSERT INTO {store.SCHEMA}.quarantine {select}", params)
+            self.duck.execute(sql.quarantine_held(), params)
             return self.count("reason <> ''")
-        rows = self.duck.query(select, params)
-        return self.warehouse.copy_rows(f"{store.SCHEMA}.quarantine", QUARANTINE_COLUMNS, rows)
+        rows = self.duck.query(sql.held_records(), params)
+        return self.warehouse.copy_rows(sql.quarantine_name(), QUARANTINE_COLUMNS, rows)
 
     def mark_replayed(self, table: str, step: int, version: int) -> None:
         """Close the quarantine records now loaded; refresh the reasons of those still held."""
-        quarantine = f"{store.SCHEMA}.quarantine"
+        d = self._state
         if self.shares_warehouse:
             source = CHECKED
         else:
-            source = f"{self.warehouse.capabilities.temp_schema}._pipefix_verdicts"
-            self.warehouse.execute(f"DROP TABLE IF EXISTS {source}")
-            self.warehouse.execute(
-                "CREATE TEMP TABLE _pipefix_verdicts "
-                "(batch_id VARCHAR, line_no BIGINT, reason VARCHAR, kind VARCHAR)"
-            )
-            rows = self.duck.query(f"SELECT batch_id, line_no, reason, kind FROM {CHECKED}")
-            self.warehouse.copy_rows(source, ("batch_id", "line_no", "reason", "kind"), rows)
-        self.warehouse.execute(
-            f"UPDATE {quarantine} AS q SET replayed_step = ?, replayed_version = ? FROM {source} AS c "
-            "WHERE q.table_name = ? AND q.replayed_step IS NULL AND q.batch_id = c.batch_id "
-            "AND q.line_no = c.line_no AND c.reason = ''",
-            (step, version, table),
-        )
-        self.warehouse.execute(
-            f"UPDATE {quarantine} AS q SET reason = c.reason, kind = c.kind FROM {source} AS c "
-            "WHERE q.table_name = ? AND q.replayed_step IS NULL AND q.batch_id = c.batch_id "
-            "AND q.line_no = c.line_no AND c.reason <> ''",
-            (table,),
-        )
+            source = d.temp_table(VERDICTS)
+            self.warehouse.execute(sql.drop_verdicts(d))
+            self.warehouse.execute(sql.create_verdicts(d))
+            rows = self.duck.query(sql.verdict_rows())
+            copied = f"{self.warehouse.capabilities.temp_schema}.{VERDICTS}"
+            self.warehouse.copy_rows(copied, ("batch_id", "line_no", "reason", "kind"), rows)
+        self.warehouse.execute(sql.mark_replayed(d, source), (step, version, table))
+        self.warehouse.execute(sql.refresh_held_reasons(d, source), (table,))
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from pipefix.domain.serde import to_plain
 from pipefix.engines import batch_files, load_guard, readers, store, utc_notes
 from pipefix.engines.base import Engine, EngineError, quote, scalar
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.judge import CHECKED, REJECTED, STAGE, Judge, VerdictFigures, judge_for
+from pipefix.engines.judge import Judge, VerdictFigures, judge_for
 from pipefix.engines.sql import profile, records
+from pipefix.engines.sql.staging import CHECKED, REJECTED, STAGE
 from pipefix.errors import PipefixError, RecoverableError
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.csv_dialect import CsvOptions

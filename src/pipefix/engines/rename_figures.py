@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 
 from pipefix.engines import quarantine
 from pipefix.engines.base import Engine, quote
-from pipefix.engines.judge import STAGE, judge_for
+from pipefix.engines.judge import judge_for
 from pipefix.engines.sql import records
+from pipefix.engines.sql.staging import STAGE
 from pipefix.pipeline.contracts import Contract, type_family
 from pipefix.pipeline.renames import ValueProfile, common_shapes
 

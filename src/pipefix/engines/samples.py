@@ -14,12 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipefix.engines import duckdb_sql, loader, readers, store
+from pipefix.engines import loader, readers, store
 from pipefix.engines.base import EngineError
 from pipefix.engines.dialect_of import dialect_of
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.judge import STAGE, Judge
+from pipefix.engines.judge import Judge
 from pipefix.engines.sql import samples as sql
+from pipefix.engines.sql.records import IS_OBJECT
+from pipefix.engines.sql.staging import STAGE
+from pipefix.engines.sql.tables import create_table_sql
 from pipefix.pipeline import infer
 from pipefix.pipeline.contracts import Adapter, Contract
 
@@ -88,7 +91,7 @@ def read_samples(table: str, files: Sequence[Path]) -> SampleRead:
         for path in files:
             kind = readers.batch_format(path)
             records += judge.stage_file(path, f"{table}/{path.name}", None)
-            rows = duck.query(sql.staged_records_sql(dialect_of(duck), STAGE, duckdb_sql.IS_OBJECT))
+            rows = duck.query(sql.staged_records_sql(dialect_of(duck), STAGE, IS_OBJECT))
             for line, raw, error, is_object in rows:
                 fields = infer.parse_record(raw) if is_object else None
                 if fields is None:
@@ -133,7 +136,7 @@ def trial_load(
         store.ensure_schema(engine)
         results = {}
         for contract, adapter, files in tables:
-            engine.execute(duckdb_sql.create_table_sql(contract))
+            engine.execute(create_table_sql(contract))
             store.save_contract(engine, contract, 0, "trial")
             if adapter is not None:
                 store.save_adapter(engine, adapter, 0, "trial")

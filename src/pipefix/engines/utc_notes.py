@@ -4,12 +4,13 @@ history, with what keeps it (`timestamptz`)."""
 
 from __future__ import annotations
 
-from pipefix.engines import duckdb_sql, store
+from pipefix.engines import store
 from pipefix.engines.base import Engine
 from pipefix.engines.dialect_of import dialect_of
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.judge import CHECKED
 from pipefix.engines.sql import utc_notes as sql
+from pipefix.engines.sql import verdicts
+from pipefix.engines.sql.staging import CHECKED
 from pipefix.pipeline.contracts import Adapter, Contract
 
 KIND = "utc_note"
@@ -18,7 +19,7 @@ KIND = "utc_note"
 def offsets_loaded(duck: DuckDBEngine, contract: Contract, adapter: Adapter | None) -> dict[str, list[str]]:
     """Timestamp column -> the offsets other than UTC its values just judged to load were sent
     with (a few), for the records last checked."""
-    texts = duckdb_sql.timestamp_texts(contract, adapter)
+    texts = verdicts.timestamp_texts(contract, adapter)
     if not texts:
         return {}
     rows = duck.query(sql.offsets_sql(dialect_of(duck), texts.values(), CHECKED))

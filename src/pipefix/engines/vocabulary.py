@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pipefix.engines.base import Engine, literal
-from pipefix.engines.judge import STAGE, judge_for
+from pipefix.engines.judge import judge_for
 from pipefix.engines.sql import records, verdicts
+from pipefix.engines.sql.staging import STAGE
 from pipefix.pipeline.contracts import Adapter, Contract
 
 # Distinct texts read per column: a vocabulary has a few words; a column with more held texts
