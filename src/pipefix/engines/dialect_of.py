@@ -1,18 +1,22 @@
 """Which dialect the statements sent to an engine are written in (the seam's builders take it).
 
-An engine's own dialect (`Capabilities.dialect`), except Spark's: its router parses every
-statement it is sent as DuckDB text (it routes `pipefix.*` to the state DuckDB and translates the
-rest to Spark SQL itself), so it is sent DuckDB's text until it reads its own.
+Two places, two dialects: user tables are written for the warehouse (sql/warehouse.py: its own
+dialect; Spark's router still parses DuckDB's quoting), pipefix's state schema for where the
+state lives (`Capabilities.state_dialect`: the warehouse itself, or Spark's state DuckDB).
 """
 
 from __future__ import annotations
 
 from pipefix.engines.base import Engine
-from pipefix.engines.sql.dialects import DUCKDB, Dialect, dialect_named
-
-_READS_DUCKDB_TEXT = {"spark"}  # engines whose router parses statements as DuckDB's
+from pipefix.engines.sql.dialects import Dialect, dialect_named
+from pipefix.engines.sql.warehouse import warehouse_dialect
 
 
 def dialect_of(engine: Engine) -> Dialect:
-    name = engine.capabilities.dialect
-    return DUCKDB if name in _READS_DUCKDB_TEXT else dialect_named(name)
+    """The dialect of statements on the engine's user tables."""
+    return warehouse_dialect(engine.capabilities.dialect)
+
+
+def state_dialect_of(engine: Engine) -> Dialect:
+    """The dialect of statements on pipefix's own tables (the `pipefix` schema)."""
+    return dialect_named(engine.capabilities.state_dialect)

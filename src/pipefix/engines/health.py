@@ -24,7 +24,7 @@ from typing import Any
 from pipefix.domain.records import Resent
 from pipefix.engines import store
 from pipefix.engines.base import Engine, columns_of
-from pipefix.engines.dialect_of import dialect_of
+from pipefix.engines.dialect_of import dialect_of, state_dialect_of
 from pipefix.engines.sql import health as sql
 from pipefix.engines.sql.dialects import DUCKDB, Dialect
 from pipefix.engines.sql.health import LOADED_STEP as LOADED_STEP
@@ -223,7 +223,7 @@ def plan_measure(
     up to it) makes it read only the rows loaded after that step; without it the whole table is
     read. `keep`: also measure what to save for the next measure (the rows loaded before `step`).
     `set_probe`: the engine's Capabilities.stale_plan_risk (see sql.health.figures_sql);
-    `dialect`: the one the engine is sent (dialect_of; DuckDB's and PostgreSQL's names read alike)."""
+    `dialect`: the one its user tables are written in (dialect_of.dialect_of)."""
     staged = LOADED_STEP in physical
     after = known[0] if known is not None and staged else None
     split = keep and staged
@@ -313,7 +313,7 @@ class StepLoad:
 
 
 def step_loads(engine: Engine, step: int) -> dict[str, StepLoad]:
-    rows = engine.query(sql.step_loads_sql(dialect_of(engine), store.SCHEMA), (step,))
+    rows = engine.query(sql.step_loads_sql(state_dialect_of(engine), store.SCHEMA), (step,))
     loads: dict[str, StepLoad] = {}
     for table, received, loaded, quarantined, drift, batch_id, duplicate_of in rows:
         before = loads.get(table, StepLoad())
@@ -337,7 +337,7 @@ def _describe(drift: dict[str, Any]) -> str:
 
 def loaded_histories(engine: Engine, before_step: int) -> dict[str, list[int]]:
     """Per table, the rows loaded at each earlier step that loaded any batch, in step order."""
-    rows = engine.query(sql.loaded_histories_sql(dialect_of(engine), store.SCHEMA), (before_step,))
+    rows = engine.query(sql.loaded_histories_sql(state_dialect_of(engine), store.SCHEMA), (before_step,))
     histories: dict[str, list[int]] = {}
     for table, _, loaded in rows:
         histories.setdefault(table, []).append(int(loaded))
@@ -348,24 +348,24 @@ def first_contracts(engine: Engine) -> dict[str, Contract]:
     """Each table's contract version 1 (what v1 readers expect)."""
     from pipefix.domain.serde import from_json
 
-    rows = engine.query(sql.first_contracts_sql(dialect_of(engine), store.SCHEMA))
+    rows = engine.query(sql.first_contracts_sql(state_dialect_of(engine), store.SCHEMA))
     return {name: from_json(Contract, spec) for name, spec in rows}
 
 
 def open_quarantine(engine: Engine) -> dict[tuple[str, str], int]:
-    rows = engine.query(sql.open_quarantine_sql(dialect_of(engine), store.SCHEMA))
+    rows = engine.query(sql.open_quarantine_sql(state_dialect_of(engine), store.SCHEMA))
     return {(table, kind): int(n) for table, kind, n in rows}
 
 
 def active_adapter_versions(engine: Engine) -> dict[str, int]:
     """Per table with an active adapter, its version (a table whose adapter was undone: none)."""
-    rows = engine.query(sql.active_adapter_versions_sql(dialect_of(engine), store.SCHEMA))
+    rows = engine.query(sql.active_adapter_versions_sql(state_dialect_of(engine), store.SCHEMA))
     return {str(table): int(version) for table, version in rows}
 
 
 def received_totals(engine: Engine) -> dict[str, int]:
     """Per table, every row it was ever sent and judged (loaded or held): a held share's base."""
-    rows = engine.query(sql.received_totals_sql(dialect_of(engine), store.SCHEMA))
+    rows = engine.query(sql.received_totals_sql(state_dialect_of(engine), store.SCHEMA))
     return {table: int(n or 0) for table, n in rows}
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pipefix.engines.base import Engine, columns_of
-from pipefix.engines.dialect_of import dialect_of
+from pipefix.engines.dialect_of import state_dialect_of
 from pipefix.engines.sql import landing as sql
 from pipefix.engines.store import SCHEMA
 from pipefix.pipeline.landing_report import Reported
@@ -16,7 +16,7 @@ from pipefix.pipeline.landing_report import Reported
 
 def ensure(engine: Engine) -> None:
     """Created next to pipefix's other tables (tools/ingest.setup), on every open: idempotent."""
-    for statement in sql.landing_files_ddl(dialect_of(engine), SCHEMA):
+    for statement in sql.landing_files_ddl(state_dialect_of(engine), SCHEMA):
         engine.execute(statement)
 
 
@@ -28,13 +28,13 @@ def records_seen(engine: Engine) -> dict[tuple[str, int], int]:
     """(file, bytes) -> records counted when it was first reported: not counted again."""
     if not exists(engine):
         return {}
-    rows = engine.query(sql.records_seen_sql(dialect_of(engine), SCHEMA))
+    rows = engine.query(sql.records_seen_sql(state_dialect_of(engine), SCHEMA))
     return {(str(f), int(s)): int(r or 0) for f, s, r in rows}
 
 
 def record(engine: Engine, step: int, reported: Iterable[Reported]) -> list[Reported]:
     """Store the files reported now that were never reported with these bytes; returns them."""
-    d = dialect_of(engine)
+    d = state_dialect_of(engine)
     seen = {(str(f), int(s)) for f, s in engine.query(sql.reported_files_sql(d, SCHEMA))}
     new = [r for r in reported if (r.file, r.size_bytes) not in seen]
     for r in new:
@@ -46,7 +46,7 @@ def record(engine: Engine, step: int, reported: Iterable[Reported]) -> list[Repo
 def resolve(engine: Engine, step: int, current: Iterable[Reported], read: set[str]) -> None:
     """Files reported before and not now: read since (`read`, the files loaded), or gone."""
     now = {(r.file, r.size_bytes) for r in current}
-    d = dialect_of(engine)
+    d = state_dialect_of(engine)
     rows = engine.query(sql.reported_files_sql(d, SCHEMA, unresolved=True))
     for file, size in rows:
         if (str(file), int(size)) in now:
@@ -59,7 +59,7 @@ def history_entries(engine: Engine) -> list[dict[str, Any]]:
     """`pipefix history`: each file reported (once per bytes), and when it was read."""
     if not exists(engine):
         return []
-    rows = engine.query(sql.landing_history_sql(dialect_of(engine), SCHEMA))
+    rows = engine.query(sql.landing_history_sql(state_dialect_of(engine), SCHEMA))
     entries: list[dict[str, Any]] = []
     for file, size, kind, reason, records, step, resolved_step, resolution in rows:
         held = f", {int(records):,} records" if kind == "no_contract" else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pipefix.engines import store
 from pipefix.engines.base import Engine, EngineError, scalar
-from pipefix.engines.dialect_of import dialect_of
+from pipefix.engines.dialect_of import dialect_of, state_dialect_of
 from pipefix.engines.sql import load_guard as sql
 
 
@@ -19,7 +19,7 @@ def written_rows(engine: Engine, table: str, batch_id: str) -> tuple[int, int]:
     Two statements: on Spark the table and the quarantine live in different engines."""
     d = dialect_of(engine)
     present = scalar(engine, sql.rows_of_batch_sql(d, table), (batch_id,))
-    held = scalar(engine, sql.held_of_batch_sql(d, store.SCHEMA), (table, batch_id))
+    held = scalar(engine, sql.held_of_batch_sql(state_dialect_of(engine), store.SCHEMA), (table, batch_id))
     return int(present or 0), int(held or 0)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pipefix.engines.base import Engine, scalar
-from pipefix.engines.dialect_of import dialect_of
+from pipefix.engines.dialect_of import dialect_of, state_dialect_of
 from pipefix.engines.sql import quarantine as sql
 from pipefix.engines.store import SCHEMA
 
@@ -21,7 +21,7 @@ class HeldRows:
 
 
 def held_rows(engine: Engine, table: str) -> HeldRows:
-    d = dialect_of(engine)
+    d = state_dialect_of(engine)
     reasons = engine.query(sql.top_reasons_sql(d, SCHEMA), (table,))
     first = engine.query(sql.first_schema_batch_sql(d, SCHEMA), (table,))
     samples = engine.query(sql.schema_samples_sql(d, SCHEMA), (table,))
@@ -35,7 +35,7 @@ def held_rows(engine: Engine, table: str) -> HeldRows:
 
 def value_reasons_by_batch(engine: Engine, table: str) -> list[tuple[str, int, int]]:
     """(reason, rows held for it, rows the batch sent) per batch, for held bad values."""
-    rows = engine.query(sql.value_reasons_by_batch_sql(dialect_of(engine), SCHEMA), (table,))
+    rows = engine.query(sql.value_reasons_by_batch_sql(state_dialect_of(engine), SCHEMA), (table,))
     return [(str(reason), int(count), int(received)) for reason, count, received in rows]
 
 
@@ -76,7 +76,7 @@ def open_groups(engine: Engine, tables: Sequence[str], samples: int) -> list[Hel
     up to `samples` rows in batch and line order."""
     if not tables:
         return []
-    d = dialect_of(engine)
+    d = state_dialect_of(engine)
     groups = engine.query(sql.open_groups_sql(d, SCHEMA, len(tables)), tuple(tables))
     found: dict[tuple[str, str, str], list[HeldSample]] = {}
     if samples > 0 and groups:
@@ -99,5 +99,5 @@ def open_groups(engine: Engine, tables: Sequence[str], samples: int) -> list[Hel
 
 def open_kinds(engine: Engine, table: str) -> dict[str, int]:
     """Rows of a table still held, per kind (schema, value, malformed)."""
-    rows = engine.query(sql.open_kinds_sql(dialect_of(engine), SCHEMA), (table,))
+    rows = engine.query(sql.open_kinds_sql(state_dialect_of(engine), SCHEMA), (table,))
     return {str(kind): int(count) for kind, count in rows}

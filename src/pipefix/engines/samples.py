@@ -16,12 +16,11 @@ from pathlib import Path
 
 from pipefix.engines import loader, readers, store
 from pipefix.engines.base import EngineError
-from pipefix.engines.dialect_of import dialect_of
+from pipefix.engines.dialect_of import dialect_of, state_dialect_of
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.judge import Judge
+from pipefix.engines.judge import STAGE, Judge
 from pipefix.engines.sql import samples as sql
 from pipefix.engines.sql.records import IS_OBJECT
-from pipefix.engines.sql.staging import STAGE
 from pipefix.engines.sql.tables import create_table_sql
 from pipefix.pipeline import infer
 from pipefix.pipeline.contracts import Adapter, Contract
@@ -145,7 +144,9 @@ def trial_load(
                 load = loader.load_batch(engine, path, contract.table, step=1)
                 if load is not None:
                     received, loaded = received + load.received, loaded + load.loaded
-            held = engine.query(sql.held_by_reason_sql(dialect_of(engine), store.SCHEMA), (contract.table,))
+            held = engine.query(
+                sql.held_by_reason_sql(state_dialect_of(engine), store.SCHEMA), (contract.table,)
+            )
             results[contract.table] = TrialLoad(
                 contract.table,
                 received,

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from pipefix.engines import store
 from pipefix.engines.base import Engine
-from pipefix.engines.dialect_of import dialect_of
+from pipefix.engines.dialect_of import dialect_of, state_dialect_of
 from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.engines.judge import CHECKED
 from pipefix.engines.sql import utc_notes as sql
 from pipefix.engines.sql import verdicts
-from pipefix.engines.sql.staging import CHECKED
 from pipefix.pipeline.contracts import Adapter, Contract
 
 KIND = "utc_note"
@@ -44,7 +44,7 @@ def note_offsets(
         )
         store.remember(engine, step, key, {"table": contract.table, "column": column, "offsets": offsets})
         store.audit(engine, step, KIND, {"target": contract.table, "column": column, "text": text})
-        statement = sql.append_note_sql(dialect_of(engine), store.SCHEMA)
+        statement = sql.append_note_sql(state_dialect_of(engine), store.SCHEMA)
         engine.execute(statement, (f"; {text}", contract.table, contract.version))
         notes.append(text)
     return notes
