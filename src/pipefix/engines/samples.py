@@ -18,9 +18,10 @@ from pipefix.engines import loader, readers, store
 from pipefix.engines.base import EngineError
 from pipefix.engines.dialect_of import dialect_of, state_dialect_of
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.judge import STAGE, Judge
+from pipefix.engines.judge import Judge
 from pipefix.engines.sql import samples as sql
 from pipefix.engines.sql.records import IS_OBJECT
+from pipefix.engines.sql.staging import STAGE
 from pipefix.engines.sql.tables import create_table_sql
 from pipefix.pipeline import infer
 from pipefix.pipeline.contracts import Adapter, Contract

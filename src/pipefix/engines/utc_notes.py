@@ -8,9 +8,9 @@ from pipefix.engines import store
 from pipefix.engines.base import Engine
 from pipefix.engines.dialect_of import dialect_of, state_dialect_of
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.judge import CHECKED
 from pipefix.engines.sql import utc_notes as sql
 from pipefix.engines.sql import verdicts
+from pipefix.engines.sql.staging import CHECKED
 from pipefix.pipeline.contracts import Adapter, Contract
 
 KIND = "utc_note"
