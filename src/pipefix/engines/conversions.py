@@ -9,68 +9,21 @@ value is read by a conversion when its trial column is not NULL.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from pipefix.engines import store
-from pipefix.engines.base import Engine, literal, quote
+from pipefix.engines.base import Engine
+from pipefix.engines.dialect_of import dialect_of
 from pipefix.engines.judge import judge_for
-from pipefix.engines.sql import records, verdicts
+from pipefix.engines.sql import held_values as sql
 from pipefix.engines.sql.staging import STAGE
-from pipefix.pipeline.contracts import Adapter, ColumnSpec, Contract
-from pipefix.pipeline.conversions import HeldValues, candidates, may_have_variant, transform_for, variants
+from pipefix.pipeline.contracts import Adapter, Contract
+from pipefix.pipeline.conversions import HeldValues, variants
 from pipefix.pipeline.drift import Drift, with_conversions
-
-TRIAL = "_pipefix_trial"
-
-
-def untyped_values_sql(contract: Contract, adapter: Adapter | None, source: str) -> tuple[str, str]:
-    """Per column, JSON type and conversions reading it: the rows of `source` whose value the
-    column cannot type (present, but NULL once judged), with how many and one sample.
-
-    Two statements: the trial verdicts into the temp table TRIAL, then the figures read from it.
-    A table spills to disk under the memory limit; a CTE read once per column was held in
-    memory whole, and ran a small buffer pool out of memory on a few thousand held records."""
-    tried: list[ColumnSpec] = []
-    transforms = list(adapter.transforms) if adapter else []
-    selects = []
-    kept_in = variants(contract).values()
-    for i, column in enumerate(contract.columns):
-        options = candidates(column.type)
-        if column.name in kept_in or not (options or may_have_variant(contract, column.name)):
-            continue
-        current = adapter.transform_for(column.name) if adapter else None
-        field = current.source if current else column.name
-        tries = []
-        for option in options:
-            name = f"_pipefix_try_{i}_{len(tried)}"
-            tried.append(ColumnSpec(name, column.type))
-            transforms.append(transform_for(name, field, option))
-            index = len(contract.columns) + len(tried) - 1
-            tries.append(f"CASE WHEN v_{index} IS NOT NULL THEN {literal(option)} END")
-        read_by = f"list_filter([{', '.join(tries)}], lambda x: x IS NOT NULL)" if tries else "[]::VARCHAR[]"
-        path = records.json_path(field)
-        sent = f"json_type(raw, {path}) AS t, raw ->> {path} AS s"
-        values = f"SELECT *, {sent} FROM {TRIAL} WHERE kind <> 'malformed'"
-        selects.append(
-            f"SELECT {i} AS i, t, {read_by} AS read_by, count(*) AS n, min(s) AS sample FROM ({values}) "
-            f"WHERE t IS NOT NULL AND t <> 'NULL' AND v_{i} IS NULL GROUP BY ALL"
-        )
-    if not selects:
-        nothing = "SELECT NULL AS i, NULL AS t, []::VARCHAR[] AS read_by, 0 AS n, NULL AS sample WHERE false"
-        return f"CREATE OR REPLACE TEMP TABLE {TRIAL} AS SELECT 1 AS nothing", nothing
-    # No key: whether a record is a duplicate says nothing about its values' form.
-    trial = replace(contract, key=None, columns=(*contract.columns, *tried))
-    checked = verdicts.checked_records_sql(trial, Adapter(contract.table, 0, tuple(transforms)), source)
-    return (
-        f"CREATE OR REPLACE TEMP TABLE {TRIAL} AS {checked}",
-        " UNION ALL ".join(selects) + " ORDER BY i, n DESC, sample",
-    )
 
 
 def untyped_values(engine: Engine, contract: Contract, adapter: Adapter | None) -> tuple[HeldValues, ...]:
     """untyped_values_sql() of the records staged last (loader.profile_open_quarantine)."""
     duck = judge_for(engine).duck
-    trial, figures = untyped_values_sql(contract, adapter, STAGE)
+    trial, figures = sql.untyped_values_sql(contract, adapter, STAGE)
     duck.execute(trial)
     rows = duck.query(figures)
     found: dict[int, list[tuple[str, tuple[str, ...], int, str]]] = {}
@@ -116,7 +69,7 @@ def variant_figures(engine: Engine, tables: tuple[str, ...]) -> list[dict[str, o
     for table in tables:
         contract = store.active_contract(engine, table)
         for column, variant in variants(contract).items():
-            rows = engine.query(f"SELECT count({quote(variant)}) FROM {quote(table)}")
+            rows = engine.query(sql.variant_rows(dialect_of(engine), table, variant))
             found.append({"table": table, "column": column, "variant": variant, "rows": int(rows[0][0])})
     return found
 

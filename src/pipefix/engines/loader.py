@@ -16,11 +16,13 @@ from typing import Any
 
 from pipefix.domain.serde import to_plain
 from pipefix.engines import batch_files, load_guard, readers, store, utc_notes
-from pipefix.engines.base import Engine, EngineError, quote, scalar
+from pipefix.engines.base import Engine, EngineError, scalar
+from pipefix.engines.dialect_of import dialect_of, state_dialect_of
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.judge import Judge, VerdictFigures, judge_for
-from pipefix.engines.sql import profile, records
-from pipefix.engines.sql.staging import CHECKED, REJECTED, STAGE
+from pipefix.engines.sql import loads as sql
+from pipefix.engines.sql import profile
+from pipefix.engines.sql.staging import REJECTED, STAGE
 from pipefix.errors import PipefixError, RecoverableError
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.csv_dialect import CsvOptions
@@ -73,11 +75,7 @@ def batch_id_of(file: str, sha256: str) -> str:
 def file_batches(engine: Engine, table: str) -> dict[str, list[RecordedBatch]]:
     """Every batch row of `table` by file (`orders/a.jsonl`), oldest first: what was loaded,
     re-sent, appended or rewritten."""
-    rows = engine.query(
-        f"SELECT batch_id, sha256, size_bytes, received, step, duplicate_of, appended_to, rewrite_of "
-        f"FROM {store.SCHEMA}.batches WHERE table_name = ? ORDER BY step, batch_id",
-        (table,),
-    )
+    rows = engine.query(sql.file_batches(state_dialect_of(engine)), (table,))
     files: dict[str, list[RecordedBatch]] = {}
     for batch_id, sha256, size, received, step, duplicate_of, appended_to, rewrite_of in rows:
         batch = RecordedBatch(
@@ -195,12 +193,12 @@ def observed_fields(duck: DuckDBEngine, source: str) -> tuple[ObservedField, ...
 
 
 def value_reasons(duck: DuckDBEngine) -> list[tuple[str, int]]:
-    rows = duck.query(f"SELECT reason, count(*) FROM {CHECKED} WHERE kind = 'value' GROUP BY reason")
+    rows = duck.query(sql.value_reasons())
     return [(str(reason), int(count)) for reason, count in rows]
 
 
 def _valid_objects(duck: DuckDBEngine) -> int:
-    return int(scalar(duck, f"SELECT count(*) FROM {STAGE} WHERE {records.IS_OBJECT}"))
+    return int(scalar(duck, sql.valid_objects()))
 
 
 def _load_appended(
@@ -268,20 +266,11 @@ def _completed_line(
     if line is None:
         return None
     ids = [b.batch_id for b in history if b.rewrite_of is None]
-    marks = ", ".join("?" for _ in ids)
-    held = engine.query(
-        f"SELECT batch_id FROM {store.SCHEMA}.quarantine WHERE table_name = ? AND line_no = ? "
-        f"AND replayed_step IS NULL AND batch_id IN ({marks})",
-        (table, line, *ids),
-    )
+    held = engine.query(sql.held_line(state_dialect_of(engine), len(ids)), (table, line, *ids))
     if held:
         taken = judge.take_staged(line)
         return (str(held[0][0]), line, *taken) if taken is not None else None
-    loaded = scalar(
-        engine,
-        f"SELECT count(*) FROM {quote(table)} WHERE _pipefix_line = ? AND _pipefix_batch IN ({marks})",
-        (line, *ids),
-    )
+    loaded = scalar(engine, sql.loaded_line(dialect_of(engine), table, len(ids)), (line, *ids))
     if loaded or any(b.duplicate_of is not None for b in history):
         judge.hold_staged(
             line,
@@ -297,11 +286,7 @@ def _replay_completed_line(
     """Judge the completed text of a held line in its place, as a replay: loaded under its first
     batch and line, or held again with the reason it has now."""
     contract = store.active_contract(engine, table)
-    engine.execute(
-        f"UPDATE {store.SCHEMA}.quarantine SET raw = ? WHERE table_name = ? AND batch_id = ? "
-        "AND line_no = ? AND replayed_step IS NULL",
-        (raw, table, batch_id, line),
-    )
+    engine.execute(sql.replace_held_text(state_dialect_of(engine)), (raw, table, batch_id, line))
     judge.stage_records([(batch_id, line, raw, error)])
     judge.check(contract, store.active_adapter(engine, table))
     judge.insert_conforming(contract, step)
@@ -328,7 +313,7 @@ class RecordedOnce:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> None:
         if not isinstance(error, EngineError):
             return
-        recorded = f"SELECT count(*) FROM {store.SCHEMA}.batches WHERE batch_id = ?"
+        recorded = sql.batch_recorded(state_dialect_of(self.engine))
         if scalar(self.engine, recorded, (self.batch_id,)):
             raise LoadedElsewhere(
                 f"batch {self.batch_id} was recorded by another run first; this run's load of it was "
@@ -525,13 +510,7 @@ def trial_replay(engine: Engine, contract: Contract, adapter: Adapter | None) ->
     if judge.stage_open_quarantine(contract.table) == 0:
         return 0, 0, []
     judge.check(contract, adapter)
-    reasons = [
-        r[0]
-        for r in judge.duck.query(
-            f"SELECT reason FROM {CHECKED} WHERE reason <> '' "
-            "GROUP BY reason ORDER BY count(*) DESC, reason LIMIT 3"
-        )
-    ]
+    reasons = [r[0] for r in judge.duck.query(sql.top_reasons(3))]
     return judge.count("reason = ''"), judge.count("reason <> ''"), reasons
 
 
@@ -557,9 +536,5 @@ def profile_open_quarantine(
 
 def held_values(engine: Engine, field: str, limit: int = 1000) -> list[str]:
     """Distinct values of a field among the records last staged by profile_open_quarantine."""
-    path = records.json_path(field)
-    rows = judge_for(engine).duck.query(
-        f"SELECT DISTINCT raw ->> {path} FROM {STAGE} WHERE {records.IS_OBJECT} "
-        f"AND raw ->> {path} IS NOT NULL LIMIT {int(limit)}"
-    )
+    rows = judge_for(engine).duck.query(sql.staged_values(field, limit))
     return [str(r[0]) for r in rows]

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from pipefix.engines import quarantine
-from pipefix.engines.base import Engine, quote
+from pipefix.engines.base import Engine
+from pipefix.engines.dialect_of import dialect_of
 from pipefix.engines.judge import judge_for
-from pipefix.engines.sql import records
-from pipefix.engines.sql.staging import STAGE
+from pipefix.engines.sql import rename_figures as sql
 from pipefix.pipeline.contracts import Contract, type_family
 from pipefix.pipeline.renames import ValueProfile, common_shapes
 
@@ -22,20 +22,10 @@ KEY_SHARE = 0.95  # share of a column's values found in another table's key: a r
 def history(engine: Engine, table: str, column: str, numeric: bool) -> tuple[ValueProfile, list[str]]:
     """The old column as its table holds it: counts, range, shapes, novelty; and a sample of its
     distinct values as text."""
-    name = quote(column)
-    text = f"CAST({name} AS VARCHAR)"
-    number = f"CAST({name} AS DOUBLE PRECISION)" if numeric else "NULL"
-    values, distinct, low, high, shortest, longest = engine.query(
-        f"SELECT count({name}), count(DISTINCT {text}), min({number}), max({number}), "
-        f"min(length({text})), max(length({text})) FROM {quote(table)}"
-    )[0]
-    sample = [
-        str(r[0])
-        for r in engine.query(
-            f"SELECT DISTINCT {text} AS v FROM {quote(table)} WHERE {name} IS NOT NULL "
-            f"ORDER BY v LIMIT {SAMPLE}"
-        )
-    ]
+    d = dialect_of(engine)
+    profiled = engine.query(sql.column_profile(d, table, column, numeric))[0]
+    values, distinct, low, high, shortest, longest = profiled
+    sample = [str(r[0]) for r in engine.query(sql.column_sample(d, table, column, SAMPLE))]
     profile = ValueProfile(
         int(values),
         int(distinct),
@@ -44,20 +34,15 @@ def history(engine: Engine, table: str, column: str, numeric: bool) -> tuple[Val
         None if shortest is None else int(shortest),
         None if longest is None else int(longest),
         common_shapes(sample),
-        _novelty(engine, table, text, name),
+        _novelty(engine, table, column),
     )
     return profile, sample
 
 
-def _novelty(engine: Engine, table: str, text: str, name: str) -> float | None:
+def _novelty(engine: Engine, table: str, column: str) -> float | None:
     """The mean share of each load step's distinct values that no earlier step held, over the
     last NOVELTY_STEPS steps after the first (None: fewer than two steps hold values)."""
-    rows = engine.query(
-        f"WITH v AS (SELECT DISTINCT {text} AS v, _pipefix_loaded_step AS s FROM {quote(table)} "
-        f"WHERE {name} IS NOT NULL), f AS (SELECT v, min(s) AS first_step FROM v GROUP BY v) "
-        "SELECT v.s, count(*), sum(CASE WHEN f.first_step = v.s THEN 1 ELSE 0 END) "
-        "FROM v JOIN f ON f.v = v.v GROUP BY v.s ORDER BY v.s"
-    )
+    rows = engine.query(sql.column_novelty(dialect_of(engine), table, column))
     shares = [int(fresh) / int(seen) for _, seen, fresh in rows[1:] if int(seen)][-NOVELTY_STEPS:]
     return round(sum(shares) / len(shares), 3) if shares else None
 
@@ -66,19 +51,8 @@ def held(engine: Engine, field: str) -> tuple[ValueProfile, list[str]]:
     """The field among the staged held records: counts, numeric range, shapes; and a sample of
     its distinct values as sent."""
     duck = judge_for(engine).duck
-    value = f"raw ->> {records.json_path(field)}"
-    values, distinct, low, high, shortest, longest = duck.query(
-        f"SELECT count({value}), count(DISTINCT {value}), min(TRY_CAST({value} AS DOUBLE)), "
-        f"max(TRY_CAST({value} AS DOUBLE)), min(length({value})), max(length({value})) "
-        f"FROM {STAGE} WHERE {records.IS_OBJECT}"
-    )[0]
-    sample = [
-        str(r[0])
-        for r in duck.query(
-            f"SELECT DISTINCT {value} AS v FROM {STAGE} WHERE {records.IS_OBJECT} "
-            f"AND {value} IS NOT NULL ORDER BY v LIMIT {SAMPLE}"
-        )
-    ]
+    values, distinct, low, high, shortest, longest = duck.query(sql.field_profile(field))[0]
+    sample = [str(r[0]) for r in duck.query(sql.field_sample(field, SAMPLE))]
     profile = ValueProfile(
         int(values),
         int(distinct),
@@ -95,18 +69,11 @@ def carried_by_every_record(engine: Engine, table: str, old: str, new: str) -> b
     """The swap: every staged held record of the batches that send `new` carries it, and no row
     of those batches loaded into the table holds a value for `old`."""
     duck = judge_for(engine).duck
-    rows = duck.query(
-        "SELECT batch_id, count(*) FILTER (WHERE list_contains(json_keys(raw), ?)), count(*) "
-        f"FROM {STAGE} WHERE {records.IS_OBJECT} GROUP BY batch_id",
-        (new,),
-    )
+    rows = duck.query(sql.carrying_per_batch(), (new,))
     batches = [str(batch) for batch, carrying, _ in rows if int(carrying)]
     if not batches or any(int(carrying) not in (0, int(total)) for _, carrying, total in rows):
         return False
-    marks = ", ".join("?" for _ in batches)
-    loaded = engine.query(
-        f"SELECT count({quote(old)}) FROM {quote(table)} WHERE _pipefix_batch IN ({marks})", batches
-    )
+    loaded = engine.query(sql.values_loaded(dialect_of(engine), table, old, len(batches)), batches)
     return int(loaded[0][0]) == 0
 
 
