@@ -162,8 +162,9 @@ def _memory_note() -> str:
     return (
         f"Memory: pipefix's DuckDB connections ran with a memory limit of {limit} "
         f"(`{duckdb_settings.ENV}`, default {duckdb_settings.DEFAULT_MEMORY}; beyond it DuckDB "
-        "spills to a temporary folder). Below 256 MB the demo's diagnosis of the drifted events, "
-        "which tries every conversion of ~6,000 held records in one statement, runs out of "
-        "memory instead of spilling; above it, the peak is mostly the interpreter with LangGraph "
-        "(~100 MiB) and DuckDB's allocations outside its buffer pool."
+        "spills to a temporary folder). The demo completes at 128 MB; at 64 MB the diagnosis of "
+        "the drifted events, which tries every conversion of ~6,000 held records at once (a trial "
+        "table about a hundred columns wide), runs out of memory instead of spilling. Above the "
+        "limit, the peak is mostly the interpreter with LangGraph (~100 MiB) and DuckDB's "
+        "allocations outside its buffer pool."
     )

@@ -49,7 +49,7 @@ def _docstrings(tree: ast.Module) -> set[int]:
 
 
 def sql_strings(path: Path) -> int:
-    """String literals and f-strings in  holding SQL text (docstrings aside)."""
+    """String literals and f-strings in `path` holding SQL text (docstrings aside)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     skipped = _docstrings(tree)
     for node in ast.walk(tree):
