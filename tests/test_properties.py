@@ -32,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pipefix.engines import loader, store
+from pipefix.engines import loader, replays, store
 from pipefix.engines.base import quote
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.sql.tables import create_table_sql
@@ -579,9 +579,9 @@ def assert_replay_is_idempotent(
     v2 = relaxed(contract)
     store.save_contract(engine, v2, 2, "relaxed")
     with engine.transaction():
-        replayed, still_held = loader.replay_quarantine(engine, v2, None, step=3)
+        replayed, still_held = replays.replay_quarantine(engine, v2, None, step=3)
     with engine.transaction():
-        again, held_again = loader.replay_quarantine(engine, v2, None, step=4)
+        again, held_again = replays.replay_quarantine(engine, v2, None, step=4)
     assert again == 0, "the second replay loaded records again"
     assert held_again == still_held
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pipefix.engines import loader, quarantine, store
+from pipefix.engines import quarantine, replays, store
 from pipefix.engines.base import Engine
 from pipefix.engines.quarantine import HeldGroup
 from pipefix.errors import PipefixError
@@ -282,7 +282,7 @@ def remove_adapter(ctx: PipelineContext, table: str, column: str, by: str) -> Ad
             _audit_user(engine, step, "adapters remove", table, detail, by, facts)
     except FixRejected as error:
         raise ActionRefused(f"removing the adapter of {table} refused, nothing changed: {error}") from error
-    would_load = loader.trial_replay(engine, store.active_contract(engine, table), plan.after)[0]
+    would_load = replays.trial_replay(engine, store.active_contract(engine, table), plan.after)[0]
     return AdapterRemoval(
         table,
         column,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipefix.engines import loader
+from pipefix.engines import replays
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.sql import records, staging, tables, verdicts
 from pipefix.engines.types import physical_type
@@ -122,7 +122,7 @@ def test_observed_fields_profile_a_batch(engine: DuckDBEngine) -> None:
         """('b', 2, '{"n": 1800000000000, "p": 3, "s": null}'), """
         """('b', 3, '[1]')) AS t(batch_id, line_no, raw)"""
     )
-    fields = loader.observed_fields(engine, "_pipefix_stage")
+    fields = replays.observed_fields(engine, "_pipefix_stage")
     assert fields == (
         ObservedField(
             "n", frozenset({"UBIGINT"}), 2, 1.7e12, 1.8e12, 0, ("1700000000000", "1800000000000"), 13
@@ -144,7 +144,7 @@ def test_observed_fields_count_digits_on_the_text_sent_never_through_a_double(en
     engine.execute(f"CREATE TEMP TABLE _pipefix_stage ({staging.STAGE_COLUMNS})")
     for i, line in enumerate(lines):
         engine.execute("INSERT INTO _pipefix_stage VALUES ('b', ?, ?, NULL)", (i + 1, line))
-    fields = {f.name: f for f in loader.observed_fields(engine, "_pipefix_stage")}
+    fields = {f.name: f for f in replays.observed_fields(engine, "_pipefix_stage")}
     figures = {
         name: (f.max_digits, f.max_decimals, f.exact_decimals, f.past_bigint)
         for name, f in fields.items()
@@ -166,7 +166,7 @@ def test_observed_fields_read_strings_as_timestamps_with_or_without_offsets(engi
         """('b', 2, '{"z": "2023-06-19T18:20:23Z", "n": "2023-06-19T14:20", "t": "2023-13-45T00:00"}')"""
         ") AS t(batch_id, line_no, raw)"
     )
-    kinds = {f.name: f.text_kinds for f in loader.observed_fields(engine, "_pipefix_stage")}
+    kinds = {f.name: f.text_kinds for f in replays.observed_fields(engine, "_pipefix_stage")}
     assert kinds == {
         "n": frozenset({"timestamp"}),
         "t": frozenset({"text"}),
@@ -188,7 +188,7 @@ def test_observed_fields_profile_keys_no_json_path_could_name(engine: DuckDBEngi
         "CREATE TEMP TABLE _pipefix_stage AS SELECT *, NULL::VARCHAR AS stage_error FROM (VALUES "
         """('b', 1, '{"": 1, "a\\\\": "x", "a\\\\\\"b": true}')) AS t(batch_id, line_no, raw)"""
     )
-    fields = loader.observed_fields(engine, "_pipefix_stage")
+    fields = replays.observed_fields(engine, "_pipefix_stage")
     assert [(f.name, f.json_types, f.samples) for f in fields] == [
         ("", frozenset({"UBIGINT"}), ("1",)),
         ("a\\", frozenset({"VARCHAR"}), ("x",)),

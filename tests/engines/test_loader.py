@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pipefix.engines import loader, store
+from pipefix.engines import loader, replays, store
 from pipefix.engines.base import Engine
 from pipefix.engines.sql import tables
 from pipefix.pipeline.contracts import ColumnSpec, Contract
@@ -248,15 +248,15 @@ def test_replay_after_a_contract_change_loads_each_row_once(
         v2_order(102, 3.5),
     ]
     loader.load_batch(engine, write_batch("orders", "v2.jsonl", rows), "orders", step=1)
-    assert loader.trial_replay(engine, store.active_contract(engine, "orders"), None)[:2] == (0, 3)
+    assert replays.trial_replay(engine, store.active_contract(engine, "orders"), None)[:2] == (0, 3)
     migrate_to_v2(engine)
     contract = store.active_contract(engine, "orders")
     assert contract.version == 2
 
     with engine.transaction():
-        assert loader.replay_quarantine(engine, contract, None, step=3) == (2, 1)
+        assert replays.replay_quarantine(engine, contract, None, step=3) == (2, 1)
     with engine.transaction():
-        assert loader.replay_quarantine(engine, contract, None, step=4) == (0, 1)
+        assert replays.replay_quarantine(engine, contract, None, step=4) == (0, 1)
 
     assert engine.query(
         "SELECT order_id, price::VARCHAR, currency_code, price_usd, _pipefix_line, _pipefix_loaded_step "
@@ -284,7 +284,7 @@ def test_replay_with_nothing_held_does_nothing(ctx: PipelineContext, write_batch
     loader.load_batch(ctx.engine, write_batch("orders", "a.jsonl", [v1_order(1)]), "orders", step=1)
     contract = store.active_contract(ctx.engine, "orders")
     with ctx.engine.transaction():
-        assert loader.replay_quarantine(ctx.engine, contract, None, step=2) == (0, 0)
+        assert replays.replay_quarantine(ctx.engine, contract, None, step=2) == (0, 0)
     assert ctx.engine.query("SELECT order_id, _pipefix_loaded_step FROM orders") == [(1, 1)]
 
 
@@ -292,7 +292,7 @@ def test_trial_replay_loads_nothing(ctx: PipelineContext, write_batch: WriteBatc
     engine = ctx.engine
     loader.load_batch(engine, write_batch("orders", "v2.jsonl", [v2_order(100), v2_order(101)]), "orders", 1)
     migrate_to_v2(engine)
-    ok, bad, reasons = loader.trial_replay(engine, store.active_contract(engine, "orders"), None)
+    ok, bad, reasons = replays.trial_replay(engine, store.active_contract(engine, "orders"), None)
     assert (ok, bad, reasons) == (2, 0, [])
     assert engine.query("SELECT count(*) FROM orders") == [(0,)]
     assert engine.query("SELECT count(*) FROM pipefix.quarantine WHERE replayed_step IS NULL") == [(2,)]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipefix.engines import loader, store
+from pipefix.engines import loader, replays, store
 from pipefix.engines.base import Engine
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.pipeline.contracts import ColumnSpec, Contract
@@ -158,7 +158,7 @@ def test_apply_moves_the_table_to_v2(ctx: PipelineContext, write_batch: Callable
     assert engine.query("SELECT order_id FROM orders ORDER BY 1") == [(1,), (2,)]
     # the held v2 rows now fit, except the negative price (price_usd's rule carried over);
     # applying the migration does not load them by itself
-    assert loader.trial_replay(engine, plan.new_contract, None) == (2, 1, ["price: below minimum 0"])
+    assert replays.trial_replay(engine, plan.new_contract, None) == (2, 1, ["price: below minimum 0"])
     assert engine.query("SELECT count(*) FROM pipefix.quarantine WHERE replayed_step IS NULL") == [(3,)]
     fixes = store.audit_trail(engine, ("fix",))
     assert len(fixes) == 1

@@ -21,7 +21,7 @@ from pipefix.pipeline.drift import Drift, with_conversions
 
 
 def untyped_values(engine: Engine, contract: Contract, adapter: Adapter | None) -> tuple[HeldValues, ...]:
-    """untyped_values_sql() of the records staged last (loader.profile_open_quarantine)."""
+    """untyped_values_sql() of the records staged last (replays.profile_open_quarantine)."""
     duck = judge_for(engine).duck
     trial, figures = sql.untyped_values_sql(contract, adapter, STAGE)
     duck.execute(trial)

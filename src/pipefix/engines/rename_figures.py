@@ -1,6 +1,6 @@
 """The figures a rename is judged on (pipeline/renames.py weighs them), measured where the values
 are: the old column's history in its table, the new field among the held records (as staged by
-loader.profile_open_quarantine), and the keys of the other tables."""
+replays.profile_open_quarantine), and the keys of the other tables."""
 
 from __future__ import annotations
 

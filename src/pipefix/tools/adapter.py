@@ -5,7 +5,7 @@ exactly (text, epoch numbers, another timestamp format: pipeline/conversions.py)
 from __future__ import annotations
 
 from pipefix.domain.serde import to_plain
-from pipefix.engines import conversions, health, loader, store
+from pipefix.engines import conversions, health, replays, store
 from pipefix.pipeline import vocabulary
 from pipefix.pipeline.contracts import Adapter, ColumnTransform, Contract, TransformKind, shown_text
 from pipefix.pipeline.conversions import is_conversion, transform_for
@@ -49,10 +49,10 @@ def apply_adapter(
     current_transforms = current.transforms if current else ()
     if adapter is None:
         raise FixRejected(f"no drift on {table} that an adapter maps without loss")
-    before = loader.trial_replay(engine, contract, current)[0]
+    before = replays.trial_replay(engine, contract, current)[0]
     # Rows a variant column keeps load either way: the adapter must type more of them.
     typed_before = before - (conversions.variant_rows(engine, contract) if before else 0)
-    after, still_held, reasons = loader.trial_replay(engine, contract, adapter)
+    after, still_held, reasons = replays.trial_replay(engine, contract, adapter)
     typed_after = after - (conversions.variant_rows(engine, contract) if after else 0)
     trial = f"trial: {after} held rows accepted, {still_held} still held"
     trial += "".join(

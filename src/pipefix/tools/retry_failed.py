@@ -3,7 +3,7 @@ Each row lands at most once (lineage anti-join); rows that still fail stay held,
 
 from __future__ import annotations
 
-from pipefix.engines import loader, store
+from pipefix.engines import replays, store
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.errors import FixRejected
 
@@ -24,7 +24,7 @@ def replay_held(ctx: PipelineContext, table: str, step: int) -> tuple[int, int]:
     engine = ctx.engine
     contract = store.active_contract(engine, table)
     adapter = store.active_adapter(engine, table)
-    replayed, still_open = loader.replay_quarantine(engine, contract, adapter, step)
+    replayed, still_open = replays.replay_quarantine(engine, contract, adapter, step)
     gap, doubled = accounting_gap(ctx, table), duplicate_lineage(ctx, table)
     if gap != 0 or doubled != 0:
         raise FixRejected(f"post-check: replay would lose {gap} and double {doubled} rows")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from pipefix.domain.actions import Action, ActionResult
 from pipefix.domain.serde import from_plain, to_plain
-from pipefix.engines import loader, quarantine, rename_figures, store, vocabulary
+from pipefix.engines import quarantine, rename_figures, replays, store, vocabulary
 from pipefix.engines.conversions import held_conversions
 from pipefix.pipeline.contracts import Contract, type_family
 from pipefix.pipeline.drift import Drift, DriftKind, diff, new_values, rename_candidates, with_renames
@@ -80,7 +80,7 @@ def diagnose(
     engine = ctx.engine
     contract = store.active_contract(engine, table)
     adapter = store.active_adapter(engine, table)
-    rows, observed = loader.profile_open_quarantine(engine, table, "schema")
+    rows, observed = replays.profile_open_quarantine(engine, table, "schema")
     drifts = diff(contract, observed, rows, adapter)
     drifts = held_conversions(engine, contract, adapter, drifts)  # each held value tried
     earlier = latest_diagnosis(ctx, table)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from pipefix.engines import health, loader, store
+from pipefix.engines import health, replays, store
 from pipefix.engines.base import EngineError
 from pipefix.engines.sql import migration as sql
 from pipefix.engines.sql.dialects import DUCKDB, Dialect
@@ -200,7 +200,7 @@ def views_around_retype(
 def accepted_rows(ctx: PipelineContext, contract: Contract) -> int:
     """How many open quarantined rows of the table this contract (and its adapter) accepts."""
     adapter = store.active_adapter(ctx.engine, contract.table)
-    return loader.trial_replay(ctx.engine, contract, adapter)[0]
+    return replays.trial_replay(ctx.engine, contract, adapter)[0]
 
 
 def post_check(ctx: PipelineContext, contract: Contract, accepted_before: int) -> None:
@@ -240,9 +240,9 @@ def shadow_trial_of(
         for statement in statements:
             engine.execute(statement)
         adapter = store.active_adapter(engine, plan.table)
-        before = loader.trial_replay(engine, current, adapter)[0]
+        before = replays.trial_replay(engine, current, adapter)[0]
         shadow_contract = replace(plan.new_contract, table=shadow)
-        loaded = loader.trial_load_into(engine, plan.table, shadow_contract, adapter_after(plan, adapter, 0))
+        loaded = replays.trial_load_into(engine, plan.table, shadow_contract, adapter_after(plan, adapter, 0))
     except BaseException:
         # A failed statement aborts the transaction around it, and the DROP would fail too:
         # its "transaction is aborted" must not take the place of the failure's own message.
