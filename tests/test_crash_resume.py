@@ -33,10 +33,10 @@ ARGS = ["--steps", "5", "--drift-step", "3", "--json"]
 # One kill inside each kind of write, as (statements matching, which one). The pattern fixes the
 # kind of write even when code changes move statement numbers; a point no longer reached fails.
 KINDS_OF_WRITE = {
-    "load": (r"^INSERT INTO pipefix\.batches\b", 10),  # rows and quarantine in, batch row not yet
+    "load": (r'^INSERT INTO "pipefix"\."batches"', 10),  # rows and quarantine in, batch row not yet
     "migration": (r'^ALTER TABLE "orders"', 2),  # between the two columns of the v2 migration
-    "replay": (r"^UPDATE pipefix\.quarantine\b", 2),  # rows replayed, quarantine half marked
-    "ledger": (r"^INSERT INTO pipefix\.ledger\b", 6),  # the replay's ledger row, with its action
+    "replay": (r'^UPDATE "pipefix"\."quarantine"', 2),  # rows replayed, quarantine half marked
+    "ledger": (r'^INSERT INTO "pipefix"\."ledger"', 6),  # the replay's ledger row, with its action
 }
 
 
@@ -180,7 +180,7 @@ def kill_points(tmp: Path) -> list[int]:
         i + 1
         for i, statement in enumerate(log)
         if statement.lstrip().upper().startswith("ALTER")
-        or "UPDATE pipefix.quarantine" in statement
+        or 'UPDATE "pipefix"."quarantine"' in statement
         or 'INSERT INTO "pipefix"."ledger"' in statement
         or 'INSERT INTO "pipefix"."journal"' in statement
     ]
