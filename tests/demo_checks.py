@@ -13,7 +13,7 @@ from pipefix.scenario.demo import DemoRun
 
 _DESTRUCTIVE = re.compile(r"^\s*(DROP|TRUNCATE|DELETE)\b|\bDROP\s+COLUMN\b", re.IGNORECASE)
 # pipefix's own scratch tables (in the state DuckDB on Spark) are no user data
-_SCRATCH = re.compile(r"^\s*DROP TABLE IF EXISTS temp\.\"?_pipefix_", re.IGNORECASE)
+_SCRATCH = re.compile(r'^\s*DROP TABLE IF EXISTS "?(temp|pg_temp)"?\."?_pipefix_', re.IGNORECASE)
 
 
 @dataclass(frozen=True)
