@@ -8,7 +8,6 @@ line says LIVE only once the model has answered."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
 from contextlib import chdir
 from pathlib import Path
@@ -35,13 +34,11 @@ from pipefix.planners.select import OFFLINE_MODE
 from pipefix.report.summary import build_summary
 from pipefix.scenario.demo import DemoError, DemoOptions, DemoRun, execute, prepare, run_demo
 from pipefix.scenario.tables import SOURCE_TABLES
+from tests.demo_checks import destructive_statements
 
 Answer = dict[str, Any]
 Audited = list[tuple[int, str, dict[str, Any]]]
 
-DESTRUCTIVE = re.compile(r"^\s*(DROP|TRUNCATE|DELETE)\b", re.IGNORECASE)
-SCRATCH = re.compile(r"temp\.\"_pipefix_|pg_temp", re.IGNORECASE)
-DROP_COLUMN = re.compile(r"\bDROP\s+COLUMN\b", re.IGNORECASE)
 
 GOOD = {"tool": "run_diagnostic", "target": "users"}
 GOOD_ACTION = Action(Tool.RUN_DIAGNOSTIC, "users")
@@ -78,11 +75,7 @@ def write_script(folder: Path, answers: list[Answer]) -> str:
 
 def destructive(run: DemoRun) -> list[str]:
     """Statements that dropped, truncated or deleted anything but pipefix's own scratch tables."""
-    return [
-        s
-        for s in run.pipeline.engine.statement_log
-        if (DESTRUCTIVE.search(s) and not SCRATCH.search(s)) or DROP_COLUMN.search(s)
-    ]
+    return destructive_statements(run.pipeline.engine.statement_log)
 
 
 def audited(run: DemoRun, kind: str) -> Audited:
