@@ -94,6 +94,32 @@ def decompressed(path: Path, compression: str) -> Iterator[Path]:
     """The file's content in a temporary plain file, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="pipefix-decompress-") as folder:
         target = Path(folder) / plain_name(path.name)
-        with _reading(path, compression) as stream, target.open("wb") as out:
-            shutil.copyfileobj(stream, out, _BLOCK)
+        if compression == "zstd":
+            with target.open("wb") as out:
+                _copy_zstd(path, out)
+        else:
+            with _reading(path, compression) as stream, target.open("wb") as out:
+                shutil.copyfileobj(stream, out, _BLOCK)
         yield target
+
+
+def _copy_zstd(path: Path, out: IO[bytes]) -> None:
+    """zstd's stream reader ends a frame the file is cut inside without a word (four bytes of
+    magic read as an empty file): frames are read one at a time here, and a file ending inside
+    one is UnreadableFile, as a truncated gzip or bz2 file is."""
+    decompressor = zstandard.ZstdDecompressor()
+    frame, fed = decompressor.decompressobj(), False
+    try:
+        with path.open("rb") as source:
+            while block := source.read(_BLOCK):
+                while block:
+                    out.write(frame.decompress(block))
+                    fed = True
+                    if not frame.eof:
+                        break
+                    block = frame.unused_data  # the next frame's first bytes
+                    frame, fed = decompressor.decompressobj(), False
+    except zstandard.ZstdError as error:
+        raise UnreadableFile(f"corrupt or truncated zstd data ({error})") from error
+    if fed and not frame.eof:
+        raise UnreadableFile("corrupt or truncated zstd data (the file ends inside a frame)")
