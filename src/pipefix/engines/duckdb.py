@@ -18,6 +18,7 @@ from pipefix.engines.base import (
     iter_chunks,
     quote,
 )
+from pipefix.engines.sql import staging as sql
 from pipefix.errors import Interrupted
 
 
@@ -158,33 +159,14 @@ class DuckDBEngine:
         """Stage whole lines of a JSONL file as raw records (every line accounted for, even broken
         ones), the first numbered `first_line`; blank lines are no record. `starts_file`: the
         lines are the first of their file, where a UTF-8 byte-order mark is no part of a record."""
-        content = "ltrim(content, chr(65279))" if starts_file else "content"
-        # Line ends are made LF on the whole text before the split: a function applied to each
-        # unnested line runs on one thread and cost 4x the split. A line that is blank but for
-        # other white space is dropped afterwards (judge._drop_blank_lines); the ascii() test
-        # spares trim() on every line that opens with a visible character, i.e. nearly all.
-        self.execute(
-            f"CREATE OR REPLACE TEMP TABLE {quote(stage)} AS "
-            "SELECT ? AS batch_id, (line_no + ?)::BIGINT AS line_no, line AS raw, "
-            "NULL::VARCHAR AS stage_error FROM ("
-            "SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS line FROM ("
-            f"SELECT string_split(replace({content}, chr(13) || chr(10), chr(10)), chr(10)) AS lines "
-            "FROM read_text(?))) WHERE line <> '' AND (ascii(line) > 32 OR trim(line) <> '')",
-            (batch_id, first_line - 1, str(path)),
-        )
+        self.execute(sql.stage_lines(stage, starts_file), (batch_id, first_line - 1, str(path)))
 
     def stage_json_document(self, path: Path, batch_id: str, stage: str, layout: str) -> int:
         """Read a JSON document's records: each element of an array (`layout` "array"), or each of
         the objects written one after another ("document"); its 1-based position is its line_no.
         DuckDB streams the file; a malformed document raises EngineError (held whole)."""
-        fmt = "array" if layout == "array" else "unstructured"
-        self.execute(
-            f"CREATE OR REPLACE TEMP TABLE {quote(stage)} AS "
-            "SELECT ? AS batch_id, (row_number() OVER ())::BIGINT AS line_no, json::VARCHAR AS raw, "
-            f"NULL::VARCHAR AS stage_error FROM read_json_objects(?, format='{fmt}')",
-            (batch_id, str(path)),
-        )
-        rows = self.query(f"SELECT count(*) FROM {quote(stage)}")
+        self.execute(sql.stage_json_document(stage, layout), (batch_id, str(path)))
+        rows = self.query(sql.count(quote(stage)))
         return int(rows[0][0])
 
     def close(self) -> None:

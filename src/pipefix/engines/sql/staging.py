@@ -229,3 +229,34 @@ def refresh_held_reasons(d: Dialect, source: str) -> str:
         "WHERE q.table_name = ? AND q.replayed_step IS NULL AND q.batch_id = c.batch_id "
         "AND q.line_no = c.line_no AND c.reason <> ''"
     )
+
+
+def stage_lines(stage: str, starts_file: bool) -> str:
+    """Whole lines of a JSONL file (path ?) as raw records of a batch (?), numbered on from a
+    line (?); blank lines are no record. `starts_file`: the lines are the first of their file,
+    where a UTF-8 byte-order mark is no part of a record.
+
+    Line ends are made LF on the whole text before the split: a function applied to each
+    unnested line runs on one thread and cost 4x the split. A line blank but for other white
+    space is dropped afterwards (judge._drop_blank_lines); the ascii() test spares trim() on
+    every line that opens with a visible character, i.e. nearly all."""
+    content = "ltrim(content, chr(65279))" if starts_file else "content"
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {_d.ident(stage)} AS "
+        "SELECT ? AS batch_id, (line_no + ?)::BIGINT AS line_no, line AS raw, "
+        "NULL::VARCHAR AS stage_error FROM ("
+        "SELECT generate_subscripts(lines, 1) AS line_no, unnest(lines) AS line FROM ("
+        f"SELECT string_split(replace({content}, chr(13) || chr(10), chr(10)), chr(10)) AS lines "
+        "FROM read_text(?))) WHERE line <> '' AND (ascii(line) > 32 OR trim(line) <> '')"
+    )
+
+
+def stage_json_document(stage: str, layout: str) -> str:
+    """A JSON document's records (path ?) for a batch (?): each element of an array (`layout`
+    "array"), or each object written one after another; its 1-based position is its line_no."""
+    fmt = "array" if layout == "array" else "unstructured"
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {_d.ident(stage)} AS "
+        "SELECT ? AS batch_id, (row_number() OVER ())::BIGINT AS line_no, json::VARCHAR AS raw, "
+        f"NULL::VARCHAR AS stage_error FROM read_json_objects(?, format={_d.string(fmt)})"
+    )
