@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pipefix.engines.sql import probe
 from pipefix.engines.sql.dialects import DUCKDB
 from pipefix.errors import EngineError as EngineError
 
@@ -88,18 +89,16 @@ def existing_rows_by_lists(
     engine: Engine, table: str, key: str | None, keys: Sequence[str], batches: Sequence[str]
 ) -> list[tuple[str | None, str, int]]:
     """`Engine.existing_rows` through IN lists: fine where a statement is cheap (PostgreSQL)."""
-    name = quote(table)
-    key_text = f"CAST({quote(key)} AS VARCHAR)" if key else "CAST(NULL AS VARCHAR)"
     found: dict[tuple[str, int], str | None] = {}
     adopted: list[tuple[str | None, str, int]] = []  # rows from before pipefix: no line, keys count
-    lookups = [("_pipefix_batch", chunk) for chunk in iter_chunks(batches, 5000)]
+    lookups: list[tuple[str | None, Sequence[str]]] = [
+        ("_pipefix_batch", chunk) for chunk in iter_chunks(batches, 5000)
+    ]
     if key:
-        lookups += [(key_text, chunk) for chunk in iter_chunks(keys, 5000)]
+        lookups += [(None, chunk) for chunk in iter_chunks(keys, 5000)]  # None: the key, as text
     for column, chunk in lookups:
-        marks = ", ".join("?" for _ in chunk)
-        for k, b, line in engine.query(
-            f"SELECT {key_text}, _pipefix_batch, _pipefix_line FROM {name} WHERE {column} IN ({marks})", chunk
-        ):
+        statement = probe.rows_where(DUCKDB, table, key, column, len(chunk))
+        for k, b, line in engine.query(statement, chunk):
             if line is None:
                 adopted.append((k, str(b), NO_LINE))
             else:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipefix.engines.base import NO_LINE, Engine, iter_chunks, quote
-
-PROBE = "_pipefix_probe_keys"
+from pipefix.engines.base import NO_LINE, Engine, iter_chunks
+from pipefix.engines.sql import probe
+from pipefix.engines.sql.dialects import POSTGRES
 
 
 def existing_rows_by_join(
@@ -20,29 +20,19 @@ def existing_rows_by_join(
 ) -> list[tuple[str | None, str, int]]:
     """`Engine.existing_rows`: rows of `batches` (by lineage) and rows whose key, as text, is one
     of `keys`; as (key text, batch, line), a row from before pipefix with line NO_LINE."""
-    name = quote(table)
-    key_text = f"CAST({quote(key)} AS VARCHAR)" if key else "CAST(NULL AS VARCHAR)"
+    d = POSTGRES
     found: dict[tuple[str, int], str | None] = {}
     adopted: list[tuple[str | None, str, int]] = []  # rows from before pipefix: no line, keys count
     queries: list[tuple[str, Sequence[str]]] = []
     for chunk in iter_chunks(batches, 5000):  # a chunk's batches: one, or a replay's few
-        marks = ", ".join("?" for _ in chunk)
-        where = f"_pipefix_batch IN ({marks})"
-        queries.append((f"SELECT {key_text}, _pipefix_batch, _pipefix_line FROM {name} WHERE {where}", chunk))
+        queries.append((probe.rows_where(d, table, key, "_pipefix_batch", len(chunk)), chunk))
     if key and keys:
-        probe = f"{engine.capabilities.temp_schema}.{PROBE}"
-        engine.execute(f"DROP TABLE IF EXISTS {probe}")
-        engine.execute(f"CREATE TEMP TABLE {PROBE} (v VARCHAR)")
-        engine.copy_rows(probe, ("v",), ((k,) for k in keys))
-        queries.append(
-            (
-                f"SELECT {key_text}, t._pipefix_batch, t._pipefix_line FROM {name} AS t "
-                f"JOIN {probe} AS p ON {key_text} = p.v",
-                (),
-            )
-        )
-    for sql, params in queries:
-        for k, b, line in engine.query(sql, params):
+        engine.execute(probe.drop_probe(d))
+        engine.execute(probe.create_probe(d))
+        engine.copy_rows(f"{d.temp_schema}.{probe.PROBE}", ("v",), ((k,) for k in keys))
+        queries.append((probe.rows_probed(d, table, key), ()))
+    for statement, params in queries:
+        for k, b, line in engine.query(statement, params):
             if line is None:
                 adopted.append((k, str(b), NO_LINE))
             else:
