@@ -9,25 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipefix.engines.sql.bookkeeping_schema import marks, table
+from pipefix.engines.sql.bookkeeping_schema import table
 from pipefix.engines.sql.dialects import Dialect
+from pipefix.engines.sql.dialects.base import placeholders
 
 
 def insert_batch(d: Dialect, columns: Sequence[str]) -> str:
     """A pipefix.batches row of the columns named, one parameter each."""
     names = ", ".join(d.ident(c) for c in columns)
-    return f"INSERT INTO {table(d, 'batches')} ({names}) VALUES ({marks(len(columns))})"
+    return f"INSERT INTO {table(d, 'batches')} ({names}) VALUES ({placeholders(len(columns))})"
 
 
 def batch_ids_of(d: Dialect, tables: int) -> str:
-    return f"SELECT DISTINCT batch_id FROM {table(d, 'batches')} WHERE table_name IN ({marks(tables)})"
+    return f"SELECT DISTINCT batch_id FROM {table(d, 'batches')} WHERE table_name IN ({placeholders(tables)})"
 
 
 def received_and_duplicates(d: Dialect, tables: int) -> str:
     return (
         "SELECT coalesce(sum(received), 0), "
         "coalesce(sum(received) FILTER (WHERE duplicate_of IS NOT NULL), 0) "
-        f"FROM {table(d, 'batches')} WHERE table_name IN ({marks(tables)})"
+        f"FROM {table(d, 'batches')} WHERE table_name IN ({placeholders(tables)})"
     )
 
 
@@ -35,7 +36,7 @@ def held_and_replayed(d: Dialect, tables: int) -> str:
     return (
         "SELECT count(*) FILTER (WHERE replayed_step IS NULL), "
         f"count(*) FILTER (WHERE replayed_step IS NOT NULL) FROM {table(d, 'quarantine')} "
-        f"WHERE table_name IN ({marks(tables)})"
+        f"WHERE table_name IN ({placeholders(tables)})"
     )
 
 

@@ -7,8 +7,9 @@ Values are `?` parameters.
 
 from __future__ import annotations
 
-from pipefix.engines.sql.bookkeeping_schema import marks, next_seq, table
+from pipefix.engines.sql.bookkeeping_schema import next_seq, table
 from pipefix.engines.sql.dialects import Dialect
+from pipefix.engines.sql.dialects.base import placeholders
 
 
 def insert_version(d: Dialect, history: str) -> str:
@@ -88,7 +89,7 @@ def state_before(d: Dialect, causes: int) -> str:
     return (
         f"SELECT contract_version, adapter_version, columns FROM {states} "
         f"WHERE table_name = ? AND seq < (SELECT min(seq) FROM {states} WHERE "
-        f"table_name = ? AND step = ? AND cause IN ({marks(causes)})) ORDER BY seq DESC LIMIT 1"
+        f"table_name = ? AND step = ? AND cause IN ({placeholders(causes)})) ORDER BY seq DESC LIMIT 1"
     )
 
 
@@ -96,5 +97,5 @@ def adopted_tables(d: Dialect, tables: int) -> str:
     """Tables among `tables` with a state of a cause (parameters: the cause, the tables)."""
     return (
         f"SELECT DISTINCT table_name FROM {table(d, 'table_states')} "
-        f"WHERE cause = ? AND table_name IN ({marks(tables)})"
+        f"WHERE cause = ? AND table_name IN ({placeholders(tables)})"
     )

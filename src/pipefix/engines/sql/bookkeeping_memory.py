@@ -3,8 +3,9 @@ newest wins) and settings. Values are `?` parameters."""
 
 from __future__ import annotations
 
-from pipefix.engines.sql.bookkeeping_schema import marks, next_seq, table
+from pipefix.engines.sql.bookkeeping_schema import next_seq, table
 from pipefix.engines.sql.dialects import Dialect
+from pipefix.engines.sql.dialects.base import placeholders
 
 
 def insert_knowledge(d: Dialect) -> str:
@@ -20,7 +21,7 @@ def recall_latest(d: Dialect, keys: int) -> str:
     """The latest value of each of `keys` keys (parameters)."""
     knowledge = table(d, "knowledge")
     return (
-        f"SELECT k.key, k.value FROM {knowledge} AS k WHERE k.key IN ({marks(keys)}) AND k.seq = "
+        f"SELECT k.key, k.value FROM {knowledge} AS k WHERE k.key IN ({placeholders(keys)}) AND k.seq = "
         f"(SELECT max(l.seq) FROM {knowledge} AS l WHERE l.key = k.key)"
     )
 

@@ -64,11 +64,6 @@ def table(d: Dialect, name: str) -> str:
     return d.table(SCHEMA, name)
 
 
-def marks(count: int) -> str:
-    """`?, ?, ?`: one parameter per value of an IN list."""
-    return ", ".join("?" for _ in range(count))
-
-
 def ddl(d: Dialect) -> list[str]:
     """The schema, its tables and their added columns, each created only if missing."""
     statements = [f"CREATE SCHEMA IF NOT EXISTS {d.ident(SCHEMA)}"]

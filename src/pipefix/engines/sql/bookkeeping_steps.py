@@ -3,8 +3,9 @@ action ledger and the step journal. Values are `?` parameters."""
 
 from __future__ import annotations
 
-from pipefix.engines.sql.bookkeeping_schema import marks, next_seq, table
+from pipefix.engines.sql.bookkeeping_schema import next_seq, table
 from pipefix.engines.sql.dialects import Dialect
+from pipefix.engines.sql.dialects.base import placeholders
 
 
 def goal_count(d: Dialect) -> str:
@@ -53,7 +54,7 @@ def insert_audit(d: Dialect) -> str:
 
 def audit_trail(d: Dialect, kinds: int) -> str:
     """The audit records in order, of `kinds` kinds (parameters) or all of them (0)."""
-    where = f"WHERE kind IN ({marks(kinds)}) " if kinds else ""
+    where = f"WHERE kind IN ({placeholders(kinds)}) " if kinds else ""
     return f"SELECT step, kind, payload FROM {table(d, 'audit')} {where}ORDER BY seq"
 
 

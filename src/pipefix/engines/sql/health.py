@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from pipefix.engines.sql.dialects import Dialect
+from pipefix.engines.sql.dialects.base import placeholders
 from pipefix.pipeline.contracts import Contract
 from pipefix.pipeline.conversions import variants
 
@@ -19,7 +20,7 @@ LOADED_STEP = "_pipefix_loaded_step"
 def physical_schemas_sql(tables: int) -> str:
     """information_schema's columns of `tables` named tables (parameters) of the current schema.
     The catalog's name stays bare: engines recognise it as written (Spark reads it from a view)."""
-    marks = ", ".join("?" for _ in range(tables))
+    marks = placeholders(tables)
     return (
         "SELECT table_name, column_name, data_type, numeric_precision, numeric_scale "
         "FROM information_schema.columns WHERE table_schema = current_schema() "

@@ -8,12 +8,9 @@ those on the judge's scratch tables are DuckDB's (engines/sql/staging.py).
 from __future__ import annotations
 
 from pipefix.engines.sql.dialects import Dialect
+from pipefix.engines.sql.dialects.base import placeholders
 from pipefix.engines.sql.records import IS_OBJECT, json_path
 from pipefix.engines.sql.staging import CHECKED, QUARANTINE, STAGE
-
-
-def _marks(count: int) -> str:
-    return ", ".join("?" for _ in range(count))
 
 
 def file_batches(state: Dialect) -> str:
@@ -32,7 +29,7 @@ def held_line(state: Dialect, batches: int) -> str:
     """The open quarantine record of a table (?) at a line (?) in one of `batches` batches (?, ...)."""
     return (
         f"SELECT batch_id FROM {state.table(*QUARANTINE)} WHERE table_name = ? AND line_no = ? "
-        f"AND replayed_step IS NULL AND batch_id IN ({_marks(batches)})"
+        f"AND replayed_step IS NULL AND batch_id IN ({placeholders(batches)})"
     )
 
 
@@ -40,7 +37,7 @@ def loaded_line(d: Dialect, table: str, batches: int) -> str:
     """A table's rows at a line (?) of one of `batches` batches (?, ...)."""
     return (
         f"SELECT count(*) FROM {d.ident(table)} WHERE _pipefix_line = ? "
-        f"AND _pipefix_batch IN ({_marks(batches)})"
+        f"AND _pipefix_batch IN ({placeholders(batches)})"
     )
 
 

@@ -5,6 +5,7 @@ lineage, and the rows whose key, as text, is one the batch sends."""
 from __future__ import annotations
 
 from pipefix.engines.sql.dialects import Dialect
+from pipefix.engines.sql.dialects.base import placeholders
 
 PROBE = "_pipefix_probe_keys"
 
@@ -16,7 +17,7 @@ def _key_text(d: Dialect, key: str | None) -> str:
 def rows_where(d: Dialect, table: str, key: str | None, column: str | None, values: int) -> str:
     """(key as text, batch, line) of a table's rows whose `column` (a column name, or the key
     as text when it is None) is one of `values` values (?, ...)."""
-    marks = ", ".join("?" for _ in range(values))
+    marks = placeholders(values)
     compared = _key_text(d, key) if column is None else d.ident(column)
     return (
         f"SELECT {_key_text(d, key)}, _pipefix_batch, _pipefix_line FROM {d.ident(table)} "

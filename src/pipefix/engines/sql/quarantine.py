@@ -7,6 +7,7 @@ The open rows of a table: `table_name = ?` (a parameter) and never replayed.
 from __future__ import annotations
 
 from pipefix.engines.sql.dialects import Dialect
+from pipefix.engines.sql.dialects.base import placeholders
 
 OPEN = "table_name = ? AND replayed_step IS NULL"
 
@@ -53,7 +54,7 @@ def value_reasons_by_batch_sql(d: Dialect, schema: str) -> str:
 def distinct_matches_sql(d: Dialect, table: str, column: str, values: int, numeric: bool) -> str:
     """How many of `values` values (parameters) the column holds, numbers compared as numbers."""
     cast = d.column_type("double") if numeric else d.column_type("varchar")
-    marks = ", ".join("?" for _ in range(values))
+    marks = placeholders(values)
     name = d.ident(column)
     return (
         f"SELECT count(DISTINCT CAST({name} AS {cast})) FROM {d.table(table)} "
@@ -66,7 +67,7 @@ def values_held_sql(d: Dialect, table: str, column: str) -> str:
 
 
 def _where_open_in(tables: int) -> str:
-    names = ", ".join("?" for _ in range(tables))
+    names = placeholders(tables)
     return f"replayed_step IS NULL AND table_name IN ({names})"
 
 

@@ -5,6 +5,7 @@ records (DuckDB, the judge's)."""
 from __future__ import annotations
 
 from pipefix.engines.sql.dialects import Dialect
+from pipefix.engines.sql.dialects.base import placeholders
 from pipefix.engines.sql.records import IS_OBJECT, json_path
 from pipefix.engines.sql.staging import STAGE
 
@@ -72,5 +73,5 @@ def carrying_per_batch() -> str:
 
 def values_loaded(d: Dialect, table: str, column: str, batches: int) -> str:
     """A column's values in the rows of `batches` batches (?, ...)."""
-    marks = ", ".join("?" for _ in range(batches))
+    marks = placeholders(batches)
     return f"SELECT count({d.ident(column)}) FROM {d.ident(table)} WHERE _pipefix_batch IN ({marks})"

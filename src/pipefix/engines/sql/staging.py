@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pipefix.engines.sql.dialects import DUCKDB, Dialect
+from pipefix.engines.sql.dialects.base import placeholders
 from pipefix.engines.sql.records import IS_OBJECT, json_path
 
 STAGE = "_pipefix_stage"
@@ -78,7 +79,7 @@ def stage_spooled_rows() -> str:
 
 def open_quarantine(d: Dialect, kinds: int) -> str:
     """A table's (?) open quarantined records of `kinds` kinds (?, ...), in batch and line order."""
-    marks = ", ".join("?" for _ in range(kinds))
+    marks = placeholders(kinds)
     return (
         f"SELECT batch_id, line_no, raw FROM {d.table(*QUARANTINE)} WHERE table_name = ? "
         f"AND replayed_step IS NULL AND kind IN ({marks}) ORDER BY batch_id, line_no"

@@ -53,3 +53,8 @@ class Dialect:
         if scale is not None:
             return f"DECIMAL({scale[0]},{scale[1]})"
         return self.types[logical]
+
+
+def placeholders(count: int) -> str:
+    """`?, ?, ?`: one parameter per value, in every dialect (engines bind `?`)."""
+    return ", ".join("?" for _ in range(count))
