@@ -20,6 +20,7 @@ from pathlib import Path
 from pipefix.config import CONFIG_FILE, ConfigError, LoadedConfig, load_config
 from pipefix.engines import readers, samples
 from pipefix.pipeline import infer
+from pipefix.pipeline.field_profiles import profile_fields
 
 DEFAULT_WAREHOUSE = "duckdb:///warehouse.duckdb"
 _TRIALS = 3  # guess, then loosen at most twice: each round only loosens
@@ -94,7 +95,7 @@ def infer_project(folder: Path, warehouse: str = DEFAULT_WAREHOUSE) -> Inferred:
         if not read.samples:
             skipped.append(f"{source}: no JSON record among {read.records} record(s): no table inferred")
             continue
-        guess = infer.infer_table(names[source], infer.profile_fields(read.samples, read.declared))
+        guess = infer.infer_table(names[source], profile_fields(read.samples, read.declared))
         tables.append(InferredTable(source, read, guess))
     if not tables:
         raise ConfigError(f"{folder}: {'; '.join(skipped)}")

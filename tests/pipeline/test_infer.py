@@ -14,19 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipefix.pipeline.contracts import ColumnSpec, is_usable_column_name, is_valid_type
-from pipefix.pipeline.infer import (
-    Number,
-    Sample,
-    TableGuess,
-    column_names,
-    infer_table,
-    logical_type,
-    parse_record,
-    profile_fields,
-    read_number,
-    read_value,
-    relax,
-)
+from pipefix.pipeline.field_profiles import Sample, profile_fields
+from pipefix.pipeline.infer import TableGuess, column_names, infer_table, logical_type, relax
+from pipefix.pipeline.sample_values import Number, parse_record, read_number, read_value
 from tests.tiers import examples
 
 PROPERTY = settings(max_examples=examples(200), deadline=None)

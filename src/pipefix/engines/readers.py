@@ -117,7 +117,7 @@ class Record:
 
 def _json_value(text: str, logical: str | None, dialect: CsvDialect, name: str) -> str | Ambiguous:
     """CSV text as a JSON value: numbers stay numbers (exact digits) unless the contract says
-    the column is text, so "01234" in a varchar column keeps its leading zero. pipeline/infer.py
+    the column is text, so "01234" in a varchar column keeps its leading zero. pipeline/sample_values.py
     reads CSV samples on the same number grammar. Under a decimal comma, `401,50` is the number
     401.50 and, in a numeric column, `1.234` is Ambiguous (never guessed)."""
     family = type_family(logical) if logical else None

@@ -4,7 +4,7 @@ contract tried on them by loading them into a scratch in-memory warehouse.
 Reading goes through the loader's own staging (engines/judge.py): JSONL lines as text (DuckDB's
 `read_json(..., ignore_errors=true)` would turn a broken line into a row of NULLs), CSV through
 readers.py, Parquet through DuckDB with each row as JSON. The record texts are then read by
-pipeline/infer.py, numbers as their digits. A line that is no JSON object is held by any
+pipeline/sample_values.py, numbers as their digits. A line that is no JSON object is held by any
 contract; it is reported, not guessed from.
 """
 
@@ -23,8 +23,9 @@ from pipefix.engines.sql import samples as sql
 from pipefix.engines.sql.records import IS_OBJECT
 from pipefix.engines.sql.staging import STAGE
 from pipefix.engines.sql.tables import create_table_sql
-from pipefix.pipeline import infer
 from pipefix.pipeline.contracts import Adapter, Contract
+from pipefix.pipeline.field_profiles import Sample
+from pipefix.pipeline.sample_values import parse_record
 
 # Parquet's declared types that name a contract type exactly; VARCHAR is read from its text
 # (timestamps, dates), and anything else is read from the values as JSON gives them.
@@ -64,7 +65,7 @@ class SampleRead:
     table: str
     files: tuple[Path, ...]
     records: int  # every record the loader would count as received
-    samples: tuple[infer.Sample, ...]  # the JSON objects among them
+    samples: tuple[Sample, ...]  # the JSON objects among them
     declared: dict[str, str]  # Parquet: field -> the logical type its schema declares
     unreadable: tuple[Unreadable, ...]  # held by any contract: no JSON object
 
@@ -83,7 +84,7 @@ def read_samples(table: str, files: Sequence[Path]) -> SampleRead:
     DuckDB), then read as text."""
     duck = DuckDBEngine(":memory:")
     judge = Judge(duck)
-    samples: list[infer.Sample] = []
+    samples: list[Sample] = []
     unreadable: list[Unreadable] = []
     declared: dict[str, str] = {}
     records = 0
@@ -93,12 +94,12 @@ def read_samples(table: str, files: Sequence[Path]) -> SampleRead:
             records += judge.stage_file(path, f"{table}/{path.name}", None)
             rows = duck.query(sql.staged_records_sql(dialect_of(duck), STAGE, IS_OBJECT))
             for line, raw, error, is_object in rows:
-                fields = infer.parse_record(raw) if is_object else None
+                fields = parse_record(raw) if is_object else None
                 if fields is None:
                     why = error or ("not a JSON object" if raw.strip() else "empty record")
                     unreadable.append(Unreadable(path.name, int(line), str(why)[:200]))
                     continue
-                samples.append(infer.Sample(fields, textual=kind == "csv"))
+                samples.append(Sample(fields, textual=kind == "csv"))
             if kind == "parquet":
                 for name, logical in _parquet_types(duck, path).items():
                     declared.setdefault(name, logical)

@@ -25,6 +25,7 @@ from pipefix.engines import added_tables, samples, store
 from pipefix.engines.sql.tables import create_table_sql
 from pipefix.pipeline import infer
 from pipefix.pipeline.contracts import Adapter, ColumnTransform, Contract, TransformKind
+from pipefix.pipeline.field_profiles import profile_fields
 from pipefix.pipeline.landing_report import NO_CONTRACT, Reported
 from pipefix.tools import adopt, ingest
 from pipefix.tools.context import PipelineContext
@@ -99,7 +100,7 @@ def infer_proposal(landing: Path, folder: str, files: tuple[tuple[str, int], ...
             first = read.unreadable[0]
             why += f" (first: {first.file} line {first.line}: {first.reason})"
         return replace(base, problem=f"{why}: no contract can be inferred")
-    guess = infer.infer_table(folder, infer.profile_fields(read.samples, read.declared))
+    guess = infer.infer_table(folder, profile_fields(read.samples, read.declared))
     contract, adapter = _contract(guess)
     for attempt in range(_TRIALS):
         trial = samples.trial_load([(contract, adapter, paths)])[folder]

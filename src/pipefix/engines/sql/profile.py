@@ -10,7 +10,7 @@ from pipefix.engines.sql.records import IS_OBJECT, NUMERIC_JSON, PLAIN, TOKENS, 
 # a zero ending its fraction (1.50 reads as 1.5). Profiles read such records' own tokens.
 _MAYBE_REWRITTEN = literal(r"[0-9](\.?[0-9]){15}|[0-9][eE]|\.[0-9]*0([^0-9]|$)")
 _NUMBER_PARTS = literal(r"-?([0-9]+)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?")
-# ISO-8601 as pipeline/infer.py reads it, without and with an offset.
+# ISO-8601 as pipeline/sample_values.py reads it, without and with an offset.
 _STAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
 _OFFSET = r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)"
 
