@@ -14,7 +14,7 @@ from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.sql import records, staging, tables, verdicts
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import ColumnSpec, Contract
-from pipefix.pipeline.drift import ObservedField
+from pipefix.pipeline.observed_types import ObservedField
 from tests.conftest import orders_contract
 from tests.tiers import examples
 

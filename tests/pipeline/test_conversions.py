@@ -19,7 +19,9 @@ from pipefix.pipeline.conversions import (
     transform_for,
     variants,
 )
-from pipefix.pipeline.drift import Drift, DriftKind, ObservedField, diff, with_conversions
+from pipefix.pipeline.drift import Drift, DriftKind, diff
+from pipefix.pipeline.drift_diagnosis import with_conversions
+from pipefix.pipeline.observed_types import ObservedField
 from pipefix.pipeline.policy import adapter_fixes, migration_fixes
 from pipefix.tools.adapter import plan_adapter
 from pipefix.tools.schema_migration import plan_schema_migration

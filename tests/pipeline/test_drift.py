@@ -16,16 +16,8 @@ from pipefix.pipeline.contracts import (
     TransformKind,
     is_lossless_widening,
 )
-from pipefix.pipeline.drift import (
-    EPOCH_MS_RANGE,
-    Drift,
-    DriftKind,
-    ObservedField,
-    diff,
-    fits,
-    logical_type_of,
-    widened_type,
-)
+from pipefix.pipeline.drift import Drift, DriftKind, diff
+from pipefix.pipeline.observed_types import EPOCH_MS_RANGE, ObservedField, fits, logical_type_of, widened_type
 from tests.conftest import orders_contract
 from tests.tiers import examples
 

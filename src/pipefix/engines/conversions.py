@@ -17,7 +17,8 @@ from pipefix.engines.sql import held_values as sql
 from pipefix.engines.sql.staging import STAGE
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.conversions import HeldValues, variants
-from pipefix.pipeline.drift import Drift, with_conversions
+from pipefix.pipeline.drift import Drift
+from pipefix.pipeline.drift_diagnosis import with_conversions
 
 
 def untyped_values(engine: Engine, contract: Contract, adapter: Adapter | None) -> tuple[HeldValues, ...]:
@@ -48,7 +49,7 @@ def untyped_values(engine: Engine, contract: Contract, adapter: Adapter | None) 
 def held_conversions(
     engine: Engine, contract: Contract, adapter: Adapter | None, drifts: tuple[Drift, ...]
 ) -> tuple[Drift, ...]:
-    """The diagnosis' drifts with each retyped column as its held values show it (drift.py
+    """The diagnosis' drifts with each retyped column as its held values show it (drift_diagnosis.py
     with_conversions): a conversion, a variant, or why neither."""
     return with_conversions(contract, adapter, drifts, untyped_values(engine, contract, adapter))
 

@@ -12,7 +12,7 @@ from pipefix.engines.sql import loads as sql
 from pipefix.engines.sql import profile
 from pipefix.engines.sql.staging import STAGE
 from pipefix.pipeline.contracts import Adapter, Contract
-from pipefix.pipeline.drift import ObservedField
+from pipefix.pipeline.observed_types import ObservedField
 
 
 def observed_fields(duck: DuckDBEngine, source: str) -> tuple[ObservedField, ...]:

@@ -1,4 +1,7 @@
-"""Drift: how the records a producer actually sends differ from the table's contract."""
+"""Drift: how the records a producer actually sends differ from the table's contract.
+
+The types observed values need are read in pipeline/observed_types.py; the drifts found here are
+weighed against a diagnosis' evidence (renames, conversions) in pipeline/drift_diagnosis.py."""
 
 from __future__ import annotations
 
@@ -8,45 +11,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pipefix.pipeline import contracts, conversions
-from pipefix.pipeline.contracts import Adapter, Contract, decimal_scale, type_family
-from pipefix.pipeline.infer import ROOMY_PRECISION, column_names, decimal_for
-
-# JSON value types as DuckDB's json_type() names them, grouped by the logical types they fit.
-_JSON_FITS: dict[str, frozenset[str]] = {
-    "bigint": frozenset({"BIGINT", "UBIGINT"}),
-    "integer": frozenset({"BIGINT", "UBIGINT"}),
-    "double": frozenset({"BIGINT", "UBIGINT", "DOUBLE"}),
-    "varchar": frozenset({"VARCHAR"}),
-    "boolean": frozenset({"BOOLEAN"}),
-    "timestamp": frozenset({"VARCHAR"}),
-    "timestamptz": frozenset({"VARCHAR"}),
-    "date": frozenset({"VARCHAR"}),
-    "json": frozenset({"OBJECT", "ARRAY", "VARCHAR", "BIGINT", "UBIGINT", "DOUBLE", "BOOLEAN"}),
-}
-_DECIMAL_FITS = frozenset({"BIGINT", "UBIGINT", "DOUBLE"})
-_INTEGERS = frozenset({"BIGINT", "UBIGINT", "NULL"})
-_NUMBERS = _DECIMAL_FITS | {"NULL"}
-
-# Epoch milliseconds between 2001-09-09 and 2286-11-20: integers this size in a timestamp column
-# are almost surely epoch milliseconds rather than seconds.
-EPOCH_MS_RANGE = (1_000_000_000_000, 9_999_999_999_999)
-
-
-@dataclass(frozen=True)
-class ObservedField:
-    """One record field as seen in a set of raw records (a batch or the quarantine)."""
-
-    name: str
-    json_types: frozenset[str]
-    rows: int
-    min_number: float | None = None
-    max_number: float | None = None
-    max_decimals: int = 0  # most digits after the point in any number, as sent (1.50: 2)
-    samples: tuple[str, ...] = ()
-    max_digits: int = 0  # most digits before the point in any number, as sent
-    exact_decimals: int = 0  # fewest digits after the point that hold every number (1.50: 1)
-    past_bigint: bool = False  # a whole number no 64-bit integer holds
-    text_kinds: frozenset[str] = frozenset()  # how its strings read: timestamptz, timestamp, text
+from pipefix.pipeline.contracts import Adapter, Contract
+from pipefix.pipeline.infer import column_names
+from pipefix.pipeline.observed_types import (
+    DECIMAL_FITS,
+    ObservedField,
+    fits,
+    fitting,
+    observed_type,
+    overflows,
+    widened_type,
+)
 
 
 class DriftKind(StrEnum):
@@ -139,85 +114,6 @@ class Drift:
         )
 
 
-def _fitting(logical: str) -> frozenset[str] | None:
-    return _JSON_FITS.get(logical, _DECIMAL_FITS if logical.startswith("decimal") else None)
-
-
-def fits(logical: str, json_types: frozenset[str]) -> bool:
-    allowed = _fitting(logical)
-    return allowed is not None and json_types <= (allowed | {"NULL"})
-
-
-def logical_type_of(
-    json_types: frozenset[str],
-    max_decimals: int = 0,
-    max_digits: int = 0,
-    past_bigint: bool = False,
-    text_kinds: frozenset[str] = frozenset(),
-) -> str:
-    """The narrowest logical type holding every observed value exactly, read on the text sent.
-
-    Whole numbers are bigint (decimal(38,0) past 64 bits); other numbers a decimal with the most
-    digits sent after the point and room before it (infer.decimal_for, as `init --from` types
-    them); `double` only for numbers no decimal holds (over 38 digits), which no type keeps
-    exactly. Strings that are all ISO-8601 timestamps, some with an offset, are `timestamptz`.
-    """
-    types = json_types - {"NULL"}
-    if not types:
-        return "varchar"
-    if types <= _INTEGERS and not past_bigint:
-        return "bigint"
-    if types <= _NUMBERS:
-        return decimal_for(max_digits, max_decimals) or "double"
-    if types == {"BOOLEAN"}:
-        return "boolean"
-    if types == {"VARCHAR"}:
-        stamps = "timestamptz" in text_kinds and text_kinds <= {"timestamptz", "timestamp"}
-        return "timestamptz" if stamps else "varchar"
-    return "json"
-
-
-def observed_type(seen: ObservedField, json_types: frozenset[str] | None = None) -> str:
-    """logical_type_of() the field's values (or those of `json_types` among them)."""
-    return logical_type_of(
-        seen.json_types if json_types is None else json_types,
-        seen.max_decimals,
-        seen.max_digits,
-        seen.past_bigint,
-        seen.text_kinds,
-    )
-
-
-def widened_type(expected: str, seen: ObservedField) -> str | None:
-    """The type a numeric column of type `expected` can be altered to without loss so that it
-    also holds every number seen exactly; None when the values are not all numbers, when the
-    column already holds them, or when no such type exists (past decimal(38,s)).
-
-    Integers widen to bigint, then decimal(38,0); fractions make a decimal with at least the
-    column's digits before the point and the sent ones after it (room to grow: precision 18).
-    """
-    if not seen.json_types - {"NULL"} or not seen.json_types <= _NUMBERS:
-        return None
-    scale = decimal_scale(expected)
-    if scale is not None:
-        before, after = scale[0] - scale[1], scale[1]
-    elif expected in ("integer", "bigint"):
-        if seen.past_bigint and seen.exact_decimals == 0:
-            return "decimal(38,0)" if seen.max_digits <= 38 else None
-        if "DOUBLE" not in seen.json_types:  # whole numbers the column takes, maybe too wide
-            return "bigint" if expected == "integer" and _overflows(expected, seen) else None
-        before, after = {"integer": 10, "bigint": 19}[expected], 0
-    else:
-        return None
-    digits = max(before, seen.max_digits)
-    decimals = max(after, seen.max_decimals)
-    if digits + decimals > 38:  # the digits sent after the point if they fit, else those needed
-        decimals = max(after, seen.exact_decimals)
-    if digits + decimals > 38 or (scale is not None and (digits, decimals) == (before, after)):
-        return None
-    return f"decimal({max(digits + decimals, ROOMY_PRECISION)},{decimals})"
-
-
 def diff(
     contract: Contract,
     observed: tuple[ObservedField, ...],
@@ -243,8 +139,8 @@ def diff(
         # field read under another name (`unit price` into `unit_price`) can outgrow it too.
         renamed = transform is not None and transform.kind is contracts.TransformKind.RENAME
         if seen is not None and (
-            (transform is None and (not fits(column.type, seen.json_types) or _overflows(column.type, seen)))
-            or (renamed and _overflows(column.type, seen))
+            (transform is None and (not fits(column.type, seen.json_types) or overflows(column.type, seen)))
+            or (renamed and overflows(column.type, seen))
         ):
             drifts.append(_retyped(contract.table, column.type, seen, column.name))
     added = [n for n in by_name if contract.column(n) is None and n not in consumed]
@@ -282,27 +178,11 @@ def added_columns(contract: Contract, fields: list[str]) -> dict[str, str]:
     return column_names(ordered, taken=contract.column_names)
 
 
-_INT32 = (-(2**31), 2**31 - 1)
-
-
-def _overflows(logical: str, seen: ObservedField) -> bool:
-    """Numbers of a kind the column takes, past what it holds: integers past 32 or 64 bits,
-    more digits before or after a decimal's point. A lossless widening, not bad values."""
-    scale = decimal_scale(logical)
-    if scale is not None:
-        return seen.max_digits > scale[0] - scale[1] or seen.exact_decimals > scale[1]
-    if logical == "bigint" or seen.past_bigint:
-        return logical in ("integer", "bigint") and seen.past_bigint
-    if logical != "integer" or seen.min_number is None or seen.max_number is None:
-        return False
-    return seen.min_number < _INT32[0] or seen.max_number > _INT32[1]
-
-
 def _retyped(table: str, expected: str, seen: ObservedField, column: str) -> Drift:
     # Values that fit the column (sent by records held for another reason) say nothing about
     # the change: it is named from the values that do not, so that one bad row beside them
     # does not turn epoch milliseconds into "json" and block their repair.
-    unfit = seen.json_types - (_fitting(expected) or frozenset()) - {"NULL"}
+    unfit = seen.json_types - (fitting(expected) or frozenset()) - {"NULL"}
     observed = widened_type(expected, seen) or observed_type(seen, unfit or None)
     hint = _conversion_hint(expected, unfit, seen)
     return Drift(
@@ -321,7 +201,7 @@ def _conversion_hint(expected: str, unfit: frozenset[str], seen: ObservedField) 
     with_conversions): numbers the size of epoch seconds, milliseconds or microseconds in a
     timestamp column, numbers or true/false sent as text."""
     low, high = seen.min_number, seen.max_number
-    if expected == "timestamp" and unfit and unfit <= _DECIMAL_FITS and low is not None and high is not None:
+    if expected == "timestamp" and unfit and unfit <= DECIMAL_FITS and low is not None and high is not None:
         for unit, (first, last, digits, _) in conversions.EPOCH_UNITS.items():
             if first <= low and high < last + 1 and seen.max_decimals <= digits:
                 return unit
@@ -355,106 +235,3 @@ def new_values(contract: Contract, reasons: list[tuple[str, int]], total_rows: i
                 Drift(DriftKind.NEW_VALUE, contract.table, column.name, observed=match.group(2), rows=count)
             )
     return tuple(drifts)
-
-
-def rename_candidates(
-    contract: Contract, drifts: tuple[Drift, ...], total_rows: int
-) -> list[tuple[Drift, Drift]]:
-    """(removed, added) pairs of the same kind of type: renames, if the evidence says so
-    (pipeline/renames.py weighs it).
-
-    Only a column gone from every one of the `total_rows` records counts. A required column is
-    reported removed when some records lack it, and a record that sends it beside the added
-    column shows it was not renamed to that column: mapped by an adapter, the record's own
-    value would be replaced by the added column's.
-    """
-    removed = [d for d in drifts if d.kind is DriftKind.REMOVED and d.rows >= total_rows]
-    added = [d for d in drifts if d.kind is DriftKind.ADDED and d.observed is not None]
-    pairs = []
-    for gone in removed:
-        spec = contract.column(gone.column)
-        for new in added:
-            if (
-                spec is not None
-                and new.observed is not None
-                and type_family(spec.type) == type_family(new.observed)
-            ):
-                pairs.append((gone, new))
-    return pairs
-
-
-def with_renames(drifts: tuple[Drift, ...], confidences: dict[tuple[str, str], float]) -> tuple[Drift, ...]:
-    """Replace each (removed, added) pair whose confidence reaches RENAME_ASK by one rename (the
-    most confident first; below RENAME_CONFIDENCE its fix waits for a person); pairs below it
-    stay a removal plus an addition."""
-    best: dict[str, tuple[str, float]] = {}
-    for (old, new), sure in sorted(confidences.items(), key=lambda item: -item[1]):
-        taken = {n for n, _ in best.values()}
-        if sure >= RENAME_ASK and old not in best and new not in taken:
-            best[old] = (new, sure)
-    if not best:
-        return drifts
-    renamed_to = {new for new, _ in best.values()}
-    kept = [
-        d
-        for d in drifts
-        if not (d.kind is DriftKind.REMOVED and d.column in best)
-        and not (d.kind is DriftKind.ADDED and d.column in renamed_to)
-    ]
-    rows = {d.column: d.rows for d in drifts if d.kind is DriftKind.ADDED}
-    # The field as sent, when its name is not the column's: what the adapter reads.
-    sources = {d.column: d.source for d in drifts if d.kind is DriftKind.ADDED}
-    renames = [
-        Drift(
-            DriftKind.RENAMED,
-            drifts[0].table,
-            old,
-            observed=new,
-            rows=rows.get(new, 0),
-            confidence=round(sure, 3),
-            source=sources.get(new),
-        )
-        for old, (new, sure) in best.items()
-    ]
-    return (*renames, *kept)
-
-
-def with_conversions(
-    contract: Contract,
-    adapter: Adapter | None,
-    drifts: tuple[Drift, ...],
-    held: tuple[conversions.HeldValues, ...],
-) -> tuple[Drift, ...]:
-    """The retyped columns as their held values show them, each value tried under every
-    conversion (engines/conversions.py): a conversion for the rows it reads exactly, a variant
-    for the others (hint "variant"), or why none is chosen ("ambiguous: ..."). A column whose
-    held numbers a lossless widening repairs is left to it; one whose adapter already converts
-    gets no second conversion (its values would flip between the two), only a variant."""
-    found: dict[str, list[Drift]] = {}
-    for values in held:
-        spec = contract.column(values.column)
-        if spec is None or values.rows == 0:
-            continue
-        variant = conversions.may_have_variant(contract, spec.name)
-        options = conversions.candidates(spec.type)
-        retyped = [d for d in drifts if d.kind is DriftKind.RETYPED and d.column == spec.name]
-        widened = any(contracts.is_lossless_widening(spec.type, d.observed or "") for d in retyped)
-        if (not options and not variant) or (widened and values.json_types <= _DECIMAL_FITS):
-            continue
-        observed = retyped[0].observed if retyped else logical_type_of(values.json_types)
-        transform = adapter.transform_for(spec.name) if adapter else None
-        if transform is not None and transform.kind is not contracts.TransformKind.RENAME:
-            options = ()
-        choice = conversions.choose(values.groups, options)
-        changes: list[tuple[int, str | None]] = []
-        if choice.conversion is not None:
-            changes.append((choice.rows, choice.conversion))
-        if values.rows > choice.rows:
-            hint = choice.ambiguity or (conversions.VARIANT if variant else None)
-            changes.append((values.rows - choice.rows, hint))
-        found[spec.name] = [
-            Drift(DriftKind.RETYPED, contract.table, spec.name, spec.type, observed, rows, hint)
-            for rows, hint in changes
-        ]
-    kept = [d for d in drifts if not (d.kind is DriftKind.RETYPED and d.column in found)]
-    return (*kept, *(d for changes in found.values() for d in changes))

@@ -11,7 +11,8 @@ from pipefix.domain.serde import from_plain, to_plain
 from pipefix.engines import quarantine, rename_figures, replays, store, vocabulary
 from pipefix.engines.conversions import held_conversions
 from pipefix.pipeline.contracts import Contract, type_family
-from pipefix.pipeline.drift import Drift, DriftKind, diff, new_values, rename_candidates, with_renames
+from pipefix.pipeline.drift import Drift, DriftKind, diff, new_values
+from pipefix.pipeline.drift_diagnosis import rename_candidates, with_renames
 from pipefix.pipeline.renames import RenameEvidence, name_evidence, weigh
 from pipefix.pipeline.vocabulary import with_vocabulary
 from pipefix.tools.context import PipelineContext
