@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipefix.engines import batch_files, loader
+from pipefix.engines import batch_files, batch_history
 from pipefix.engines.batch_files import Segment
 from pipefix.engines.judge import Judge
 from pipefix.tools import ingest
@@ -90,4 +90,7 @@ def test_a_file_that_changes_while_it_is_read_is_left_for_a_later_step(
     settled(path)
     [load] = ingest.ingest_step(ctx, tmp_path / "landing", 2)
     assert (load.received, load.loaded) == (1, 1)
-    assert loader.file_batches(ctx.engine, "orders")["orders/b.jsonl"][0].size_bytes == path.stat().st_size
+    assert (
+        batch_history.file_batches(ctx.engine, "orders")["orders/b.jsonl"][0].size_bytes
+        == path.stat().st_size
+    )

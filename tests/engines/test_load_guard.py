@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pipefix.engines import loader, store
+from pipefix.engines import batch_history, loader, store
 from pipefix.engines.base import Engine, EngineError, scalar
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.postgres import PostgresEngine
@@ -148,7 +148,7 @@ def test_rows_already_written_by_a_load_cut_short_count_as_loaded(tmp_path: Path
     store.ensure_schema(engine)
     ingest.setup(PipelineContext(engine, ("orders",), clock, 60), {"orders": orders_contract()})
     path = write_batch(tmp_path, [v1_order(i) for i in range(1, 4)])
-    batch_id = loader.batch_id_of("orders/a.jsonl", loader.file_sha256(path))
+    batch_id = batch_history.batch_id_of("orders/a.jsonl", batch_history.file_sha256(path))
     engine.execute(
         'INSERT INTO "orders" (order_id, price_usd, status, created_at, _pipefix_batch, _pipefix_line, '
         "_pipefix_loaded_step) VALUES (1, 10.5, 'new', '2026-11-01 00:00:30', ?, 1, 1)",

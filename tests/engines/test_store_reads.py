@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipefix.engines import loader, store
+from pipefix.engines import batch_history, store
 from pipefix.engines.base import Engine
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.postgres import PostgresEngine
@@ -55,7 +55,7 @@ def test_files_read_are_those_of_every_tables_batches(warehouse: Engine) -> None
             warehouse, batch_id=batch_id, table_name=table, step=step, sha256="0" * 64, received=1
         )
     tables = ("orders", "events", "payments")
-    per_table = {file for t in tables for file in loader.file_batches(warehouse, t)}
+    per_table = {file for t in tables for file in batch_history.file_batches(warehouse, t)}
     assert store.files_read(warehouse, tables) == per_table
     assert per_table == {"orders/a.jsonl", "orders/sub/b.jsonl", "events/a.jsonl"}
     assert store.files_read(warehouse, ()) == set()

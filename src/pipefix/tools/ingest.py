@@ -14,6 +14,7 @@ from typing import Any
 from pipefix.domain.records import FileNote
 from pipefix.engines import added_tables, derived, health, landing_files, loader, readers, store
 from pipefix.engines.base import Engine
+from pipefix.engines.batch_history import RecordedBatch, file_batches, file_sha256
 from pipefix.engines.sql.tables import create_table_sql
 from pipefix.pipeline import landing as landing_rules
 from pipefix.pipeline import landing_report
@@ -122,7 +123,7 @@ def scan(ctx: PipelineContext, landing: Path, table: str, now: float | None = No
         return TableScan([], [])
     now = time.time() if now is None else now
     rules = ctx.landing_rules
-    recorded = loader.file_batches(ctx.engine, table)
+    recorded = file_batches(ctx.engine, table)
     ready: list[tuple[Path, str]] = []
     unready: list[Unready] = []
     for path, name, marked in _candidates(folder, rules):
@@ -170,9 +171,7 @@ def _batch_files(folder: Path) -> list[Path]:
     )
 
 
-def _seen(
-    ctx: PipelineContext, path: Path, stat: os.stat_result, history: list[loader.RecordedBatch]
-) -> bool:
+def _seen(ctx: PipelineContext, path: Path, stat: os.stat_result, history: list[RecordedBatch]) -> bool:
     """Whether a batch of this file already has its bytes. Hashed only when one could: a batch of
     the file's size (or of a size not recorded)."""
     if not any(b.size_bytes in (None, stat.st_size) for b in history):
@@ -190,7 +189,7 @@ def _sha256(ctx: PipelineContext, path: Path, stat: os.stat_result) -> str:
     """Content hash, computed again only when the file's size or mtime changes."""
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in ctx.hash_cache:
-        ctx.hash_cache[key] = loader.file_sha256(path)
+        ctx.hash_cache[key] = file_sha256(path)
     return ctx.hash_cache[key]
 
 
