@@ -115,21 +115,7 @@ def record_duplicate(
     """A file re-sent under a new name with bytes already loaded: a batch row of its own (its
     records counted, none loaded), so that its lines are accounted for and nothing loads twice."""
     first_id, records = first
-    with RecordedOnce(engine, batch_id):
-        store.record_batch(
-            engine,
-            batch_id=batch_id,
-            table_name=table,
-            step=step,
-            path=str(path),
-            sha256=sha256,
-            received=records,
-            loaded=0,
-            quarantined=0,
-            drift="[]",
-            duplicate_of=first_id,
-            size_bytes=size,
-        )
+    _record_unloaded(engine, path, table, step, batch_id, sha256, size, records, duplicate_of=first_id)
     return BatchLoad(batch_id, table, records, 0, 0, (), duplicate_of=first_id)
 
 
@@ -138,6 +124,23 @@ def record_rewrite(
 ) -> BatchLoad:
     """A file rewritten in place after it was loaded (its loaded bytes are no longer its first
     bytes): recorded and reported, never loaded again under the same name."""
+    _record_unloaded(engine, path, table, step, batch_id, sha256, size, 0, rewrite_of=loaded_as)
+    return BatchLoad(batch_id, table, 0, 0, 0, (), rewrite_of=loaded_as)
+
+
+def _record_unloaded(
+    engine: Engine,
+    path: Path,
+    table: str,
+    step: int,
+    batch_id: str,
+    sha256: str,
+    size: int,
+    received: int,
+    **link: str,
+) -> None:
+    """The batch row of a file that loads nothing, `link` naming the batch that loaded its bytes
+    (duplicate_of, rewrite_of): only the columns given are written."""
     with RecordedOnce(engine, batch_id):
         store.record_batch(
             engine,
@@ -146,14 +149,13 @@ def record_rewrite(
             step=step,
             path=str(path),
             sha256=sha256,
-            received=0,
+            received=received,
             loaded=0,
             quarantined=0,
             drift="[]",
-            rewrite_of=loaded_as,
             size_bytes=size,
+            **link,
         )
-    return BatchLoad(batch_id, table, 0, 0, 0, (), rewrite_of=loaded_as)
 
 
 class LoadedElsewhere(PipefixError):

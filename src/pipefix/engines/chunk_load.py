@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -63,26 +64,9 @@ def judge_and_record(
     """Judge the open file chunk by chunk (its first chunk staged) under `rules` (the table's
     active contract and adapter), load the records that conform, hold the others and record the
     batch, in one transaction (with `then`, if given)."""
-    try:
-        return _judge_chunks(engine, judge, path, table, step, before, then, rules, **batch)
-    finally:
-        judge.close_file()  # the rest of a file a failed load did not read, and its temp files
-
-
-def _judge_chunks(
-    engine: Engine,
-    judge: Judge,
-    path: Path,
-    table: str,
-    step: int,
-    before: os.stat_result,
-    then: Callable[[], None] | None,
-    rules: tuple[Contract, Adapter | None],
-    **batch: Any,
-) -> BatchLoad:
     batch_id = str(batch["batch_id"])
     contract, adapter = rules
-    with RecordedOnce(engine, batch_id), engine.transaction():
+    with _closing(judge), RecordedOnce(engine, batch_id), engine.transaction():
         figures = VerdictFigures()
         values: dict[str, int] = {}
         loaded = quarantined = 0
@@ -128,6 +112,16 @@ def _judge_chunks(
     return BatchLoad(
         batch_id, table, received, loaded, quarantined, drift, appended_to=batch.get("appended_to")
     )
+
+
+@contextmanager
+def _closing(judge: Judge) -> Iterator[None]:
+    """Closes the judge's file however the load ends: the rest of a file a failed load did not
+    read, and its temp files."""
+    try:
+        yield
+    finally:
+        judge.close_file()
 
 
 def _with_conforming(held: tuple[ObservedField, ...], figures: VerdictFigures) -> tuple[ObservedField, ...]:
