@@ -265,3 +265,18 @@ def test_a_data_modifying_cte_is_refused_in_postgres_dialect() -> None:
             safety.inspect(sql, "postgres")
     assert safety.inspect("UPDATE pg_temp.scratch SET x = 1", "postgres") == []
     assert safety.inspect("INSERT INTO users VALUES (1) ON CONFLICT DO NOTHING", "postgres") == []
+
+
+def test_dropping_anything_but_a_column_is_refused_by_name(users: DuckDBEngine) -> None:
+    with pytest.raises(DestructiveStatementError) as refused:
+        safety.inspect("ALTER TABLE users DROP CONSTRAINT named_id", "postgres")
+    assert str(refused.value) == "refused: dropping constraint named_id of table users"
+    assert user_rows(users) == USERS
+
+
+def test_replacing_a_user_table_is_refused_saying_its_rows_would_go(users: DuckDBEngine) -> None:
+    with pytest.raises(DestructiveStatementError) as refused:
+        users.execute("CREATE OR REPLACE TABLE main.users AS SELECT 1 AS id")
+    why = "refused: CREATE OR REPLACE of table main.users, which would discard its rows"
+    assert str(refused.value) == why
+    assert user_rows(users) == USERS

@@ -16,8 +16,10 @@ from psycopg.rows import dict_row
 from psycopg.types.string import TextLoader
 
 from pipefix.engines import safety
-from pipefix.engines.base import Capabilities, EngineError, columns_of, quote
+from pipefix.engines.base import Capabilities, EngineError, columns_of
 from pipefix.engines.postgres_probe import existing_rows_by_join
+from pipefix.engines.sql import bulk_rows, drop_guard, run_lock
+from pipefix.engines.sql.dialects import POSTGRES
 from pipefix.errors import Interrupted
 
 
@@ -94,7 +96,7 @@ class PostgresEngine:
             raise EngineError(f"{error}\n  in: {sql[:300]}") from error
 
     def _require_empty_column(self, dropped: safety.DroppedColumn) -> None:
-        check = f"SELECT count({dropped.column}) FROM {dropped.table}"
+        check = drop_guard.values_held_sql(POSTGRES, dropped.table_path, dropped.column_name)
         try:
             with self._con.cursor() as cursor:
                 held = cursor.execute(check).fetchone()
@@ -122,8 +124,7 @@ class PostgresEngine:
         first = next(pending, None)
         if first is None:
             return 0
-        names = ", ".join(quote(c) for c in columns)
-        statement = f"COPY {_qualified(table)} ({names}) FROM STDIN"
+        statement = bulk_rows.copy_from_stdin_sql(POSTGRES, table, columns)
         safety.inspect(statement, "postgres")
         self._refuse_if_stopped()
         self.statement_log.append(statement)
@@ -143,8 +144,7 @@ class PostgresEngine:
     def copy_csv(self, table: str, columns: Sequence[str], path: Path) -> None:
         """COPY a CSV file DuckDB wrote (`FORCE_QUOTE *`: an unquoted empty field is NULL, a
         quoted one an empty string) into `table`, in blocks: no Python object per row or value."""
-        names = ", ".join(quote(c) for c in columns)
-        statement = f"COPY {_qualified(table)} ({names}) FROM STDIN (FORMAT csv)"
+        statement = bulk_rows.copy_from_stdin_sql(POSTGRES, table, columns, csv=True)
         safety.inspect(statement, "postgres")
         self._refuse_if_stopped()
         self.statement_log.append(statement)
@@ -188,7 +188,7 @@ class PostgresEngine:
         # server has ended the session, maybe after the next run asked for them: let them go first.
         with suppress(psycopg.Error):
             if not self._con.closed and self._con.info.transaction_status == TransactionStatus.IDLE:
-                self._con.execute("SELECT pg_advisory_unlock_all()")
+                self._con.execute(run_lock.release_all_sql())
         self._con.close()
 
 
@@ -282,7 +282,3 @@ def _copy_value(value: Any) -> Any:
 def _chain(first: Sequence[Any], rest: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
     yield first
     yield from rest
-
-
-def _qualified(table: str) -> str:
-    return ".".join(quote(part) for part in table.split("."))

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pipefix.engines.sql.dialects import DUCKDB
+from pipefix.engines.sql.staging import SCRATCH_REBUILD
 from pipefix.errors import DestructiveStatementError as DestructiveStatementError
 
 if TYPE_CHECKING:
@@ -29,11 +31,8 @@ if TYPE_CHECKING:
 # Comments are checked for too, since `CREATE OR /* */ REPLACE` would otherwise slip past a match.
 _WORDS = r"drop|truncate|delete|alter|update|merge|upsert|conflict|overwrite"
 _RISKY = re.compile(rf"\b({_WORDS}|replace)\b|--|/\*", re.IGNORECASE)
-# pipefix's own temp tables are rebuilt every batch; parsing those large statements costs more
-# than the load itself, and a temp table holds no user data.
-_TEMP_REBUILD = re.compile(
-    r"^\s*CREATE\s+OR\s+REPLACE\s+TEMP\s+TABLE\s+\"?_pipefix_\w+\"?\s+AS\s+SELECT\s", re.I
-)
+# pipefix's own temp tables are rebuilt every batch (SCRATCH_REBUILD, beside the builder that
+# writes them); parsing those large statements costs more than the load itself.
 # ... whose SELECT may call replace() without being parsed, but not hide another statement.
 _OTHER_RISKS = re.compile(rf"\b({_WORDS})\b|--|/\*|\b(or\s+replace|replace\s+into)\b", re.IGNORECASE)
 _OWN_SCHEMAS = ("pipefix", "temp", "pg_temp")
@@ -41,18 +40,32 @@ _OWN_SCHEMAS = ("pipefix", "temp", "pg_temp")
 
 @dataclass(frozen=True)
 class DroppedColumn:
-    """An `ALTER TABLE ... DROP COLUMN`: allowed only when the column holds no value."""
+    """An `ALTER TABLE ... DROP COLUMN`: allowed only when the column holds no value. Names as
+    the warehouse knows them (unquoted, case folded as the dialect folds it); the engine counts
+    the column's values through its dialect (engines/sql/drop_guard.py)."""
 
-    table: str
-    column: str
+    table_path: tuple[str, ...]  # ("users",) or ("main", "users")
+    column_name: str
+
+    @property
+    def table(self) -> str:
+        """The table as DuckDB SQL text (what Spark's router parses)."""
+        return DUCKDB.table(*self.table_path)
+
+    @property
+    def column(self) -> str:
+        return DUCKDB.ident(self.column_name)
+
+    def __str__(self) -> str:
+        return f"column {self.column_name} of {'.'.join(self.table_path)}"
 
 
 def _needs_parsing(sql: str) -> bool:
     if not _RISKY.search(sql):
         return False
-    if _TEMP_REBUILD.match(sql):
-        rest = sql[_TEMP_REBUILD.match(sql).end() :]  # type: ignore[union-attr]
-        return _OTHER_RISKS.search(rest) is not None
+    rebuild = SCRATCH_REBUILD.match(sql)
+    if rebuild:
+        return _OTHER_RISKS.search(sql, rebuild.end()) is not None
     return True
 
 
@@ -102,7 +115,9 @@ def inspect(sql: str, dialect: str) -> list[DroppedColumn]:
             and str(statement.args.get("kind", "")).upper() == "TABLE"
             and not temporary
         ):
-            raise DestructiveStatementError(f"refused: CREATE OR REPLACE TABLE {_name(table)}")
+            raise DestructiveStatementError(
+                f"refused: CREATE OR REPLACE of table {_name(table)}, which would discard its rows"
+            )
         if isinstance(statement, exp.Alter) and not temporary:
             drops += _alter_drops(statement, table, dialect)
         for change in statement.find_all(exp.Update, exp.Delete, exp.Merge, exp.Insert):
@@ -159,18 +174,25 @@ def _refuse_row_changes(change: exp.Expr) -> None:
 
 def _alter_drops(statement: exp.Alter, table: exp.Table | None, dialect: str) -> list[DroppedColumn]:
     from sqlglot import exp
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
     drops = []
     for action in statement.args.get("actions") or []:
         if isinstance(action, exp.AlterRename):
             raise DestructiveStatementError(f"refused: renaming table {_name(table)}")
         if isinstance(action, exp.Drop):
-            if str(action.args.get("kind", "")).upper() != "COLUMN" or table is None:
-                raise DestructiveStatementError(f"refused: ALTER TABLE {_name(table)} DROP {action.sql()}")
+            kind = str(action.args.get("kind") or "").lower()
             columns = action.args.get("tables") or ([action.this] if action.this is not None else [])
+            if kind != "column" or table is None:
+                what = " ".join([kind, *(c.sql(dialect=dialect) for c in columns)])
+                raise DestructiveStatementError(f"refused: dropping {what} of table {_name(table)}")
             if not columns:
                 raise DestructiveStatementError(f"refused: unverifiable DROP on {_name(table)}")
-            drops += [DroppedColumn(table.sql(dialect=dialect), c.sql(dialect=dialect)) for c in columns]
+            # Names as the warehouse resolves them: unquoted ones folded as the dialect folds them.
+            named = normalize_identifiers(table.copy(), dialect=dialect)
+            path = tuple(part for part in (named.catalog, named.db, named.name) if part)
+            for column in columns:
+                drops.append(DroppedColumn(path, normalize_identifiers(column.copy(), dialect=dialect).name))
     return drops
 
 
@@ -178,6 +200,4 @@ def refuse_if_filled(dropped: DroppedColumn, held: int | None) -> None:
     """The engines' check before a DROP COLUMN runs: only a column holding no value may go."""
     if held is None or held != 0:
         count = "?" if held is None else held
-        raise DestructiveStatementError(
-            f"refused: dropping {dropped.table}.{dropped.column} would lose {count} values"
-        )
+        raise DestructiveStatementError(f"refused: dropping {dropped} would lose {count} values")

@@ -23,3 +23,9 @@ def holder_sql() -> str:
         "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
         "AND (l.classid::bigint << 32) + l.objid::bigint = ?"
     )
+
+
+def release_all_sql() -> str:
+    """Every advisory lock this session holds let go (before its connection closes: the server
+    may end the session only after the next run asked for the lock)."""
+    return "SELECT pg_advisory_unlock_all()"
