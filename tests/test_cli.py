@@ -177,3 +177,33 @@ def test_help_loads_no_heavy_module_and_the_cli_modules_stay_small() -> None:
     sizes = {path.name: len(path.read_text(encoding="utf-8").splitlines()) for path in package.glob("*.py")}
     assert len(sizes) >= 8
     assert max(sizes.values()) <= 400, sizes
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--steps", "2", "--watch"], "Error: --steps and --watch exclude each other\n"),
+        (["report", "--config", "p.yaml", "--db", "w.db"], "Error: --config and --db exclude each other\n"),
+        (["report", "--warehouse", "sc://h:1"], "Error: --warehouse needs the --db the demo ran with\n"),
+        (["init", "--warehouse", "duckdb:///w.duckdb"], "Error: --warehouse goes with --from\n"),
+        (["demo", "--resume"], "Error: --resume needs the --db of the demo to continue\n"),
+    ],
+)
+def test_options_given_together_that_cannot_be_are_bad_usage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # nothing is opened or written: the usage is refused first
+    result = CliRunner().invoke(main, args)
+    assert (result.exit_code, result.output) == (2, message)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_options_several_commands_share_read_the_same_in_each() -> None:
+    # declared once (cli/options.py): --config, --wait and --model read alike wherever they appear
+    seen: dict[str, set[str | None]] = {}
+    for command in _commands():
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name in ("model", "fallback", "llm_timeout", "wait"):
+                seen.setdefault(param.name, set()).add(param.help)
+    assert sorted(seen) == ["fallback", "llm_timeout", "model", "wait"]
+    assert all(len(helps) == 1 for helps in seen.values())

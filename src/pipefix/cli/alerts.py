@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from pipefix.cli.errors import fail, user_errors
-from pipefix.cli.options import CONFIG_OPTION
+from pipefix.cli.options import CONFIG_OPTION, NO_COLOR_OPTION, json_option
 
 
 @click.group()
@@ -20,8 +20,8 @@ def alerts() -> None:
 
 @alerts.command("test")
 @CONFIG_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome per sink as one JSON object.")
-@click.option("--no-color", is_flag=True, help="Plain text output.")
+@json_option("Print the outcome per sink as one JSON object.")
+@NO_COLOR_OPTION
 def alerts_test(config_path: Path, as_json: bool, no_color: bool) -> None:
     """Send a sample alert to every sink and report, per sink, whether it was delivered.
     Exit 1 if any sink failed."""

@@ -6,15 +6,15 @@ prints.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from pipefix.cli.errors import fail
-from pipefix.cli.options import CONFIG_OPTION, WAIT_OPTION
+from pipefix.cli.errors import fail, user_errors
+from pipefix.cli.options import CONFIG_OPTION, WAIT_OPTION, flag, json_option, shown, stacked
 
 if TYPE_CHECKING:
     from pipefix.api import Pipeline
@@ -23,26 +23,8 @@ CHANNEL = "pipefix cli"
 RAW_WIDTH = 160
 
 
-def output_options(command: Callable[..., None]) -> Callable[..., None]:
-    """--json and --no-color, which every command that prints accepts."""
-    plain = click.option("--no-color", is_flag=True, help="Plain text output, without escape codes.")
-    as_json = click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-    return as_json(plain(command))
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """An action refused to keep rows whole: exit 1; bad usage, config or warehouse, no state yet
-    (any other PipefixError): exit 2."""
-    from pipefix.control import ActionRefused
-    from pipefix.errors import PipefixError
-
-    try:
-        yield
-    except ActionRefused as error:
-        fail(str(error), 1)
-    except PipefixError as error:
-        fail(str(error), 2)
+# --json and --no-color, which every command here accepts.
+output_options = stacked(json_option(), flag("--no-color", "Plain text output, without escape codes."))
 
 
 @contextmanager
@@ -51,8 +33,10 @@ def _opened(config_path: Path, writes: bool, wait: float = 0.0) -> Iterator[Pipe
     read-only, that there is a pipeline to act on (no warehouse is created for nothing), and
     holds the pipeline while it acts: another run holding it is waited for up to `wait` seconds."""
     from pipefix.api import Pipeline
+    from pipefix.control import ActionRefused
 
-    with _user_errors():
+    # An action refused to keep rows whole: exit 1; any other PipefixError: exit 2.
+    with user_errors(ActionRefused):
         if writes:
             with Pipeline.open(config_path, read_only=True, wait=wait) as probe:
                 probe.require_state()
@@ -85,12 +69,8 @@ def _one_line(raw: str) -> str:
 @click.command()
 @click.argument("table", required=False)
 @CONFIG_OPTION
-@click.option(
-    "--samples",
-    type=click.IntRange(0),
-    default=3,
-    show_default=True,
-    help="Held rows shown per reason (raw text, batch, line).",
+@shown(
+    "--samples", type=click.IntRange(0), default=3, help="Held rows shown per reason (raw text, batch, line)."
 )
 @output_options
 def quarantine(table: str | None, config_path: Path, samples: int, as_json: bool, no_color: bool) -> None:

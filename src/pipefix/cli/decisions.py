@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from pipefix.cli.errors import user_errors
-from pipefix.cli.options import CONFIG_OPTION, WAIT_OPTION
+from pipefix.cli.options import CONFIG_OPTION, NO_COLOR_OPTION, WAIT_OPTION, json_option, stacked
 
 
 def _settle(config_path: Path, decision_id: int, approve: bool, as_json: bool, wait: float) -> None:
@@ -22,15 +22,17 @@ def _settle(config_path: Path, decision_id: int, approve: bool, as_json: bool, w
     )
 
 
-SETTLE_JSON = click.option("--json", "as_json", is_flag=True, help="Print the outcome as one JSON object.")
+_settle_options = stacked(
+    CONFIG_OPTION,
+    click.argument("decision_id", type=int),
+    json_option("Print the outcome as one JSON object."),
+    NO_COLOR_OPTION,
+    WAIT_OPTION,
+)
 
 
 @click.command()
-@CONFIG_OPTION
-@click.argument("decision_id", type=int)
-@SETTLE_JSON
-@click.option("--no-color", is_flag=True, help="Plain text output.")
-@WAIT_OPTION
+@_settle_options
 def approve(config_path: Path, decision_id: int, as_json: bool, no_color: bool, wait: float) -> None:
     """Approve a fix that a policy `approve` holds back (its ID is in the run's output and in
     `pipefix history`). The next `pipefix run` applies it."""
@@ -38,11 +40,7 @@ def approve(config_path: Path, decision_id: int, as_json: bool, no_color: bool, 
 
 
 @click.command()
-@CONFIG_OPTION
-@click.argument("decision_id", type=int)
-@SETTLE_JSON
-@click.option("--no-color", is_flag=True, help="Plain text output.")
-@WAIT_OPTION
+@_settle_options
 def reject(config_path: Path, decision_id: int, as_json: bool, no_color: bool, wait: float) -> None:
     """Reject a fix that waits for approval: it is never applied; the rows stay quarantined."""
     _settle(config_path, decision_id, False, as_json, wait)

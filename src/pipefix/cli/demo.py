@@ -11,7 +11,16 @@ import click
 
 from pipefix.cli.errors import fail
 from pipefix.cli.html_report import check_report_folder, print_report_path, write_report
-from pipefix.cli.options import REPORT_OPTION, model_options
+from pipefix.cli.options import (
+    NO_COLOR_OPTION,
+    REPORT_OPTION,
+    file_option,
+    flag,
+    json_option,
+    model_options,
+    shown,
+    warehouse_option,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -21,54 +30,34 @@ if TYPE_CHECKING:
 
 @click.command()
 @model_options
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="DuckDB file for the run (default: a new temp file, reported at start).",
+@file_option("--db", help="DuckDB file for the run (default: a new temp file, reported at start).")
+@warehouse_option(
+    "Run on Spark instead: spark://local[N] (in-process) or sc://host:port (Spark Connect); "
+    "tables and state go in <db>-spark/ beside --db."
 )
-@click.option(
-    "--warehouse",
-    default=None,
-    help="Run on Spark instead: spark://local[N] (in-process) or sc://host:port (Spark Connect); "
-    "tables and state go in <db>-spark/ beside --db.",
+@shown("--steps", type=click.IntRange(1, 500), default=25, help="Monitoring/repair rounds to run.")
+@shown("--seed", type=int, default=7, help="Seed of the producer's data.")
+@shown(
+    "--drift-step", type=click.IntRange(1), default=8, help="Step at which the producer moves to schema v2.0."
 )
-@click.option(
-    "--steps",
-    type=click.IntRange(1, 500),
-    default=25,
-    show_default=True,
-    help="Monitoring/repair rounds to run.",
-)
-@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the producer's data.")
-@click.option(
-    "--drift-step",
-    type=click.IntRange(1),
-    default=8,
-    show_default=True,
-    help="Step at which the producer moves to schema v2.0.",
-)
-@click.option(
+@shown(
     "--max-fixes",
     type=click.IntRange(0),
     default=15,
-    show_default=True,
     help="Fix budget: fix attempts allowed in the run; monitoring goes on once spent.",
 )
-@click.option(
+@shown(
     "--revise-threshold",
     type=click.FloatRange(-1, 1),
     default=-0.3,
-    show_default=True,
     help="Revise the goal when the evaluation score falls to this value or below.",
 )
-@click.option("--verbose", is_flag=True, help="Show each step's evaluation and the goal history.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object instead.")
-@click.option("--no-color", is_flag=True, help="Plain text output.")
-@click.option(
+@flag("--verbose", "Show each step's evaluation and the goal history.")
+@json_option("Print one JSON summary object instead.")
+@NO_COLOR_OPTION
+@flag(
     "--resume",
-    is_flag=True,
-    help="Continue a demo in --db that was killed, from its last checkpoint (LangGraph, saved "
+    "Continue a demo in --db that was killed, from its last checkpoint (LangGraph, saved "
     "beside the warehouse after every node).",
 )
 @REPORT_OPTION

@@ -70,13 +70,22 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise SystemExit(code)
 
 
+def exclusive(first: str, second: str) -> NoReturn:
+    """Two options given together that cannot be: bad usage."""
+    fail(f"{first} and {second} exclude each other")
+
+
 @contextmanager
-def user_errors() -> Iterator[None]:
+def user_errors(*outcomes: type[PipefixError]) -> Iterator[None]:
     """Bad config, unreachable warehouse, nothing to check yet (any PipefixError): a message and
-    exit 2, never a traceback. Here, not only at the top (Commands), so a command stops at once."""
+    exit 2, never a traceback. Here, not only at the top (Commands), so a command stops at once.
+    `outcomes`: errors that are a command's answer rather than bad usage (an action refused to
+    keep rows whole): a message and exit 1."""
     try:
         yield
     except Interrupted:
         raise  # a stop the command asked for: run.py's _stoppable reports it
+    except outcomes as error:
+        fail(str(error), 1)
     except PipefixError as error:
         fail(str(error))

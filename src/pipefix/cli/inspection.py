@@ -8,20 +8,23 @@ from pathlib import Path
 
 import click
 
-from pipefix.cli.errors import fail, user_errors
+from pipefix.cli.errors import exclusive, fail, user_errors
 from pipefix.cli.html_report import check_report_folder, write_report
-from pipefix.cli.options import CONFIG_OPTION
+from pipefix.cli.options import (
+    CONFIG_OPTION,
+    NO_COLOR_OPTION,
+    file_option,
+    flag,
+    json_option,
+    warehouse_option,
+)
 
 
 @click.command()
 @CONFIG_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-@click.option(
-    "--full",
-    is_flag=True,
-    help="Rescan every table instead of reading only the rows loaded since the last run.",
-)
-@click.option("--no-color", is_flag=True, help="Plain text output.")
+@json_option()
+@flag("--full", "Rescan every table instead of reading only the rows loaded since the last run.")
+@NO_COLOR_OPTION
 def check(config_path: Path, as_json: bool, full: bool, no_color: bool) -> None:
     """Health now, read-only: nothing is loaded or repaired.
 
@@ -42,35 +45,19 @@ def check(config_path: Path, as_json: bool, full: bool, no_color: bool) -> None:
 
 
 @click.command("report")
-@click.option(
+@file_option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="The pipeline's configuration file [default: pipefix.yaml, unless --db is given].",
 )
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="A DuckDB warehouse file to report on instead of a config's, e.g. a demo's --db.",
+@file_option("--db", help="A DuckDB warehouse file to report on instead of a config's, e.g. a demo's --db.")
+@warehouse_option(
+    "With --db: the demo ran on Spark with this --warehouse (spark://local[N] or "
+    "sc://host:port); its tables and state are in <db>-spark/ beside --db."
 )
-@click.option(
-    "--warehouse",
-    default=None,
-    help="With --db: the demo ran on Spark with this --warehouse (spark://local[N] or "
-    "sc://host:port); its tables and state are in <db>-spark/ beside --db.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("report.html"),
-    show_default=True,
-    help="The HTML file to write.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the report's path as one JSON object.")
-@click.option("--no-color", is_flag=True, help="Plain text output.")
+@file_option("-o", "--output", default=Path("report.html"), help="The HTML file to write.")
+@json_option("Print the report's path as one JSON object.")
+@NO_COLOR_OPTION
 def report_command(
     config_path: Path | None,
     db: Path | None,
@@ -88,7 +75,7 @@ def report_command(
     from pipefix.engines.connect import open_demo_warehouse, open_warehouse
 
     if config_path is not None and db is not None:
-        fail("--config and --db exclude each other")
+        exclusive("--config", "--db")
     if warehouse is not None and db is None:
         fail("--warehouse needs the --db the demo ran with")
     check_report_folder(output)
@@ -112,10 +99,8 @@ def report_command(
 
 @click.command()
 @CONFIG_OPTION
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print the entries and waiting decisions as one JSON object."
-)
-@click.option("--no-color", is_flag=True, help="Plain text output.")
+@json_option("Print the entries and waiting decisions as one JSON object.")
+@NO_COLOR_OPTION
 def history(config_path: Path, as_json: bool, no_color: bool) -> None:
     """The audit trail: goal versions and why they changed, every fix attempt and refusal,
     constraint changes — each with its step and evidence."""

@@ -13,9 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pipefix.cli.errors import fail, user_errors
+from pipefix.cli.errors import exclusive, user_errors
 from pipefix.cli.html_report import check_report_folder, print_report_path, write_report
-from pipefix.cli.options import CONFIG_OPTION, REPORT_OPTION, WAIT_OPTION, model_options
+from pipefix.cli.options import (
+    CONFIG_OPTION,
+    NO_COLOR_OPTION,
+    REPORT_OPTION,
+    WAIT_OPTION,
+    flag,
+    json_option,
+    model_options,
+    shown,
+)
 from pipefix.stopping import StopRequest
 
 if TYPE_CHECKING:
@@ -59,23 +68,15 @@ def _stoppable() -> Iterator[_Stop]:
 @model_options
 @CONFIG_OPTION
 @click.option("--steps", type=click.IntRange(1), default=None, help="Agent steps to run (default 1).")
-@click.option("--watch", is_flag=True, help="Keep running: one step every --interval seconds until Ctrl-C.")
-@click.option(
-    "--interval",
-    type=click.FloatRange(0.1),
-    default=60.0,
-    show_default=True,
-    help="Seconds between steps with --watch.",
+@flag("--watch", "Keep running: one step every --interval seconds until Ctrl-C.")
+@shown("--interval", type=click.FloatRange(0.1), default=60.0, help="Seconds between steps with --watch.")
+@flag("--approve", "Approve every fix a policy `approve` holds back in this run.")
+@flag(
+    "--resume", "Continue a run that was killed from its last checkpoint, with its own steps and fix budget."
 )
-@click.option("--approve", is_flag=True, help="Approve every fix a policy `approve` holds back in this run.")
-@click.option(
-    "--resume",
-    is_flag=True,
-    help="Continue a run that was killed from its last checkpoint, with its own steps and fix budget.",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the cumulative summary as one JSON object.")
-@click.option("--verbose", is_flag=True, help="Show each step's evaluation, plan and tool output.")
-@click.option("--no-color", is_flag=True, help="Plain text output.")
+@json_option("Print the cumulative summary as one JSON object.")
+@flag("--verbose", "Show each step's evaluation, plan and tool output.")
+@NO_COLOR_OPTION
 @REPORT_OPTION
 @WAIT_OPTION
 def run(
@@ -107,7 +108,7 @@ def run(
     from pipefix.report import console as report
 
     if watch and steps is not None:
-        fail("--steps and --watch exclude each other")
+        exclusive("--steps", "--watch")
     check_report_folder(report_path)
     console = report.make_console(no_color)
     on_step = None if as_json else partial(report.step_line, console, verbose=verbose)

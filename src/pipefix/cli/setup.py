@@ -8,12 +8,13 @@ from pathlib import Path
 import click
 
 from pipefix.cli.errors import fail, user_errors
+from pipefix.cli.options import NO_COLOR_OPTION, json_option, warehouse_option
 
 
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."))
-@click.option("--json", "as_json", is_flag=True, help="Print the files written as one JSON object.")
-@click.option("--no-color", is_flag=True, help="Plain text output.")
+@json_option("Print the files written as one JSON object.")
+@NO_COLOR_OPTION
 @click.option(
     "--from",
     "samples",
@@ -22,11 +23,7 @@ from pipefix.cli.errors import fail, user_errors
     help="Infer the contracts from sample batches instead: SAMPLES/<table>/*.jsonl|*.csv|*.parquet, "
     "or files directly in SAMPLES, one table each. No example batches are written.",
 )
-@click.option(
-    "--warehouse",
-    default=None,
-    help="With --from: the warehouse URL to write (default duckdb:///warehouse.duckdb).",
-)
+@warehouse_option("With --from: the warehouse URL to write (default duckdb:///warehouse.duckdb).")
 def init(directory: Path, as_json: bool, no_color: bool, samples: Path | None, warehouse: str | None) -> None:
     """Start a pipeline in DIRECTORY: a commented pipefix.yaml, landing/<table>/ folders and one
     example batch per table, so that `pipefix run` works right after. With --from, the contracts
