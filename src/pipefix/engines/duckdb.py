@@ -17,7 +17,7 @@ from pipefix.engines.base import (
     existing_rows_by_lists,
     iter_chunks,
 )
-from pipefix.engines.sql import bulk_rows, drop_guard
+from pipefix.engines.sql import bulk_rows, drop_guard, session
 from pipefix.engines.sql import staging as sql
 from pipefix.engines.sql.dialects import DUCKDB
 from pipefix.errors import Interrupted
@@ -39,7 +39,7 @@ class DuckDBEngine:
                 raise busy from None
             raise EngineError(f"cannot open DuckDB warehouse {self.path}: {error}") from error
         # Timestamps with an offset are normalised to UTC, never cast with the offset dropped.
-        self._con.execute("SET TimeZone = 'UTC'")
+        self._con.execute(session.UTC_SESSION)
         for setting in settings:
             self._con.execute(setting)
         self._in_transaction = False
@@ -110,15 +110,15 @@ class DuckDBEngine:
         if self._in_transaction:  # nested use joins the outer transaction
             yield
             return
-        self._con.execute("BEGIN TRANSACTION")
+        self._con.execute(session.BEGIN)
         self._in_transaction = True
         try:
             yield
         except BaseException:
-            self._con.execute("ROLLBACK")
+            self._con.execute(session.ROLLBACK)
             raise
         else:
-            self._con.execute("COMMIT")
+            self._con.execute(session.COMMIT)
         finally:
             self._in_transaction = False
 

@@ -18,7 +18,7 @@ from psycopg.types.string import TextLoader
 from pipefix.engines import safety
 from pipefix.engines.base import Capabilities, EngineError, columns_of
 from pipefix.engines.postgres_probe import existing_rows_by_join
-from pipefix.engines.sql import bulk_rows, drop_guard, run_lock
+from pipefix.engines.sql import bulk_rows, drop_guard, run_lock, session
 from pipefix.engines.sql.dialects import POSTGRES
 from pipefix.errors import Interrupted
 
@@ -46,9 +46,9 @@ class PostgresEngine:
         try:
             with self._con.cursor() as cursor:
                 # Naive timestamps mean UTC, as in DuckDBEngine.
-                cursor.execute("SET TimeZone = 'UTC'")
+                cursor.execute(session.UTC_SESSION)
                 if read_only:
-                    cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+                    cursor.execute(session.READ_ONLY_SESSION)
         except psycopg.Error as error:
             self._con.close()
             raise EngineError(f"cannot set up PostgreSQL session on {self.url}: {error}") from error
