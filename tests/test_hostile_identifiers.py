@@ -32,6 +32,7 @@ from pipefix.engines import health, store
 from pipefix.engines.base import Engine, EngineError, quote
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.postgres import PostgresEngine
+from pipefix.engines.sql.migration import RetypeColumn, ShapeChange
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.tools import ingest
@@ -381,8 +382,8 @@ def test_a_migration_statement_failing_in_its_shadow_trial_keeps_its_own_message
     ingest.setup(ctx, {TABLE: contract})
     plan = MigrationPlan(TABLE, contract, (), (), ("widen unit price",), ())
 
-    def replan(shadow: Contract) -> tuple[str, ...]:
-        return (f'ALTER TABLE {quote(shadow.table)} ALTER COLUMN "unit price" TYPE DECIMAL(19,3)',)
+    def replan(shadow: Contract) -> tuple[ShapeChange, ...]:
+        return (RetypeColumn(shadow.table, "unit price", "decimal(19,3)"),)
 
     with pytest.raises(EngineError) as raised, bare.transaction():
         shadow_trial_of(ctx, plan, replan)

@@ -53,8 +53,8 @@ def test_create_table_sql_is_exact_and_creates_the_table(engine: DuckDBEngine) -
     sql = tables.create_table_sql(orders_contract())
     assert sql == (
         'CREATE TABLE IF NOT EXISTS "orders" ("order_id" BIGINT, "price_usd" DECIMAL(12,2), '
-        '"status" VARCHAR, "created_at" TIMESTAMP, _pipefix_batch VARCHAR, _pipefix_line BIGINT, '
-        "_pipefix_loaded_step BIGINT)"
+        '"status" VARCHAR, "created_at" TIMESTAMP, "_pipefix_batch" VARCHAR, "_pipefix_line" BIGINT, '
+        '"_pipefix_loaded_step" BIGINT)'
     )
     engine.execute(sql)
     engine.execute(sql)  # IF NOT EXISTS: a second run is harmless
@@ -73,7 +73,7 @@ def test_create_table_sql_quotes_odd_names(engine: DuckDBEngine) -> None:
     sql = tables.create_table_sql(ODD)
     assert sql == (
         'CREATE TABLE IF NOT EXISTS "odd table" ("order id" BIGINT, "select" VARCHAR, "we""ird" DOUBLE, '
-        "_pipefix_batch VARCHAR, _pipefix_line BIGINT, _pipefix_loaded_step BIGINT)"
+        '"_pipefix_batch" VARCHAR, "_pipefix_line" BIGINT, "_pipefix_loaded_step" BIGINT)'
     )
     engine.execute(sql)
     assert list(engine.table_columns("odd table"))[:3] == ["order id", "select", 'we"ird']

@@ -1,6 +1,7 @@
-"""The Spark engine in four modules, one concern each: spark.py the engine (protocol, versions,
-registry), spark_session.py start-up, spark_types.py the type map, spark_router.py routing and
-rewriting. No JVM here: the split, the names callers import, and the pure parts on real values."""
+"""The Spark engine in modules of one concern each: spark.py the engine (protocol, versions,
+registry), spark_shapes.py the typed changes of a table's shape, spark_session.py start-up,
+spark_types.py the type map, spark_router.py routing and translating text. No JVM here: the
+split, the names callers import, and the pure parts on real values."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlglot import exp
 
-from pipefix.engines import spark, spark_router, spark_session, spark_types
+from pipefix.engines import spark, spark_router, spark_session, spark_shapes, spark_types
 from pipefix.engines.spark_router import _is_state_name
 from pipefix.engines.spark_types import _bq, _spark_value, _type_name
 
-MODULES = (spark, spark_session, spark_types, spark_router)
+MODULES = (spark, spark_session, spark_types, spark_router, spark_shapes)
 
 
 def test_spark_modules_are_small_documented_and_load_no_pyspark_at_import() -> None:

@@ -7,8 +7,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pipefix.engines.sql import probe
+from pipefix.engines.sql import catalog, probe
 from pipefix.engines.sql.dialects import DUCKDB
+from pipefix.engines.sql.migration import ShapeChange
 from pipefix.errors import EngineError as EngineError
 
 
@@ -75,6 +76,13 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
+class VersionedTables(Protocol):
+    """An engine whose user tables are versions it registers (`Capabilities.versioned_tables`):
+    a change to a table's shape is an operation it carries out, not a statement it parses."""
+
+    def change_shape(self, change: ShapeChange) -> None: ...
+
+
 def scalar(engine: Engine, sql: str, params: Sequence[Any] = ()) -> Any:
     rows = engine.query(sql, params)
     return rows[0][0] if rows else None
@@ -128,25 +136,17 @@ def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 def columns_of(engine: Engine, table: str, schema: str | None = None) -> dict[str, str]:
     """Column name -> type name, in table order; the engine's current schema when none is named."""
-    where = "table_schema = ?" if schema is not None else "table_schema = current_schema()"
+    if engine.capabilities.versioned_tables:  # its registry, not a catalog, says what a table holds
+        return engine.table_columns(table) if schema is None else engine.table_columns(table, schema)
     params = (schema, table) if schema is not None else (table,)
-    rows = engine.query(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        f"WHERE {where} AND table_name = ? ORDER BY ordinal_position",
-        params,
-    )
-    return dict(rows)
+    return dict(engine.query(catalog.columns(schema is not None), params))
 
 
 def has_rows(engine: Engine, table: str) -> bool:
-    return bool(engine.query(f"SELECT 1 FROM {quote(table)} LIMIT 1"))
+    return bool(engine.query(catalog.first_row(DUCKDB, table)))
 
 
 def column_facts(engine: Engine, table: str) -> list[tuple[str, bool, int | None]]:
     """(name, nullable, character limit) of each column of `table` in the current schema, in order."""
-    rows = engine.query(
-        "SELECT column_name, is_nullable, character_maximum_length FROM information_schema.columns "
-        "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
-        (table,),
-    )
+    rows = engine.query(catalog.column_facts(), (table,))
     return [(str(name), str(nullable).upper() == "YES", length) for name, nullable, length in rows]

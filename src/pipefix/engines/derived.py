@@ -19,12 +19,17 @@ class DerivedMetric:
 
 
 def refresh(engine: Engine, table: str, metrics: tuple[DerivedMetric, ...], step: int, now: datetime) -> int:
-    """Append one row per metric computed over the rows loaded at `step`."""
+    """Append one row per metric computed over the rows loaded at `step`: computed by one query,
+    appended as rows (`copy_rows`, every engine's bulk append, Spark's included)."""
     d = dialect_of(engine)
     selects = [sql.metric_sql(d, m.metric, m.source, m.aggregate, step) for m in metrics]
     batch = f"derived:{table}:{step}"
     if scalar(engine, sql.refreshed_sql(d, table), (batch,)):
         return 0  # refreshed already (a step re-run after a crash)
-    statement = sql.append_metrics_sql(d, table, selects, LINEAGE_COLUMNS, batch, step)
-    engine.execute(statement, (now.replace(tzinfo=None),))
+    computed = now.replace(tzinfo=None)
+    rows = [
+        (step, metric, value, computed, batch, line, step)
+        for line, (metric, value) in enumerate(engine.query(sql.metrics_sql(selects)), start=1)
+    ]
+    engine.copy_rows(table, ("step", "metric", "value", "computed_at", *LINEAGE_COLUMNS), rows)
     return len(metrics)

@@ -130,6 +130,8 @@ def physical_schemas(engine: Engine, tables: tuple[str, ...]) -> dict[str, dict[
     named table of the current schema, in one information_schema lookup."""
     if not tables:
         return {}
+    if engine.capabilities.versioned_tables:  # its registry, not a catalog, says what a table holds
+        return {t: engine.table_columns(t) for t in tables}
     rows = engine.query(sql.physical_schemas_sql(len(tables)), tables)
     schemas: dict[str, dict[str, str]] = {t: {} for t in tables}
     for table, column, data_type, precision, scale in rows:

@@ -14,15 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipefix.engines import loader, readers, store
+from pipefix.engines import loader, readers, store, table_shape
 from pipefix.engines.base import EngineError
 from pipefix.engines.dialect_of import dialect_of, state_dialect_of
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.judge import Judge
 from pipefix.engines.sql import samples as sql
+from pipefix.engines.sql.migration import CreateTable
 from pipefix.engines.sql.records import IS_OBJECT
 from pipefix.engines.sql.staging import STAGE
-from pipefix.engines.sql.tables import create_table_sql
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.field_profiles import Sample
 from pipefix.pipeline.sample_values import parse_record
@@ -137,7 +137,7 @@ def trial_load(
         store.ensure_schema(engine)
         results = {}
         for contract, adapter, files in tables:
-            engine.execute(create_table_sql(contract))
+            table_shape.apply(engine, CreateTable.of(contract))
             store.save_contract(engine, contract, 0, "trial")
             if adapter is not None:
                 store.save_adapter(engine, adapter, 0, "trial")

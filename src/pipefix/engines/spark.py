@@ -17,12 +17,18 @@ splits what it keeps where, and orders its writes so that every guarantee still 
   (`pipefix.spark_tables`, `pipefix.spark_active`, `pipefix.spark_views`), so the Spark catalog
   is re-derived from it when a session opens: the truth about which version is live commits in
   the same DuckDB transaction as the contract that needs it.
-- **Routing** (spark_router.py). Every statement is parsed (sqlglot) once: one touching only
+- **Typed changes, no parsing back.** pipefix changes a table's shape through typed operations
+  (engines/sql/migration.py: CreateTable, AddColumn, RetypeColumn, DropColumn, CreateView,
+  EmptyTempCopy), which `change_shape` carries out on versions and the registry; rows arrive
+  through `copy_rows` / `copy_record_batches` (DataFrame writes to the active version); the
+  catalog is read from the registry (`table_columns`). None of it goes through SQL text.
+- **Routing** (spark_router.py) is for statements sent as text: pipefix's queries, and what any
+  caller of the Engine protocol sends. Each is parsed (sqlglot) once: one touching only
   `pipefix.*`, temp or `_pipefix_*` tables runs on the state DuckDB; one touching only user tables
-  is translated to Spark SQL (writes go to the active physical version) and runs on Spark; a
-  statement mixing them is refused, except the shadow copy of a table (CREATE TEMP TABLE ... AS
-  SELECT ... FROM a user table), which lands in DuckDB. Every statement passes the safety guard
-  first.
+  is translated to Spark SQL and runs on Spark (DDL sent as text becomes the typed operations
+  above; an INSERT goes to the active version); a statement mixing them is refused, except the
+  shadow copy of a table (CREATE TEMP TABLE ... AS SELECT ... FROM a user table), which lands in
+  DuckDB. Every statement passes the safety guard first.
 - **Order of writes, and why no row is lost or doubled.** `transaction()` is the state DuckDB's
   transaction; Spark writes inside it happen at once. The loader writes a batch's rows to Spark
   first and its bookkeeping (quarantine rows, `pipefix.batches`) commits after. A crash between
@@ -52,16 +58,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipefix.engines import safety, spark_arrow
-from pipefix.engines.base import Capabilities, EngineError, literal, quote
+from pipefix.engines import spark_arrow
+from pipefix.engines.base import Capabilities, EngineError
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.spark_router import (
-    _COLUMNS_VIEW,
-    _STATE_SCHEMAS,
-    DEFAULT_SCHEMA,
-    SparkRouter,
-    _is_state_name,
-)
+from pipefix.engines.spark_router import _STATE_SCHEMAS, DEFAULT_SCHEMA, SparkRouter, _is_state_name
 from pipefix.engines.spark_session import (
     INSTALL_HINT,
     _first_line,
@@ -71,7 +71,10 @@ from pipefix.engines.spark_session import (
     open_session,
     parse_url,
 )
+from pipefix.engines.spark_shapes import SparkShapes
 from pipefix.engines.spark_types import _bq, _spark_type_name, _spark_value
+from pipefix.engines.sql import spark_registry as registry
+from pipefix.engines.sql import spark_versions as versions
 
 # Session start-up, types and routing moved to spark_session.py, spark_types.py, spark_router.py;
 # their public names stay importable from here.
@@ -89,16 +92,8 @@ __all__ = [
 
 STATE_FILE = "pipefix-state.duckdb"
 
-_REGISTRY_DDL = [
-    "CREATE SCHEMA IF NOT EXISTS pipefix",
-    "CREATE TABLE IF NOT EXISTS pipefix.spark_tables (table_name VARCHAR, physical VARCHAR, "
-    "location VARCHAR, columns VARCHAR, cause VARCHAR, created_at TIMESTAMP)",
-    "CREATE TABLE IF NOT EXISTS pipefix.spark_active (table_name VARCHAR, physical VARCHAR, columns VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS pipefix.spark_views (view_name VARCHAR, body VARCHAR)",
-]
 
-
-class SparkEngine(SparkRouter):
+class SparkEngine(SparkShapes, SparkRouter):
     capabilities = Capabilities(
         dialect="spark",
         state_dialect="duckdb",  # pipefix.* statements run on the state DuckDB (spark_router.py)
@@ -128,13 +123,12 @@ class SparkEngine(SparkRouter):
         self.spark = session if session is not None else open_session(url, self.warehouse_dir)
         self.database = database
         if database != "default":  # a catalog database of its own (tests share one session)
-            self._spark_rows(f"CREATE DATABASE IF NOT EXISTS {_bq(database)}")
+            self._spark_rows(versions.create_database(database))
         self.spark.catalog.setCurrentDatabase(database)
         if not read_only:
-            for statement in _REGISTRY_DDL:
+            for statement in registry.DDL:
                 self.state.execute(statement)
         if self.state.table_exists("spark_active", "pipefix"):
-            self.state.execute(_COLUMNS_VIEW)
             self._restore_catalog()
 
     # --- the Engine protocol -------------------------------------------------------------------
@@ -179,8 +173,7 @@ class SparkEngine(SparkRouter):
         if not batch:
             return 0
         physical = self._active(table)[0]
-        statement = f"INSERT INTO {physical} ({', '.join(columns)}) -- {len(batch)} rows"
-        safety.inspect(f"INSERT INTO {quote(table)} SELECT 1", "duckdb")
+        statement = versions.insert_log(physical, columns, f"{len(batch)} rows")
         self.statement_log.append(statement)
         try:
             self._insert_rows(physical, list(columns), batch)
@@ -195,8 +188,7 @@ class SparkEngine(SparkRouter):
             rows = (tuple(row.values()) for batch in batches for row in batch.to_pylist())
             return self.state.copy_rows(table, columns, rows)
         physical = self._active(table)[0]
-        statement = f"INSERT INTO {physical} ({', '.join(columns)}) -- Arrow record batches"
-        safety.inspect(f"INSERT INTO {quote(table)} SELECT 1", "duckdb")
+        statement = versions.insert_log(physical, columns, "Arrow record batches")
         self.statement_log.append(statement)
         try:
             return spark_arrow.insert_batches(self.spark, physical, columns, batches)
@@ -213,10 +205,7 @@ class SparkEngine(SparkRouter):
         import pyarrow as pa
 
         F = column_functions(self.spark)
-        self.statement_log.append(
-            f"SELECT key, _pipefix_batch, _pipefix_line FROM {table} "
-            f"-- {len(keys)} keys, {len(batches)} batches"
-        )
+        self.statement_log.append(versions.key_probe_log(table, len(keys), len(batches)))
         try:
             rows = self.spark.table(_bq(table))
             key_text = F.col(_bq(key)).cast("string") if key else F.lit(None).cast("string")
@@ -253,11 +242,7 @@ class SparkEngine(SparkRouter):
 
     def table_versions(self, table: str) -> list[str]:
         """The physical versions of `table`, oldest first (every one is kept)."""
-        rows = self.state.query(
-            "SELECT physical FROM pipefix.spark_tables WHERE table_name = ? ORDER BY created_at, physical",
-            (table,),
-        )
-        return [str(r[0]) for r in rows]
+        return [str(r[0]) for r in self.state.query(registry.versions_of(), (table,))]
 
     def active_version(self, table: str) -> str:
         return self._active(table)[0]
@@ -265,17 +250,11 @@ class SparkEngine(SparkRouter):
     def restore_table_version(self, table: str, physical: str) -> None:
         """Point `table` back to an earlier physical version. Refused when a row of the active
         version (by lineage) is missing from it: a rollback never hides a loaded row."""
-        rows = self.state.query(
-            "SELECT columns FROM pipefix.spark_tables WHERE table_name = ? AND physical = ?",
-            (table, physical),
-        )
+        rows = self.state.query(registry.version_columns(), (table, physical))
         if not rows:
             raise EngineError(f"{table} has no version {physical}")
         current = self._active(table)[0]
-        missing = self._spark_rows(
-            f"SELECT count(*) FROM {current} AS n WHERE NOT EXISTS (SELECT 1 FROM {physical} AS o "
-            "WHERE o._pipefix_batch = n._pipefix_batch AND o._pipefix_line = n._pipefix_line)"
-        )[0][0]
+        missing = self._spark_rows(versions.rows_missing_from(current, physical))[0][0]
         if missing:
             raise EngineError(
                 f"refused: restoring {table} to {physical} would hide {missing} rows loaded since"
@@ -287,29 +266,21 @@ class SparkEngine(SparkRouter):
         """Write a new physical version (a copy of `source` with these columns, or empty), check
         it holds every row, and make it active. Nothing of the old version is touched."""
         n = len(self.table_versions(table)) + 1
-        while self.spark.catalog.tableExists(f"{table}__v{n}"):  # left by a rolled-back transaction
+        while self.spark.catalog.tableExists(_bq(f"{table}__v{n}")):  # left by a rolled-back transaction
             n += 1
         physical = f"{table}__v{n}"
         location = f"{self.warehouse_dir.rstrip('/')}/{table}/v{n}-{uuid.uuid4().hex[:8]}"
-        spec = ", ".join(f"{_bq(c)} {t}" for c, t in columns)
         if source is None:
-            self._spark_rows(f"CREATE TABLE {physical} ({spec}) USING parquet LOCATION {literal(location)}")
+            self._spark_rows(versions.create_version(physical, columns, location))
         else:
-            have = self._physical_columns(source)
-            select = ", ".join(
-                f"CAST({_bq(c)} AS {t}) AS {_bq(c)}" if c in have else f"CAST(NULL AS {t}) AS {_bq(c)}"
-                for c, t in columns
-            )
-            self._spark_rows(
-                f"CREATE TABLE {physical} USING parquet LOCATION {literal(location)} "
-                f"AS SELECT {select} FROM {source}"
-            )
-            before = self._spark_rows(f"SELECT count(*) FROM {source}")[0][0]
-            after = self._spark_rows(f"SELECT count(*) FROM {physical}")[0][0]
+            have = list(self._physical_columns(source))
+            self._spark_rows(versions.copy_version(physical, columns, have, source, location))
+            before = self._spark_rows(versions.row_count(source))[0][0]
+            after = self._spark_rows(versions.row_count(physical))[0][0]
             if before != after:
                 raise EngineError(f"new version of {table} holds {after} rows, not {before}: not swapped")
         self.state.execute(
-            "INSERT INTO pipefix.spark_tables VALUES (?, ?, ?, ?, ?, ?)",
+            registry.add_version(),
             (table, physical, location, json.dumps(columns), cause, datetime.now(UTC).replace(tzinfo=None)),
         )
         self._set_active(table, physical, columns)
@@ -317,27 +288,21 @@ class SparkEngine(SparkRouter):
 
     def _set_active(self, table: str, physical: str, columns: list[tuple[str, str]]) -> None:
         text = json.dumps([{"name": c, "type": t, "pos": i + 1} for i, (c, t) in enumerate(columns)])
-        if self.state.query("SELECT count(*) FROM pipefix.spark_active WHERE table_name = ?", (table,))[0][0]:
-            self.state.execute(
-                "UPDATE pipefix.spark_active SET physical = ?, columns = ? WHERE table_name = ?",
-                (physical, text, table),
-            )
+        if self.state.query(registry.has_active(), (table,))[0][0]:
+            self.state.execute(registry.update_active(), (physical, text, table))
         else:
-            self.state.execute("INSERT INTO pipefix.spark_active VALUES (?, ?, ?)", (table, physical, text))
+            self.state.execute(registry.insert_active(), (table, physical, text))
         self._touched.add(table)
         self._point_view(table, physical, columns)
 
     def _point_view(self, table: str, physical: str, columns: list[tuple[str, str]]) -> None:
         """The swap: one catalog operation re-points the name readers use."""
-        names = ", ".join(_bq(c) for c, _ in columns)
-        self._spark_rows(f"CREATE OR REPLACE VIEW {_bq(table)} AS SELECT {names} FROM {physical}")
+        self._spark_rows(versions.point_view(table, physical, [c for c, _ in columns]))
 
     # --- state <-> catalog ------------------------------------------------------------------------
 
     def _active(self, table: str, missing_ok: bool = False) -> tuple[str, list[tuple[str, str]]]:
-        rows = self.state.query(
-            "SELECT physical, columns FROM pipefix.spark_active WHERE table_name = ?", (table,)
-        )
+        rows = self.state.query(registry.active_of(), (table,))
         if not rows:
             if missing_ok:
                 return "", []
@@ -347,19 +312,15 @@ class SparkEngine(SparkRouter):
     def _restore_catalog(self) -> None:
         """Register every physical version, point each view at the active one, re-create the
         compatibility views: the catalog as the state says it is."""
-        for physical, location, columns in self.state.query(
-            "SELECT physical, location, columns FROM pipefix.spark_tables ORDER BY created_at"
-        ):
-            spec = ", ".join(f"{_bq(c)} {t}" for c, t in _load_columns(columns))
-            self._spark_rows(
-                f"CREATE TABLE IF NOT EXISTS {physical} ({spec}) USING parquet LOCATION {literal(location)}"
-            )
+        for physical, location, columns in self.state.query(registry.every_version()):
+            spec = _load_columns(columns)
+            self._spark_rows(versions.create_version(physical, spec, location, if_not_exists=True))
         self._resync(None)
-        for (body,) in self.state.query("SELECT body FROM pipefix.spark_views"):
+        for (body,) in self.state.query(registry.every_view()):
             self._spark_rows(str(body))
 
     def _resync(self, tables: set[str] | None) -> None:
-        active = self.state.query("SELECT table_name, physical, columns FROM pipefix.spark_active")
+        active = self.state.query(registry.every_active())
         for table, physical, columns in active:
             if tables is None or table in tables:
                 parsed = [(c["name"], c["type"]) for c in json.loads(columns)]
@@ -367,10 +328,10 @@ class SparkEngine(SparkRouter):
                 self._point_view(str(table), str(physical), parsed)
         # a table created in a rolled-back transaction: its name goes (its version stays, unregistered)
         for table in (tables or set()) - {str(r[0]) for r in active}:
-            self._spark_rows(f"DROP VIEW IF EXISTS {_bq(table)}")
+            self._spark_rows(versions.drop_view(table))
 
     def _physical_columns(self, physical: str) -> dict[str, str]:
-        return {f.name: _spark_type_name(f.dataType) for f in self.spark.table(physical).schema.fields}
+        return {f.name: _spark_type_name(f.dataType) for f in self.spark.table(_bq(physical)).schema.fields}
 
     # --- Spark calls --------------------------------------------------------------------------------
 

@@ -1,19 +1,19 @@
-"""The Spark engine's statement router: where a statement pipefix issues runs, rewritten for it.
+"""The Spark engine's statement router: where a statement sent as text runs, translated for it.
 
-Every statement is parsed (sqlglot) once: one touching only `pipefix.*`, temp or `_pipefix_*`
-tables runs on the state DuckDB (`information_schema.columns` read through a view that also lists
-Spark's user tables as the registry describes them); one touching only user tables is translated
-to Spark SQL (writes go to the active physical version; CREATE TABLE and ALTER TABLE become
-operations on versions) and runs on Spark; a statement mixing them is refused, except the shadow
-copy of a table (CREATE TEMP TABLE ... AS SELECT ... FROM a user table), which lands in DuckDB.
-Every statement passes the safety guard first.
+pipefix changes tables through typed operations and bulk appends (spark.py); what comes here is
+text: pipefix's queries, and anything a caller of the Engine protocol sends. Every statement is
+parsed (sqlglot) once: one touching only `pipefix.*`, temp or `_pipefix_*` tables runs on the
+state DuckDB as written; one touching only user tables is translated to Spark SQL and runs on
+Spark (CREATE TABLE, ALTER TABLE and CREATE VIEW become the typed operations; an INSERT writes to
+the active physical version); a statement mixing them is refused, except the shadow copy of a
+table (CREATE TEMP TABLE ... AS SELECT ... FROM a user table), which lands in DuckDB. Every
+statement passes the safety guard first.
 
 SparkRouter is a mixin of SparkEngine (spark.py), which keeps the versions and the Spark calls.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -22,9 +22,10 @@ import sqlglot
 from sqlglot import exp
 
 from pipefix.engines import safety
-from pipefix.engines.base import EngineError, quote
+from pipefix.engines.base import EngineError
 from pipefix.engines.spark_session import _first_line
-from pipefix.engines.spark_types import _bq, _spark_type_name, _type_name
+from pipefix.engines.spark_types import _spark_type_name, _type_name
+from pipefix.engines.sql.spark_registry import shadow_table
 from pipefix.errors import Interrupted, PipefixError
 
 if TYPE_CHECKING:
@@ -32,18 +33,6 @@ if TYPE_CHECKING:
 
 _STATE_SCHEMAS = {"pipefix", "temp", "pg_temp", "information_schema"}
 DEFAULT_SCHEMA = "default"
-# information_schema.columns as the tools read it: the state's own tables, and Spark's user
-# tables as the registry describes them (what the view shows, in view order).
-_COLUMNS_VIEW = (
-    "CREATE OR REPLACE TEMP VIEW _pipefix_columns AS "
-    "SELECT table_schema, table_name, column_name, data_type, numeric_precision, numeric_scale, "
-    "ordinal_position FROM information_schema.columns WHERE table_schema = 'pipefix' "
-    f"UNION ALL SELECT '{DEFAULT_SCHEMA}', table_name, c.name, c.type, NULL, NULL, c.pos "
-    "FROM (SELECT table_name, unnest(from_json(columns, "
-    """'[{"name": "VARCHAR", "type": "VARCHAR", "pos": "BIGINT"}]')) AS c FROM pipefix.spark_active)"""
-)
-_INFO_COLUMNS = re.compile(r"\binformation_schema\s*\.\s*columns\b", re.IGNORECASE)
-_CURRENT_SCHEMA = re.compile(r"\bcurrent_schema\s*\(\s*\)", re.IGNORECASE)
 
 
 class SparkRouter:
@@ -61,13 +50,17 @@ class SparkRouter:
 
         def _active(self, table: str, missing_ok: bool = False) -> tuple[str, list[tuple[str, str]]]: ...
 
-        def _new_version(
-            self, table: str, columns: list[tuple[str, str]], source: str | None, cause: str
-        ) -> str: ...
+        def create_table(self, table: str, columns: list[tuple[str, str]], exists_ok: bool) -> None: ...
 
-        def _set_active(self, table: str, physical: str, columns: list[tuple[str, str]]) -> None: ...
+        def add_column(self, table: str, column: str, kind: str) -> None: ...
 
-        def _physical_columns(self, physical: str) -> dict[str, str]: ...
+        def retype_column(self, table: str, column: str, kind: str) -> None: ...
+
+        def drop_empty_columns(self, table: str, gone: set[str]) -> None: ...
+
+        def refuse_if_filled(self, table: str, column: str) -> None: ...
+
+        def save_view(self, view: str, body: str) -> None: ...
 
         def _spark_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
@@ -92,7 +85,7 @@ class SparkRouter:
                 return self._shadow_copy(tree, sql)
             raise EngineError(f"statement mixes pipefix state and Spark tables\n  in: {sql[:300]}")
         for dropped in safety.inspect(sql, "duckdb"):
-            self._require_empty_column(dropped)
+            self.refuse_if_filled(dropped.table_path[-1], dropped.column_name)
         self.statement_log.append(sql)
         try:
             return self._run_spark(tree, sql, params, fetch)
@@ -120,8 +113,6 @@ class SparkRouter:
         return spark, state
 
     def _run_state(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        if _INFO_COLUMNS.search(sql):
-            sql = _CURRENT_SCHEMA.sub(f"'{DEFAULT_SCHEMA}'", _INFO_COLUMNS.sub("_pipefix_columns", sql))
         self.statement_log.append(sql)
         with self._state_lock:  # query_many's threads share the state connection
             return self.state.query(sql, params)
@@ -150,72 +141,38 @@ class SparkRouter:
         rows = self._spark_rows(tree.sql(dialect="spark"), params)
         return rows if fetch else []
 
-    # --- DDL on Spark -----------------------------------------------------------------------------
+    # --- DDL sent as text: parsed into the typed operations pipefix itself uses (spark.py) ----------
 
     def _create_table(self, tree: exp.Create) -> None:
         table = tree.find(exp.Table)
         schema = tree.this
         if table is None or not isinstance(schema, exp.Schema) or tree.expression is not None:
-            raise EngineError(f"unsupported CREATE TABLE on Spark: {tree.sql()[:200]}")
-        if self._active(table.name, missing_ok=True)[0]:
-            if tree.args.get("exists"):
-                return
-            raise EngineError(f"table {table.name} exists")
+            raise EngineError(f"unsupported table definition on Spark: {tree.sql()[:200]}")
         columns = [
             (c.name, _type_name(c.args["kind"])) for c in schema.expressions if isinstance(c, exp.ColumnDef)
         ]
-        self._new_version(table.name, columns, None, "create")
+        self.create_table(table.name, columns, bool(tree.args.get("exists")))
 
     def _create_view(self, tree: exp.Create) -> None:
         view = tree.find(exp.Table)
         assert view is not None
-        body = tree.sql(dialect="spark")
-        self._spark_rows(body)
-        if self.state.query("SELECT count(*) FROM pipefix.spark_views WHERE view_name = ?", (view.name,))[0][
-            0
-        ]:
-            self.state.execute(
-                "UPDATE pipefix.spark_views SET body = ? WHERE view_name = ?", (body, view.name)
-            )
-        else:
-            self.state.execute("INSERT INTO pipefix.spark_views VALUES (?, ?)", (view.name, body))
+        self.save_view(view.name, tree.sql(dialect="spark"))
 
     def _alter(self, tree: exp.Alter) -> None:
         table = tree.this
         if not isinstance(table, exp.Table):
             raise EngineError(f"unsupported ALTER on Spark: {tree.sql()[:200]}")
-        name = table.name
-        physical, columns = self._active(name)
         for action in tree.args.get("actions") or []:
             if isinstance(action, exp.ColumnDef):  # ADD COLUMN
-                column, kind = action.name, _type_name(action.args["kind"])
-                if any(c == column for c, _ in columns):
-                    raise EngineError(f"column {column} of {name} exists")
-                in_place = self._physical_columns(physical)
-                if column not in in_place:
-                    self._spark_rows(f"ALTER TABLE {physical} ADD COLUMNS ({_bq(column)} {kind})")
-                elif in_place[column] != kind:  # a hidden leftover of another type: new version
-                    columns = [*columns, (column, kind)]
-                    physical = self._new_version(name, columns, physical, f"add {column}")
-                    continue
-                columns = [*columns, (column, kind)]
-                self._set_active(name, physical, columns)
+                self.add_column(table.name, action.name, _type_name(action.args["kind"]))
             elif isinstance(action, exp.AlterColumn) and action.args.get("dtype") is not None:
-                column, kind = action.name, _type_name(action.args["dtype"])
-                columns = [(c, kind if c == column else t) for c, t in columns]
-                physical = self._new_version(name, columns, physical, f"retype {column} {kind}")
-            elif isinstance(action, exp.Drop):  # verified empty by the safety guard
-                gone = {c.name for c in action.args.get("tables") or [action.this]}
-                columns = [(c, t) for c, t in columns if c not in gone]
-                physical = self._new_version(name, columns, physical, f"drop empty {', '.join(sorted(gone))}")
+                self.retype_column(table.name, action.name, _type_name(action.args["dtype"]))
+            elif isinstance(action, exp.Drop):
+                self.drop_empty_columns(
+                    table.name, {c.name for c in action.args.get("tables") or [action.this]}
+                )
             else:
-                raise EngineError(f"Spark cannot run on {name}: {action.sql()[:200]}")
-
-    def _require_empty_column(self, dropped: safety.DroppedColumn) -> None:
-        column = sqlglot.parse_one(dropped.column, read="duckdb").sql(dialect="spark")
-        table = sqlglot.parse_one(dropped.table, read="duckdb").sql(dialect="spark")
-        held = self._spark_rows(f"SELECT count({column}) FROM {table}")
-        safety.refuse_if_filled(dropped, int(held[0][0]) if held else None)
+                raise EngineError(f"Spark cannot run on {table.name}: {action.sql()[:200]}")
 
     def _shadow_copy(self, tree: exp.Create, sql: str) -> list[tuple[Any, ...]]:
         """CREATE TEMP TABLE x AS SELECT ... FROM <user table>: the copy lands in the state
@@ -226,10 +183,8 @@ class SparkRouter:
             raise EngineError(f"unsupported statement on Spark\n  in: {sql[:300]}")
         frame = self.spark.sql(select.sql(dialect="spark"))
         columns = [(f.name, _spark_type_name(f.dataType)) for f in frame.schema.fields]
-        # Spark's type names are DuckDB's too, but for its instant type.
-        spec = ", ".join(f"{quote(c)} {'TIMESTAMPTZ' if t == 'TIMESTAMP_LTZ' else t}" for c, t in columns)
         self.statement_log.append(sql)
-        self.state.execute(f"CREATE TEMP TABLE {quote(target.name)} ({spec})")
+        self.state.execute(shadow_table(target.name, columns))
         rows = [tuple(r) for r in frame.collect()]
         self.state.copy_rows(f"temp.{target.name}", [c for c, _ in columns], rows)
         return []

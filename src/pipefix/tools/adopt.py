@@ -105,7 +105,8 @@ def plan_adoption(contract: Contract, dialect: Dialect) -> tuple[str, ...]:
     """Pure: the statements that add pipefix's lineage columns to a table another tool loaded.
     The rows already there take the defaults: batch `adopted:<table>`, line NULL, loaded step 0."""
     batch, line, step = LINEAGE_COLUMNS
-    return sql.lineage_columns(dialect, contract.table, (batch, line, step), adopted_batch(contract.table))
+    added = sql.lineage_columns(contract.table, (batch, line, step), adopted_batch(contract.table))
+    return tuple(column.sql(dialect) for column in added)
 
 
 def refusal(table: str, problems: Sequence[str]) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pipefix.domain.serde import from_json, to_json
-from pipefix.engines import health, store
+from pipefix.engines import health, store, table_shape
 from pipefix.engines.base import EngineError, has_rows
 from pipefix.engines.safety import DestructiveStatementError
 from pipefix.engines.sql import migration as sql
@@ -109,17 +109,19 @@ def plan_contract_edit(
     """Pure: the DDL that takes a table from `current` to `target` (columns added, types widened;
     every other edit is the contract's alone) and the DDL that undoes it."""
     table = current.table
-    statements: list[str] = []
-    inverse: list[str] = []
+    statements: list[sql.ShapeChange] = []
+    inverse: list[sql.ShapeChange] = []
     for column in target.columns:
         before = current.column(column.name)
         if before is None:
-            statements.append(sql.add_column(dialect, table, column.name, column.type))
-            inverse.insert(0, sql.drop_column(dialect, table, column.name))
+            statements.append(sql.AddColumn(table, column.name, column.type))
+            inverse.insert(0, sql.DropColumn(table, column.name))
         elif before.type != column.type:
-            statements.append(sql.retype_column(dialect, table, column.name, column.type))
-            inverse.insert(0, sql.retype_column(dialect, table, column.name, before.type))
-    return MigrationPlan(current.table, target, tuple(statements), tuple(inverse), changes, ())
+            statements.append(sql.RetypeColumn(table, column.name, column.type))
+            inverse.insert(0, sql.RetypeColumn(table, column.name, before.type))
+    return MigrationPlan(
+        current.table, target, tuple(statements), tuple(inverse), changes, (), dialect=dialect
+    )
 
 
 def reconcile(
@@ -174,16 +176,16 @@ def apply_edit(
             ctx,
             migration,
             lambda shadow: (
-                plan_contract_edit(shadow, replace(target, table=shadow.table), (), dialect).statements
+                plan_contract_edit(shadow, replace(target, table=shadow.table), (), dialect).operations
             ),
         )
         accepted_before = accepted_rows(ctx, active)
         with engine.transaction():
             detach, attach = views_around_retype(ctx, active, target)
-            for statement in (*detach, *migration.statements, *attach):
-                engine.execute(statement)
+            for change in (*detach, *migration.operations, *attach):
+                table_shape.apply(engine, change)
             store.save_contract(engine, target, step, "edited in pipefix.yaml: " + "; ".join(applied))
-            engine.execute(compatibility_view(active, dialect))
+            table_shape.apply(engine, compatibility_view(active))
             post_check(ctx, target, accepted_before)
             columns = sorted(health.physical_columns(engine, target.table))
             store.record_table_state(engine, step, target.table, columns, "contract_edit")

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from pipefix.domain.records import FileNote
-from pipefix.engines import added_tables, derived, health, landing_files, loader, readers, store
+from pipefix.engines import added_tables, derived, health, landing_files, loader, readers, store, table_shape
 from pipefix.engines.base import Engine
 from pipefix.engines.batch_history import RecordedBatch, file_batches, file_sha256
-from pipefix.engines.sql.tables import create_table_sql
+from pipefix.engines.sql.migration import CreateTable
 from pipefix.pipeline import landing as landing_rules
 from pipefix.pipeline import landing_report
 from pipefix.pipeline.contracts import Adapter, Contract
@@ -56,7 +56,7 @@ def setup(
                     adopt.ADOPTED_CAUSE,
                 )
             else:
-                engine.execute(create_table_sql(contract, engine.capabilities.dialect))
+                table_shape.apply(engine, CreateTable.of(contract))
                 note, cause = "initial contract", "setup"
             adapter = (adapters or {}).get(table)
             described = ", ".join(t.describe() for t in adapter.transforms) if adapter else ""

@@ -21,8 +21,8 @@ from typing import Any
 from pipefix.domain.actions import FixType
 from pipefix.domain.records import NewTable
 from pipefix.domain.serde import from_plain, to_plain
-from pipefix.engines import added_tables, samples, store
-from pipefix.engines.sql.tables import create_table_sql
+from pipefix.engines import added_tables, samples, store, table_shape
+from pipefix.engines.sql.migration import CreateTable
 from pipefix.pipeline import infer
 from pipefix.pipeline.contracts import Adapter, ColumnTransform, Contract, TransformKind
 from pipefix.pipeline.field_profiles import profile_fields
@@ -216,7 +216,7 @@ def apply_add_table(ctx: PipelineContext, table: str, step: int) -> str:
         f"file(s), {proposal.records} records"
     )
     with engine.transaction():
-        engine.execute(create_table_sql(contract, engine.capabilities.dialect))
+        table_shape.apply(engine, CreateTable.of(contract))
         ingest.record_first_contract(
             engine, contract, adapter, step, note, f"{note}; fields read under other names", ADD_TABLE
         )

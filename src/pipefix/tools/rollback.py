@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipefix.engines import health, quarantine, store
-from pipefix.engines.sql.migration import drop_column
-from pipefix.engines.sql.warehouse import warehouse_dialect
+from pipefix.engines import health, quarantine, store, table_shape
+from pipefix.engines.sql.migration import DropColumn
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.errors import FixRejected
 
@@ -56,9 +55,8 @@ def restore_state(
     columns_now = health.physical_columns(engine, table)
     filled = {c: quarantine.values_held(engine, table, c) for c in columns_now - set(columns_then)}
     plan = plan_rollback(table, version, adapter_version, columns_then, columns_now, filled)
-    dialect = warehouse_dialect(engine.capabilities.dialect)
     for column in plan.drop_columns:
-        engine.execute(drop_column(dialect, table, column))
+        table_shape.apply(engine, DropColumn(table, column))
     store.activate_contract(engine, table, version)
     store.deactivate_adapter(engine, table, adapter_version)
     store.record_table_state(engine, step, table, sorted(health.physical_columns(engine, table)), cause)

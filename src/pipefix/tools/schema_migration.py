@@ -7,7 +7,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
-from pipefix.engines import health, replays, store
+from pipefix.engines import health, replays, store, table_shape
 from pipefix.engines.base import EngineError
 from pipefix.engines.sql import migration as sql
 from pipefix.engines.sql.dialects import DUCKDB, Dialect
@@ -31,27 +31,36 @@ from pipefix.tools.errors import FixRejected
 class MigrationPlan:
     table: str
     new_contract: Contract
-    statements: tuple[str, ...]
-    inverse: tuple[str, ...]
+    operations: tuple[sql.ShapeChange, ...]
+    undo: tuple[sql.ShapeChange, ...]
     changes: tuple[str, ...]
     left_for_adapter: tuple[Drift, ...]
     # Added columns read from a field whose name cannot be a column's: part of the contract,
     # kept in the table's adapter (the mechanism of `source:` in pipefix.yaml).
     renames: tuple[ColumnTransform, ...] = ()
+    dialect: Dialect = DUCKDB  # what the statements are shown in (the audit, a dry run)
 
     @property
     def is_empty(self) -> bool:
         return not self.changes
 
+    @property
+    def statements(self) -> tuple[str, ...]:
+        return tuple(op.sql(self.dialect) for op in self.operations)
+
+    @property
+    def inverse(self) -> tuple[str, ...]:
+        return tuple(op.sql(self.dialect) for op in self.undo)
+
 
 def plan_schema_migration(
     contract: Contract, drifts: tuple[Drift, ...], version: int, dialect: Dialect = DUCKDB
 ) -> MigrationPlan:
-    """Pure: the contract a migration leads to, the DDL to run and the DDL that undoes it."""
+    """Pure: the contract a migration leads to, the changes to make and the changes that undo them."""
     table = contract.table
     columns = list(contract.columns)
-    statements: list[str] = []
-    inverse: list[str] = []
+    statements: list[sql.ShapeChange] = []
+    inverse: list[sql.ShapeChange] = []
     changes: list[str] = []
     left: list[Drift] = []
     renames: list[ColumnTransform] = []
@@ -65,8 +74,8 @@ def plan_schema_migration(
                 added = replace(added, min=predecessor.min, max=predecessor.max, values=predecessor.values)
                 changes.append(f"{drift.column} keeps the value rules of {predecessor.name}")
             columns.append(added)
-            statements.append(sql.add_column(dialect, table, drift.column, drift.observed))
-            inverse.insert(0, sql.drop_column(dialect, table, drift.column))
+            statements.append(sql.AddColumn(table, drift.column, drift.observed))
+            inverse.insert(0, sql.DropColumn(table, drift.column))
             changes.append(f"add column {drift.shown} {drift.observed}")
         elif drift.kind in (DriftKind.REMOVED, DriftKind.NULLABLE):
             spec = contract.column(drift.column)
@@ -86,15 +95,15 @@ def plan_schema_migration(
             and is_lossless_widening(drift.expected, drift.observed)
         ):
             columns = [replace(c, type=drift.observed) if c.name == drift.column else c for c in columns]
-            statements.append(sql.retype_column(dialect, table, drift.column, drift.observed))
-            inverse.insert(0, sql.retype_column(dialect, table, drift.column, drift.expected))
+            statements.append(sql.RetypeColumn(table, drift.column, drift.observed))
+            inverse.insert(0, sql.RetypeColumn(table, drift.column, drift.expected))
             changes.append(f"widen {drift.column} {drift.expected} -> {drift.observed}")
         elif drift.kind is DriftKind.RETYPED and drift.hint == VARIANT:
             name = variant_name(drift.column)
             if may_have_variant(contract, drift.column) and name not in {c.name for c in columns}:
                 columns.append(ColumnSpec(name, "varchar", nullable=True))
-                statements.append(sql.add_column(dialect, table, name, "varchar"))
-                inverse.insert(0, sql.drop_column(dialect, table, name))
+                statements.append(sql.AddColumn(table, name, "varchar"))
+                inverse.insert(0, sql.DropColumn(table, name))
                 changes.append(_variant_change(contract, drift.column, name))
         else:
             left.append(drift)
@@ -107,6 +116,7 @@ def plan_schema_migration(
         tuple(changes),
         tuple(left),
         tuple(renames),
+        dialect,
     )
 
 
@@ -153,26 +163,25 @@ def compatibility_view_name(previous: Contract) -> str:
     return f"{previous.table}_v{previous.version}"
 
 
-def compatibility_view(previous: Contract, dialect: Dialect = DUCKDB) -> str:
+def compatibility_view(previous: Contract) -> sql.CreateView:
     """Pure: a view with the previous contract's shape, for consumers that still read it.
     Nothing is dropped by a migration, so every column it names still exists."""
-    view = compatibility_view_name(previous)
-    return sql.create_view(dialect, view, previous.table, previous.column_names)
+    return sql.CreateView(compatibility_view_name(previous), previous.table, previous.column_names)
 
 
-def pinned_view(previous: Contract, retyped: frozenset[str], detached: bool, dialect: Dialect) -> str:
+def pinned_view(previous: Contract, retyped: frozenset[str], detached: bool) -> sql.CreateView:
     """Pure: the compatibility view of `previous` with each retyped column read as the type the
     view has: NULL while the table's column changes type (`detached`), cast from it after. For
     engines whose views pin the types of the columns they read (PostgreSQL alters no column a
     view reads, and changes no view column's type)."""
     casts = {c.name: c.type for c in previous.columns if c.name in retyped}
     view = compatibility_view_name(previous)
-    return sql.create_view(dialect, view, previous.table, previous.column_names, casts, detached)
+    return sql.CreateView(view, previous.table, previous.column_names, casts, detached)
 
 
 def views_around_retype(
     ctx: PipelineContext, current: Contract, new: Contract
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[sql.CreateView], list[sql.CreateView]]:
     """What to run before and after a migration's ALTER ... TYPE where views pin column types:
     pipefix's compatibility views that read a retyped column, detached from it, then attached
     again with the types their readers know."""
@@ -183,17 +192,16 @@ def views_around_retype(
     if not retyped or not engine.capabilities.views_pin_column_types:
         return [], []
     views = {str(r[0]) for r in engine.query(sql.views_in_current_schema())}
-    dialect = warehouse_dialect(engine.capabilities.dialect)
-    before: list[str] = []
-    after: list[str] = []
+    before: list[sql.CreateView] = []
+    after: list[sql.CreateView] = []
     for version in range(1, store.latest_contract_version(engine, current.table) + 1):
         previous = store.contract_version(engine, current.table, version)
         if previous is None or compatibility_view_name(previous) not in views:
             continue
         reads = retyped & set(previous.column_names)
         if reads:
-            before.append(pinned_view(previous, reads, True, dialect))
-            after.append(pinned_view(previous, reads, False, dialect))
+            before.append(pinned_view(previous, reads, True))
+            after.append(pinned_view(previous, reads, False))
     return before, after
 
 
@@ -219,12 +227,12 @@ def shadow_trial(ctx: PipelineContext, plan: MigrationPlan, drifts: tuple[Drift,
     """Run the migration on an empty shadow copy first, loading the held rows into it."""
     version, dialect = plan.new_contract.version, warehouse_dialect(ctx.engine.capabilities.dialect)
     return shadow_trial_of(
-        ctx, plan, lambda shadow: plan_schema_migration(shadow, drifts, version, dialect).statements
+        ctx, plan, lambda shadow: plan_schema_migration(shadow, drifts, version, dialect).operations
     )
 
 
 def shadow_trial_of(
-    ctx: PipelineContext, plan: MigrationPlan, replan: Callable[[Contract], tuple[str, ...]]
+    ctx: PipelineContext, plan: MigrationPlan, replan: Callable[[Contract], tuple[sql.ShapeChange, ...]]
 ) -> str:
     """Run a migration on an empty shadow copy first, loading the held rows into it. `replan`
     gives the migration's statements for the active contract renamed to the shadow table."""
@@ -234,11 +242,11 @@ def shadow_trial_of(
     current = store.active_contract(engine, plan.table)
     drop_shadow = sql.drop_temp_table(dialect, shadow)
     engine.execute(drop_shadow)
-    engine.execute(sql.empty_temp_copy(dialect, shadow, plan.table))
+    table_shape.apply(engine, sql.EmptyTempCopy(shadow, plan.table))
     try:
         statements = replan(replace(current, table=shadow))
         for statement in statements:
-            engine.execute(statement)
+            table_shape.apply(engine, statement)
         adapter = store.active_adapter(engine, plan.table)
         before = replays.trial_replay(engine, current, adapter)[0]
         shadow_contract = replace(plan.new_contract, table=shadow)
@@ -271,8 +279,8 @@ def apply_schema_migration(
     accepted_before = accepted_rows(ctx, current)
     with engine.transaction():
         detach, attach = views_around_retype(ctx, current, plan.new_contract)
-        for statement in (*detach, *plan.statements, *attach):
-            engine.execute(statement)
+        for change in (*detach, *plan.operations, *attach):
+            table_shape.apply(engine, change)
         store.save_contract(engine, plan.new_contract, step, "; ".join(plan.changes))
         adapter = store.active_adapter(engine, plan.table)
         if plan.renames:
@@ -280,8 +288,8 @@ def apply_schema_migration(
             assert adapter is not None
             described = ", ".join(t.describe() for t in plan.renames)
             store.save_adapter(engine, adapter, step, f"columns added under plain names: {described}")
-        view = compatibility_view(current, dialect)
-        engine.execute(view)
+        view = compatibility_view(current)
+        table_shape.apply(engine, view)
         post_check(ctx, plan.new_contract, accepted_before)
         store.record_table_state(
             engine,

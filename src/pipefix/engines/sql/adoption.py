@@ -4,17 +4,17 @@ the rows already there taking their defaults, and the count of those rows."""
 from __future__ import annotations
 
 from pipefix.engines.sql.dialects import Dialect
-from pipefix.engines.sql.migration import add_column
+from pipefix.engines.sql.migration import AddColumn
 
 
-def lineage_columns(d: Dialect, table: str, columns: tuple[str, str, str], batch: str) -> tuple[str, ...]:
-    """ADD COLUMN of the lineage `columns` (batch, line, loaded step): the rows already there get
-    the batch `batch`, no line and step 0."""
+def lineage_columns(table: str, columns: tuple[str, str, str], batch: str) -> tuple[AddColumn, ...]:
+    """The lineage `columns` (batch, line, loaded step) added: the rows already there get the
+    batch `batch`, no line and step 0."""
     batch_column, line, step = columns
     return (
-        add_column(d, table, batch_column, "varchar", d.string(batch)),
-        add_column(d, table, line, "bigint"),
-        add_column(d, table, step, "bigint", "0"),
+        AddColumn(table, batch_column, "varchar", batch),
+        AddColumn(table, line, "bigint"),
+        AddColumn(table, step, "bigint", 0),
     )
 
 

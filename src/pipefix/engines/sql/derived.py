@@ -26,14 +26,7 @@ def refreshed_sql(d: Dialect, table: str) -> str:
     return f"SELECT count(*) FROM {d.table(table)} WHERE {d.ident(BATCH_COLUMN)} = ?"
 
 
-def append_metrics_sql(
-    d: Dialect, table: str, metrics: Sequence[str], lineage: Sequence[str], batch: str, step: int
-) -> str:
-    """Append the metrics' rows (statements from metric_sql) with the step, the time computed
-    (a parameter) and lineage (`lineage`: the batch, line and loaded-step columns)."""
-    columns = ", ".join(d.ident(c) for c in ("step", "metric", "value", "computed_at", *lineage))
-    return (
-        f"INSERT INTO {d.table(table)} ({columns}) "
-        f"SELECT {int(step)}, metric, value, CAST(? AS TIMESTAMP), {d.string(batch)}, "
-        f"row_number() OVER (ORDER BY metric), {int(step)} FROM ({' UNION ALL '.join(metrics)}) AS m"
-    )
+def metrics_sql(metrics: Sequence[str]) -> str:
+    """Every metric's (name, value) (statements from metric_sql), in name order: the order their
+    rows are appended in, and their line numbers."""
+    return f"SELECT metric, value FROM ({' UNION ALL '.join(metrics)}) AS m ORDER BY metric"

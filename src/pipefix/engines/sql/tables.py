@@ -1,18 +1,15 @@
-"""A user table as pipefix creates it: the contract's columns, then the lineage of each row."""
+"""A user table as pipefix creates it: the contract's columns, then the lineage of each row
+(the operation itself: migration.CreateTable)."""
 
 from __future__ import annotations
 
-from pipefix.engines.base import quote
-from pipefix.engines.types import physical_type
+from pipefix.engines.sql.dialects import dialect_named
+from pipefix.engines.sql.migration import LINEAGE_COLUMNS, CreateTable
 from pipefix.pipeline.contracts import Contract
 
-LINEAGE_COLUMNS = ("_pipefix_batch", "_pipefix_line", "_pipefix_loaded_step")
+__all__ = ["LINEAGE_COLUMNS", "create_table_sql"]
 
 
 def create_table_sql(contract: Contract, dialect: str = "duckdb") -> str:
-    columns = [f"{quote(c.name)} {physical_type(c.type, dialect)}" for c in contract.columns] + [
-        "_pipefix_batch VARCHAR",
-        "_pipefix_line BIGINT",
-        "_pipefix_loaded_step BIGINT",
-    ]
-    return f"CREATE TABLE IF NOT EXISTS {quote(contract.table)} ({', '.join(columns)})"
+    """The CREATE TABLE a SQL engine runs for `contract` (Spark takes the operation instead)."""
+    return CreateTable.of(contract).sql(dialect_named(dialect))

@@ -1,8 +1,9 @@
 """The dialect a warehouse's statements on user tables are written in.
 
-DuckDB and PostgreSQL read their own. Spark's router still parses each statement as DuckDB SQL
-before it runs it (engines/spark_router.py): until it takes typed operations, statements for
-Spark are written with DuckDB's quoting and literals and Spark's types.
+DuckDB and PostgreSQL read their own. Spark takes changes to a table's shape as typed operations
+(migration.py), but its router parses the queries pipefix sends as DuckDB SQL and translates them
+(engines/spark_router.py): queries for Spark are written with DuckDB's quoting and literals and
+Spark's types.
 """
 
 from __future__ import annotations
