@@ -1,6 +1,7 @@
-"""Spark fixtures shared by the Spark tests and the engine-contract suite: one local Spark
-session (one JVM) for the whole test session, and per test an engine with a catalog database
-of its own, so tests never see each other's tables."""
+"""Engines shared by the engine tests: `any_engine`, each test once per engine (DuckDB on a
+file, PostgreSQL on the session's server, Spark local: slow); and for Spark one local session
+(one JVM) for the whole test session, and per test an engine with a catalog database of its own,
+so tests never see each other's tables."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from pipefix.engines.duckdb import DuckDBEngine
+from pipefix.engines.postgres import PostgresEngine
 from pipefix.engines.spark import STATE_FILE, SparkEngine, open_session
 
 SPARK_URL = "spark://local[2]"
@@ -34,5 +37,21 @@ def spark(spark_session: Any, tmp_path: Path) -> Iterator[SparkEngine]:
         session=spark_session,
         database=f"pipefix_test_{next(_databases)}",
     )
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(params=["duckdb", "postgres", pytest.param("spark", marks=pytest.mark.slow)])
+def any_engine(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[DuckDBEngine | PostgresEngine | SparkEngine]:
+    if request.param == "spark":  # the shared session's engine (above) closes itself
+        yield request.getfixturevalue("spark")
+        return
+    engine: DuckDBEngine | PostgresEngine
+    if request.param == "duckdb":
+        engine = DuckDBEngine(tmp_path / "warehouse.duckdb")
+    else:
+        engine = PostgresEngine(request.getfixturevalue("pg_url"))
     yield engine
     engine.close()

@@ -6,10 +6,8 @@ asserts what Spark does instead."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -28,20 +26,6 @@ AnyEngine = DuckDBEngine | PostgresEngine | SparkEngine
 NOTE = "Zoë's “100%” ✓ ?"
 PLUS_2 = timezone(timedelta(hours=2))
 DOC = {"sku": "A-1", "tags": ["x", "y"], "qty": 3, "nested": {"ok": True}}
-
-
-@pytest.fixture(params=["duckdb", "postgres", pytest.param("spark", marks=pytest.mark.slow)])
-def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnyEngine]:
-    engine: AnyEngine
-    if request.param == "spark":  # the shared session's engine (conftest.py) closes itself
-        yield request.getfixturevalue("spark")
-        return
-    if request.param == "duckdb":
-        engine = DuckDBEngine(tmp_path / "warehouse.duckdb")
-    else:
-        engine = PostgresEngine(request.getfixturevalue("pg_url"))
-    yield engine
-    engine.close()
 
 
 @pytest.fixture
