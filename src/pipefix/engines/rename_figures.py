@@ -5,6 +5,7 @@ replays.profile_open_quarantine), and the keys of the other tables."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pipefix.engines import quarantine
 from pipefix.engines.base import Engine
@@ -24,9 +25,14 @@ def history(engine: Engine, table: str, column: str, numeric: bool) -> tuple[Val
     distinct values as text."""
     d = dialect_of(engine)
     profiled = engine.query(sql.column_profile(d, table, column, numeric))[0]
-    values, distinct, low, high, shortest, longest = profiled
     sample = [str(r[0]) for r in engine.query(sql.column_sample(d, table, column, SAMPLE))]
-    profile = ValueProfile(
+    return _profile(profiled, sample, _novelty(engine, table, column)), sample
+
+
+def _profile(figures: tuple[Any, ...], sample: list[str], novelty: float | None = None) -> ValueProfile:
+    """(values, distinct, low, high, shortest, longest) as measured, with the sample's shapes."""
+    values, distinct, low, high, shortest, longest = figures
+    return ValueProfile(
         int(values),
         int(distinct),
         None if low is None else float(low),
@@ -34,9 +40,8 @@ def history(engine: Engine, table: str, column: str, numeric: bool) -> tuple[Val
         None if shortest is None else int(shortest),
         None if longest is None else int(longest),
         common_shapes(sample),
-        _novelty(engine, table, column),
+        novelty,
     )
-    return profile, sample
 
 
 def _novelty(engine: Engine, table: str, column: str) -> float | None:
@@ -51,18 +56,9 @@ def held(engine: Engine, field: str) -> tuple[ValueProfile, list[str]]:
     """The field among the staged held records: counts, numeric range, shapes; and a sample of
     its distinct values as sent."""
     duck = judge_for(engine).duck
-    values, distinct, low, high, shortest, longest = duck.query(sql.field_profile(field))[0]
+    profiled = duck.query(sql.field_profile(field))[0]
     sample = [str(r[0]) for r in duck.query(sql.field_sample(field, SAMPLE))]
-    profile = ValueProfile(
-        int(values),
-        int(distinct),
-        None if low is None else float(low),
-        None if high is None else float(high),
-        None if shortest is None else int(shortest),
-        None if longest is None else int(longest),
-        common_shapes(sample),
-    )
-    return profile, sample
+    return _profile(profiled, sample), sample
 
 
 def carried_by_every_record(engine: Engine, table: str, old: str, new: str) -> bool:
