@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pipefix.engines.sql.dialects import DUCKDB
 from pipefix.engines.sql.staging import SCRATCH_REBUILD
 from pipefix.errors import DestructiveStatementError as DestructiveStatementError
 
@@ -46,15 +45,6 @@ class DroppedColumn:
 
     table_path: tuple[str, ...]  # ("users",) or ("main", "users")
     column_name: str
-
-    @property
-    def table(self) -> str:
-        """The table as DuckDB SQL text (what Spark's router parses)."""
-        return DUCKDB.table(*self.table_path)
-
-    @property
-    def column(self) -> str:
-        return DUCKDB.ident(self.column_name)
 
     def __str__(self) -> str:
         return f"column {self.column_name} of {'.'.join(self.table_path)}"
