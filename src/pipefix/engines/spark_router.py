@@ -25,6 +25,7 @@ from pipefix.engines import safety
 from pipefix.engines.base import EngineError
 from pipefix.engines.spark_session import _first_line
 from pipefix.engines.spark_types import _spark_type_name, _type_name
+from pipefix.engines.sql import spark_translation as translation
 from pipefix.engines.sql.spark_registry import shadow_table
 from pipefix.errors import Interrupted, PipefixError
 
@@ -135,10 +136,10 @@ class SparkRouter:
             raise EngineError(f"Spark Parquet tables take no UPDATE, DELETE or MERGE\n  in: {sql[:300]}")
         if isinstance(tree, exp.Insert):
             target = tree.find(exp.Table)
-            if target is not None:
-                target.set("this", exp.to_identifier(self._active(target.name)[0]))
-                target.set("db", None)
-        rows = self._spark_rows(tree.sql(dialect="spark"), params)
+            physical = self._active(target.name)[0] if target is not None else ""
+            rows = self._spark_rows(translation.insert_into_version(tree, physical), params)
+        else:
+            rows = self._spark_rows(translation.spark_sql(tree), params)
         return rows if fetch else []
 
     # --- DDL sent as text: parsed into the typed operations pipefix itself uses (spark.py) ----------
@@ -156,7 +157,7 @@ class SparkRouter:
     def _create_view(self, tree: exp.Create) -> None:
         view = tree.find(exp.Table)
         assert view is not None
-        self.save_view(view.name, tree.sql(dialect="spark"))
+        self.save_view(view.name, translation.spark_sql(tree))
 
     def _alter(self, tree: exp.Alter) -> None:
         table = tree.this
@@ -181,7 +182,7 @@ class SparkRouter:
         target = tree.find(exp.Table)
         if select is None or target is None:
             raise EngineError(f"unsupported statement on Spark\n  in: {sql[:300]}")
-        frame = self.spark.sql(select.sql(dialect="spark"))
+        frame = self.spark.sql(translation.spark_sql(select))
         columns = [(f.name, _spark_type_name(f.dataType)) for f in frame.schema.fields]
         self.statement_log.append(sql)
         self.state.execute(shadow_table(target.name, columns))

@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlglot import exp
 
+from pipefix.engines.sql.dialects import SPARK
+
 
 def _type_name(kind: exp.DataType) -> str:
     """A column type as pipefix names it on Spark (types.py's physical types for "spark")."""
@@ -35,4 +37,5 @@ def _spark_value(value: Any) -> Any:
 
 
 def _bq(identifier: str) -> str:
-    return "`" + identifier.replace("`", "``") + "`"
+    """A name as Spark SQL and Spark's catalog calls read it (the seam's Spark dialect)."""
+    return SPARK.ident(identifier)

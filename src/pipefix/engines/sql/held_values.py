@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from pipefix.engines.sql import records, verdicts
 from pipefix.engines.sql.dialects import DUCKDB, Dialect
+from pipefix.engines.sql.staging import scratch_table_as
 from pipefix.pipeline.contracts import Adapter, ColumnSpec, Contract
 from pipefix.pipeline.conversions import candidates, may_have_variant, transform_for, variants
 
@@ -48,12 +49,12 @@ def untyped_values_sql(contract: Contract, adapter: Adapter | None, source: str)
         )
     if not selects:
         nothing = "SELECT NULL AS i, NULL AS t, []::VARCHAR[] AS read_by, 0 AS n, NULL AS sample WHERE false"
-        return f"CREATE OR REPLACE TEMP TABLE {TRIAL} AS SELECT 1 AS nothing", nothing
+        return scratch_table_as(TRIAL, "SELECT 1 AS nothing"), nothing
     # No key: whether a record is a duplicate says nothing about its values' form.
     trial = replace(contract, key=None, columns=(*contract.columns, *tried))
     checked = verdicts.checked_records_sql(trial, Adapter(contract.table, 0, tuple(transforms)), source)
     return (
-        f"CREATE OR REPLACE TEMP TABLE {TRIAL} AS {checked}",
+        scratch_table_as(TRIAL, checked),
         " UNION ALL ".join(selects) + " ORDER BY i, n DESC, sample",
     )
 
