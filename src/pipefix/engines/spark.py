@@ -43,8 +43,9 @@ splits what it keeps where, and orders its writes so that every guarantee still 
 Capabilities say what Spark lacks: no transactional DDL, no in-place retype, no row-level DML.
 
 This module is the engine: the Engine protocol, the versions and the registry, the Spark calls.
-Starting a session is spark_session.py's part, the type map spark_types.py's, routing and
-rewriting each statement spark_router.py's, Arrow writes spark_arrow.py's.
+The typed changes of a table's shape are spark_shapes.py's part, starting a session
+spark_session.py's, the type map spark_types.py's, routing and translating statements sent as
+text spark_router.py's, Arrow writes spark_arrow.py's; every statement is built in engines/sql/.
 """
 
 from __future__ import annotations

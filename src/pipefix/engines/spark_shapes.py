@@ -133,7 +133,9 @@ class SparkShapes:
         """Only a column holding no value may go."""
         held = int(self._spark_rows(versions.value_count(table, column))[0][0])
         if held:
-            raise DestructiveStatementError(f"refused: dropping {table}.{column} would lose {held} values")
+            raise DestructiveStatementError(
+                f"refused: dropping column {column} of {table} would lose {held} values"
+            )
 
     def save_view(self, view: str, body: str) -> None:
         """Create the view, and keep its statement so that a new session re-creates it."""
