@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from pipefix.engines.sql import catalog, probe
@@ -29,6 +30,10 @@ class Capabilities:
     # correlated subquery can become a nested loop over rows it believes absent (PostgreSQL):
     # queries over freshly loaded rows use forms without one (health's key probe: INTERSECT).
     stale_plan_risk: bool = False
+    # How a load's accepted rows travel from the judge's DuckDB into another warehouse:
+    # "rows" (copy_rows, Python tuples), "csv" (a file DuckDB writes, copied in whole:
+    # CsvCopier, PostgreSQL), "arrow" (Arrow record batches: ArrowCopier, Spark).
+    bulk_rows: str = "rows"
 
 
 class Engine(Protocol):
@@ -74,6 +79,18 @@ class Engine(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class CsvCopier(Protocol):
+    """An engine that appends a CSV file's rows in one statement (`Capabilities.bulk_rows`)."""
+
+    def copy_csv(self, table: str, columns: Sequence[str], path: Path) -> None: ...
+
+
+class ArrowCopier(Protocol):
+    """An engine that appends Arrow record batches (`Capabilities.bulk_rows`)."""
+
+    def copy_record_batches(self, table: str, columns: Sequence[str], batches: Iterable[Any]) -> int: ...
 
 
 class VersionedTables(Protocol):

@@ -13,10 +13,10 @@ import weakref
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pipefix.engines import chunks, compressed, readers, store
-from pipefix.engines.base import Engine, EngineError, scalar
+from pipefix.engines.base import ArrowCopier, CsvCopier, Engine, EngineError, scalar
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.sql import records, tables, verdicts
 from pipefix.engines.sql import staging as sql
@@ -325,15 +325,15 @@ class Judge:
         if self.shares_warehouse:
             self.duck.execute(sql.insert_rows(contract.table, columns, select))
             return self.count("reason = ''")
-        copy_arrow = getattr(self.warehouse, "copy_record_batches", None)
-        copy_csv = getattr(self.warehouse, "copy_csv", None)
-        if copy_arrow is not None:  # Spark: Arrow record batches, never a Python tuple per row
-            copy_arrow(contract.table, columns, self.duck.record_batches(select))
-        elif copy_csv is not None and self._csv_safe(select):  # PostgreSQL: a CSV DuckDB writes
+        bulk = self.warehouse.capabilities.bulk_rows
+        if bulk == "arrow":  # Spark: Arrow record batches, never a Python tuple per row
+            arrow = cast(ArrowCopier, self.warehouse)
+            arrow.copy_record_batches(contract.table, columns, self.duck.record_batches(select))
+        elif bulk == "csv" and self._csv_safe(select):  # PostgreSQL: a CSV DuckDB writes
             with tempfile.TemporaryDirectory(prefix="pipefix-copy-") as folder:
                 spool = Path(folder) / "rows.csv"
                 self.duck.execute(sql.copy_to_csv(select, str(spool)))
-                copy_csv(contract.table, columns, spool)
+                cast(CsvCopier, self.warehouse).copy_csv(contract.table, columns, spool)
         else:
             self.warehouse.copy_rows(contract.table, columns, self.duck.query(select))
         return self.count("reason = ''")  # as above: rows already present count as loaded

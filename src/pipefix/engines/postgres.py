@@ -30,6 +30,7 @@ class PostgresEngine:
         temp_schema="pg_temp",
         views_pin_column_types=True,
         stale_plan_risk=True,
+        bulk_rows="csv",
     )
 
     def __init__(self, url: str, read_only: bool = False) -> None:

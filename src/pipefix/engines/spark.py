@@ -99,6 +99,7 @@ class SparkEngine(SparkShapes, SparkRouter):
         dialect="spark",
         state_dialect="duckdb",  # pipefix.* statements run on the state DuckDB (spark_router.py)
         versioned_tables=True,
+        bulk_rows="arrow",
     )
 
     def __init__(
