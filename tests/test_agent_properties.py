@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from pipefix.api import Pipeline
 from pipefix.domain.records import StepRecord
 from pipefix.engines import store
-from pipefix.engines.base import quote
+from pipefix.engines.sql.dialects import DUCKDB
 from pipefix.pipeline.contracts import ColumnSpec, TransformKind
 from pipefix.pipeline.conversions import EPOCH_UNITS, VARIANT_SUFFIX
 from pipefix.pipeline.vocabulary import BOOLEAN_PAIRS, fold
@@ -51,6 +51,8 @@ from tests.test_drift_kinds import (
 )
 from tests.test_properties import decode, plain
 from tests.tiers import examples
+
+quote = DUCKDB.ident  # a name as the tests' SQL text writes it
 
 Json: TypeAlias = bool | int | float | str | Decimal | list["Json"] | dict[str, "Json"] | None
 Record: TypeAlias = dict[str, Json]

@@ -29,9 +29,10 @@ from click.testing import CliRunner
 from pipefix.api import Pipeline
 from pipefix.cli import main
 from pipefix.engines import health, store
-from pipefix.engines.base import Engine, EngineError, quote
+from pipefix.engines.base import Engine, EngineError
 from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.postgres import PostgresEngine
+from pipefix.engines.sql.dialects import DUCKDB
 from pipefix.engines.sql.migration import RetypeColumn, ShapeChange
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import ColumnSpec, Contract
@@ -39,6 +40,8 @@ from pipefix.tools import ingest
 from pipefix.tools.context import PipelineContext
 from pipefix.tools.schema_migration import MigrationPlan, shadow_trial_of
 from tests.conftest import settled
+
+quote = DUCKDB.ident  # a name as the tests' SQL text writes it
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 TABLE = "user"

@@ -33,12 +33,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipefix.engines import loader, replays, store
-from pipefix.engines.base import quote
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.sql.tables import create_table_sql
+from pipefix.engines.sql.dialects import DUCKDB
+from pipefix.engines.sql.migration import CreateTable
 from pipefix.pipeline import csv_dialect
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from tests.tiers import examples
+
+quote = DUCKDB.ident  # a name as the tests' SQL text writes it
 
 PROPERTY = settings(
     max_examples=examples(500),
@@ -71,7 +73,7 @@ def warehouse() -> Iterator[DuckDBEngine]:
 
 def create_table(engine: DuckDBEngine, contract: Contract) -> None:
     """The table at its first contract version, as ingest.setup makes it (without its bookkeeping)."""
-    engine.execute(create_table_sql(contract))
+    engine.execute(CreateTable.of(contract).sql(DUCKDB))
     store.save_contract(engine, contract, 0, "initial contract")
 
 

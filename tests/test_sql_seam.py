@@ -19,11 +19,14 @@ SEAM = SOURCE / "engines" / "sql"
 
 # A statement's opening words, as pipefix writes them (upper case), anywhere in a string: a
 # string holding one is SQL text, whether a whole statement or a piece of one (DESCRIBE and
-# TRUNCATE only opening it: a message may name them).
+# TRUNCATE only opening it: a message may name them). Then the pieces a statement is built
+# from elsewhere: a predicate or an expression handed to a builder is SQL text too.
 SQL = re.compile(
     r"\b(SELECT|INSERT INTO|CREATE (OR REPLACE )?(TEMP |TEMPORARY )?(TABLE|VIEW|SCHEMA|INDEX|UNIQUE INDEX)"
     r"|ALTER TABLE|DROP (TABLE|VIEW|SCHEMA|INDEX)|UPDATE \S+ SET|DELETE FROM|COPY \S+ (FROM|TO)"
     r"|^\s*(DESCRIBE|TRUNCATE))\b"
+    r"|\b(CASE WHEN|IS (NOT )?NULL|(TRY_)?CAST\(|regexp_\w+\(|count\((\*|DISTINCT\b))"
+    r"|\w+ (=|<>) ''"
 )
 
 # Module (under src/pipefix) -> SQL strings it still holds. Lower a number when statements move
@@ -95,7 +98,10 @@ def test_the_scan_finds_sql_and_only_sql(tmp_path: Path) -> None:
         "def f(t):\n"
         '    return f"SELECT count(*) FROM {t}"\n'
         "STATEMENT = 'INSERT INTO pipefix.batches VALUES (?)'\n"
-        "MESSAGE = 'refused: no DROP, TRUNCATE or DELETE of user data'\n",
+        "MESSAGE = 'refused: no DROP, TRUNCATE or DELETE of user data'\n"
+        "ACCEPTED = \"reason = ''\"\n"
+        "METRIC = 'count(DISTINCT user_id)'\n"
+        "NOTE = 'a count of rows, cast to text, is null when none'\n",
         encoding="utf-8",
     )
-    assert sql_strings(module) == 2
+    assert sql_strings(module) == 4

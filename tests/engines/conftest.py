@@ -41,13 +41,9 @@ def spark(spark_session: Any, tmp_path: Path) -> Iterator[SparkEngine]:
     engine.close()
 
 
-@pytest.fixture(params=["duckdb", "postgres", pytest.param("spark", marks=pytest.mark.slow)])
-def any_engine(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[DuckDBEngine | PostgresEngine | SparkEngine]:
-    if request.param == "spark":  # the shared session's engine (above) closes itself
-        yield request.getfixturevalue("spark")
-        return
+def engine_of(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DuckDBEngine | PostgresEngine]:
+    """A fixture's engine of `request.param` ("duckdb": a file under tmp_path; "postgres": a
+    database of the session's server), closed after the test."""
     engine: DuckDBEngine | PostgresEngine
     if request.param == "duckdb":
         engine = DuckDBEngine(tmp_path / "warehouse.duckdb")
@@ -55,3 +51,13 @@ def any_engine(
         engine = PostgresEngine(request.getfixturevalue("pg_url"))
     yield engine
     engine.close()
+
+
+@pytest.fixture(params=["duckdb", "postgres", pytest.param("spark", marks=pytest.mark.slow)])
+def any_engine(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[DuckDBEngine | PostgresEngine | SparkEngine]:
+    if request.param == "spark":  # the shared session's engine (above) closes itself
+        yield request.getfixturevalue("spark")
+        return
+    yield from engine_of(request, tmp_path)

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from pipefix.engines import chunks, judge, loader, store
+from pipefix.engines import chunks, judge, loader, store, table_shape
 from pipefix.engines.base import Engine, EngineError
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.sql import tables
+from pipefix.engines.sql.migration import CreateTable
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.pipeline.drift import DriftKind
 from tests.conftest import settled, v1_order
@@ -42,7 +42,7 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine
     else:
         engine = DuckDBEngine(tmp_path / "w.duckdb")
     store.ensure_schema(engine)
-    engine.execute(tables.create_table_sql(EVENTS, engine.capabilities.dialect))
+    table_shape.apply(engine, CreateTable.of(EVENTS))
     store.save_contract(engine, EVENTS, 0, "initial contract")
     yield engine
     engine.close()

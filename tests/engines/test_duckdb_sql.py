@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from pipefix.engines import replays
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.sql import records, staging, tables, verdicts
+from pipefix.engines.sql import records, staging, verdicts
+from pipefix.engines.sql.dialects import DUCKDB
+from pipefix.engines.sql.migration import CreateTable
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.pipeline.observed_types import ObservedField
@@ -49,8 +51,8 @@ def test_physical_type(logical: str, physical: str) -> None:
     assert physical_type(logical, "duckdb") == physical
 
 
-def test_create_table_sql_is_exact_and_creates_the_table(engine: DuckDBEngine) -> None:
-    sql = tables.create_table_sql(orders_contract())
+def test_create_table_is_exact_and_creates_the_table(engine: DuckDBEngine) -> None:
+    sql = CreateTable.of(orders_contract()).sql(DUCKDB)
     assert sql == (
         'CREATE TABLE IF NOT EXISTS "orders" ("order_id" BIGINT, "price_usd" DECIMAL(12,2), '
         '"status" VARCHAR, "created_at" TIMESTAMP, "_pipefix_batch" VARCHAR, "_pipefix_line" BIGINT, '
@@ -69,8 +71,8 @@ def test_create_table_sql_is_exact_and_creates_the_table(engine: DuckDBEngine) -
     }
 
 
-def test_create_table_sql_quotes_odd_names(engine: DuckDBEngine) -> None:
-    sql = tables.create_table_sql(ODD)
+def test_create_table_quotes_odd_names(engine: DuckDBEngine) -> None:
+    sql = CreateTable.of(ODD).sql(DUCKDB)
     assert sql == (
         'CREATE TABLE IF NOT EXISTS "odd table" ("order id" BIGINT, "select" VARCHAR, "we""ird" DOUBLE, '
         '"_pipefix_batch" VARCHAR, "_pipefix_line" BIGINT, "_pipefix_loaded_step" BIGINT)'
@@ -87,7 +89,7 @@ def test_insert_conforming_sql_is_exact_and_lands_a_record_once(engine: DuckDBEn
         "WHERE reason = '' AND NOT EXISTS (SELECT 1 FROM \"odd table\" AS t "
         "WHERE t._pipefix_batch = c.batch_id AND t._pipefix_line = c.line_no)"
     )
-    engine.execute(tables.create_table_sql(ODD))
+    engine.execute(CreateTable.of(ODD).sql(DUCKDB))
     engine.execute(
         "CREATE TEMP TABLE _pipefix_checked AS SELECT * FROM (VALUES "
         "('b', 1, 1::BIGINT, 'x', 1.5::DOUBLE, ''), ('b', 2, 2::BIGINT, 'y', NULL, 'select: bad')) "
@@ -99,7 +101,7 @@ def test_insert_conforming_sql_is_exact_and_lands_a_record_once(engine: DuckDBEn
 
 
 def test_checked_records_sql_judges_odd_names(engine: DuckDBEngine) -> None:
-    engine.execute(tables.create_table_sql(ODD))
+    engine.execute(CreateTable.of(ODD).sql(DUCKDB))
     engine.execute(
         "CREATE TEMP TABLE _pipefix_stage AS SELECT *, NULL::VARCHAR AS stage_error FROM (VALUES "
         """('b', 1, '{"order id": 1, "select": "x", "we\\"ird": 2.5}'), """

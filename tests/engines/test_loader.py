@@ -15,7 +15,8 @@ import pytest
 
 from pipefix.engines import loader, replays, store
 from pipefix.engines.base import Engine
-from pipefix.engines.sql import tables
+from pipefix.engines.sql.dialects import DUCKDB
+from pipefix.engines.sql.migration import CreateTable
 from pipefix.pipeline.contracts import ColumnSpec, Contract
 from pipefix.pipeline.drift import Drift, DriftKind
 from pipefix.tools.context import PipelineContext
@@ -327,7 +328,7 @@ def test_a_file_rewritten_in_place_is_recorded_not_loaded_and_one_grown_loads_it
 def one_column_table(engine: Engine, kind: str) -> str:
     """A table `t` with one optional column `x` of this type, at contract version 1."""
     contract = Contract("t", 1, (ColumnSpec("x", kind),))
-    engine.execute(tables.create_table_sql(contract))
+    engine.execute(CreateTable.of(contract).sql(DUCKDB))
     store.save_contract(engine, contract, 1, "test table")
     return contract.table
 
@@ -393,7 +394,7 @@ def test_a_decimal_is_read_from_its_own_text_wherever_the_key_is(
     nested one, a string that looks like it, or the same key spelled with an escape."""
     types = {"x": "decimal(12,2)", "y": "json", "q": "varchar", "z": "json", "n": "double"}
     contract = Contract("t", 1, tuple(ColumnSpec(name, kind) for name, kind in types.items()))
-    engine.execute(tables.create_table_sql(contract))
+    engine.execute(CreateTable.of(contract).sql(DUCKDB))
     store.save_contract(engine, contract, 1, "test table")
     lines: list[dict[str, Any] | str] = [
         '{"y": {"x": 1.5}, "q": "\\"x\\": 2.555", "x": 0.10000000000000000001, "z": [1e5]}',
@@ -415,7 +416,7 @@ def test_a_decimal_is_read_from_its_own_text_wherever_the_key_is(
 
 def test_a_double_key_of_zero_is_one_key_whatever_its_sign(engine: Engine, write_batch: WriteBatch) -> None:
     contract = Contract("t", 1, (ColumnSpec("x", "double", nullable=False),), key="x")
-    engine.execute(tables.create_table_sql(contract))
+    engine.execute(CreateTable.of(contract).sql(DUCKDB))
     store.save_contract(engine, contract, 1, "test table")
     loader.load_batch(engine, write_batch("t", "a.jsonl", ['{"x": 0}']), "t", step=1)
     result = loader.load_batch(engine, write_batch("t", "b.jsonl", ['{"x": -0.0}', '{"x": 0.0}']), "t", 2)

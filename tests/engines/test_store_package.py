@@ -31,6 +31,7 @@ from pipefix.engines.sql import (
 )
 from pipefix.engines.sql.dialects import DUCKDB, POSTGRES, dialect_named
 from pipefix.errors import EngineError
+from tests.engines.conftest import engine_of
 
 TABLES = {
     "contracts",
@@ -102,13 +103,7 @@ def test_store_modules_are_small_documented_and_import_nothing_upward() -> None:
 
 @pytest.fixture(params=["duckdb", "postgres"])
 def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    engine: Engine
-    if request.param == "duckdb":
-        engine = DuckDBEngine(tmp_path / "warehouse.duckdb")
-    else:
-        engine = PostgresEngine(request.getfixturevalue("pg_url"))
-    yield engine
-    engine.close()
+    yield from engine_of(request, tmp_path)
 
 
 def test_ensure_schema_builds_the_bookkeeping_tables_once(warehouse: Engine) -> None:

@@ -114,36 +114,29 @@ def existing_rows_by_lists(
     engine: Engine, table: str, key: str | None, keys: Sequence[str], batches: Sequence[str]
 ) -> list[tuple[str | None, str, int]]:
     """`Engine.existing_rows` through IN lists: fine where a statement is cheap (PostgreSQL)."""
-    found: dict[tuple[str, int], str | None] = {}
-    adopted: list[tuple[str | None, str, int]] = []  # rows from before pipefix: no line, keys count
     lookups: list[tuple[str | None, Sequence[str]]] = [
         ("_pipefix_batch", chunk) for chunk in iter_chunks(batches, 5000)
     ]
     if key:
         lookups += [(None, chunk) for chunk in iter_chunks(keys, 5000)]  # None: the key, as text
-    for column, chunk in lookups:
-        statement = probe.rows_where(DUCKDB, table, key, column, len(chunk))
-        for k, b, line in engine.query(statement, chunk):
+    queries = [(probe.rows_where(DUCKDB, table, key, column, len(chunk)), chunk) for column, chunk in lookups]
+    return existing_rows_of(engine, queries)
+
+
+def existing_rows_of(
+    engine: Engine, queries: Iterable[tuple[str, Sequence[Any]]]
+) -> list[tuple[str | None, str, int]]:
+    """The rows the probe `queries` return (each: key as text, batch, line), each lineage once; a
+    row from before pipefix (no line) with NO_LINE, every one kept: its key counts."""
+    found: dict[tuple[str, int], str | None] = {}
+    adopted: list[tuple[str | None, str, int]] = []
+    for statement, params in queries:
+        for k, b, line in engine.query(statement, params):
             if line is None:
                 adopted.append((k, str(b), NO_LINE))
             else:
                 found[(str(b), int(line))] = k
     return [(k, b, line) for (b, line), k in found.items()] + adopted
-
-
-def quote(identifier: str) -> str:
-    """Double-quote an identifier (names are validated before they get here; this keeps odd
-    but legal names like `timestamp` or `order id` working)."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def number_literal(value: float) -> str:
-    """A contract's bound as an SQL number every dialect reads exactly (Dialect.number)."""
-    return DUCKDB.number(value)
 
 
 def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -14,7 +14,7 @@ from pipefix.engines.base import Engine
 from pipefix.engines.dialect_of import dialect_of
 from pipefix.engines.judge import judge_for
 from pipefix.engines.sql import held_values as sql
-from pipefix.engines.sql.staging import STAGE
+from pipefix.engines.sql.staging import STAGE, accepted_with_value
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.conversions import HeldValues, variants
 from pipefix.pipeline.drift import Drift
@@ -57,10 +57,10 @@ def held_conversions(
 def variant_rows(engine: Engine, contract: Contract) -> int:
     """Of the records the judge accepted last (a trial replay), those a variant column keeps a
     value of: they load, but not as their column's type."""
-    kept = [f"v_{contract.column_names.index(v)} IS NOT NULL" for v in variants(contract).values()]
+    kept = [contract.column_names.index(v) for v in variants(contract).values()]
     if not kept:
         return 0
-    return judge_for(engine).count(f"reason = '' AND ({' OR '.join(kept)})")
+    return judge_for(engine).count(accepted_with_value(kept))
 
 
 def variant_figures(engine: Engine, tables: tuple[str, ...]) -> list[dict[str, object]]:

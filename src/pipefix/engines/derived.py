@@ -8,21 +8,25 @@ from datetime import datetime
 from pipefix.engines.base import Engine, scalar
 from pipefix.engines.dialect_of import dialect_of
 from pipefix.engines.sql import derived as sql
-from pipefix.engines.sql.tables import LINEAGE_COLUMNS
+from pipefix.engines.sql.migration import LINEAGE_COLUMNS
 
 
 @dataclass(frozen=True)
 class DerivedMetric:
+    """`function` (sql/derived.py AGGREGATES: count, sum, count_distinct) of `column` over the
+    source table's rows a step loaded; of every row when `column` is None."""
+
     metric: str
     source: str  # the source table
-    aggregate: str  # an aggregate over that table's rows, e.g. "count(DISTINCT user_id)"
+    function: str
+    column: str | None = None
 
 
 def refresh(engine: Engine, table: str, metrics: tuple[DerivedMetric, ...], step: int, now: datetime) -> int:
     """Append one row per metric computed over the rows loaded at `step`: computed by one query,
     appended as rows (`copy_rows`, every engine's bulk append, Spark's included)."""
     d = dialect_of(engine)
-    selects = [sql.metric_sql(d, m.metric, m.source, m.aggregate, step) for m in metrics]
+    selects = [sql.metric_sql(d, m.metric, m.source, m.function, m.column, step) for m in metrics]
     batch = f"derived:{table}:{step}"
     if scalar(engine, sql.refreshed_sql(d, table), (batch,)):
         return 0  # refreshed already (a step re-run after a crash)

@@ -18,9 +18,10 @@ from typing import Any, cast
 from pipefix.engines import chunks, compressed, readers, store
 from pipefix.engines.base import ArrowCopier, CsvCopier, Engine, EngineError, scalar
 from pipefix.engines.duckdb import DuckDBEngine
-from pipefix.engines.sql import records, tables, verdicts
 from pipefix.engines.sql import staging as sql
+from pipefix.engines.sql import verdicts
 from pipefix.engines.sql.dialects import DUCKDB, Dialect, dialect_named
+from pipefix.engines.sql.migration import LINEAGE_COLUMNS
 from pipefix.engines.sql.staging import (
     CHECKED,
     KEYS,
@@ -217,9 +218,8 @@ class Judge:
     def _drop_blank_lines(self) -> None:
         """DuckDB's trim() keeps tabs, form feeds, U+2028 ...: a line of only those is blank to
         the CSV and fallback JSONL readers, so it is no record here either."""
-        blank = f"regexp_full_match(raw, {records.BLANK_LINE})"
-        if scalar(self.duck, sql.count(STAGE, blank)):
-            self.duck.execute(sql.stage_without_blank_lines(blank))
+        if scalar(self.duck, sql.count(STAGE, sql.BLANK_LINE)):
+            self.duck.execute(sql.stage_without_blank_lines(sql.BLANK_LINE))
 
     def stage_records(self, rows: Iterable[tuple[str, int, str, str | None]]) -> int:
         """Stage Python records (batch_id, line_no, raw, error), none of a file."""
@@ -320,11 +320,11 @@ class Judge:
 
     def insert_conforming(self, contract: Contract, step: int) -> int:
         lineage = self._lineage or self._shared_lineage(contract.table)
-        columns = [*contract.column_names, *tables.LINEAGE_COLUMNS]
+        columns = [*contract.column_names, *LINEAGE_COLUMNS]
         select = sql.conforming_rows(len(contract.columns), step, lineage)
         if self.shares_warehouse:
             self.duck.execute(sql.insert_rows(contract.table, columns, select))
-            return self.count("reason = ''")
+            return self.count(sql.ACCEPTED)
         bulk = self.warehouse.capabilities.bulk_rows
         if bulk == "arrow":  # Spark: Arrow record batches, never a Python tuple per row
             arrow = cast(ArrowCopier, self.warehouse)
@@ -336,7 +336,7 @@ class Judge:
                 cast(CsvCopier, self.warehouse).copy_csv(contract.table, columns, spool)
         else:
             self.warehouse.copy_rows(contract.table, columns, self.duck.query(select))
-        return self.count("reason = ''")  # as above: rows already present count as loaded
+        return self.count(sql.ACCEPTED)  # as above: rows already present count as loaded
 
     def _csv_safe(self, select: str) -> bool:
         """Whether every column of `select` reads back from DuckDB's CSV text as the same value
@@ -348,7 +348,7 @@ class Judge:
         params = (table, contract_version, step)
         if self.shares_warehouse:
             self.duck.execute(sql.quarantine_held(), params)
-            return self.count("reason <> ''")
+            return self.count(sql.HELD)
         rows = self.duck.query(sql.held_records(), params)
         return self.warehouse.copy_rows(sql.quarantine_name(), QUARANTINE_COLUMNS, rows)
 

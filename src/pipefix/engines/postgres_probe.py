@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipefix.engines.base import NO_LINE, Engine, iter_chunks
+from pipefix.engines.base import Engine, existing_rows_of, iter_chunks
 from pipefix.engines.sql import probe
 from pipefix.engines.sql.dialects import POSTGRES
 
@@ -21,8 +21,6 @@ def existing_rows_by_join(
     """`Engine.existing_rows`: rows of `batches` (by lineage) and rows whose key, as text, is one
     of `keys`; as (key text, batch, line), a row from before pipefix with line NO_LINE."""
     d = POSTGRES
-    found: dict[tuple[str, int], str | None] = {}
-    adopted: list[tuple[str | None, str, int]] = []  # rows from before pipefix: no line, keys count
     queries: list[tuple[str, Sequence[str]]] = []
     for chunk in iter_chunks(batches, 5000):  # a chunk's batches: one, or a replay's few
         queries.append((probe.rows_where(d, table, key, "_pipefix_batch", len(chunk)), chunk))
@@ -31,10 +29,4 @@ def existing_rows_by_join(
         engine.execute(probe.create_probe(d))
         engine.copy_rows(f"{d.temp_schema}.{probe.PROBE}", ("v",), ((k,) for k in keys))
         queries.append((probe.rows_probed(d, table, key), ()))
-    for statement, params in queries:
-        for k, b, line in engine.query(statement, params):
-            if line is None:
-                adopted.append((k, str(b), NO_LINE))
-            else:
-                found[(str(b), int(line))] = k
-    return [(k, b, line) for (b, line), k in found.items()] + adopted
+    return existing_rows_of(engine, queries)

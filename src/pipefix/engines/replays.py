@@ -10,7 +10,7 @@ from pipefix.engines.duckdb import DuckDBEngine
 from pipefix.engines.judge import judge_for
 from pipefix.engines.sql import loads as sql
 from pipefix.engines.sql import profile
-from pipefix.engines.sql.staging import STAGE
+from pipefix.engines.sql.staging import ACCEPTED, HELD, STAGE
 from pipefix.pipeline.contracts import Adapter, Contract
 from pipefix.pipeline.observed_types import ObservedField
 
@@ -54,7 +54,7 @@ def replay_quarantine(
     utc_notes.note_offsets(engine, judge.duck, contract, adapter, step)
     judge.insert_conforming(contract, step)
     judge.mark_replayed(contract.table, step, contract.version)
-    return judge.count("reason = ''"), judge.count("reason <> ''")
+    return judge.count(ACCEPTED), judge.count(HELD)
 
 
 def trial_replay(engine: Engine, contract: Contract, adapter: Adapter | None) -> tuple[int, int, list[str]]:
@@ -67,7 +67,7 @@ def trial_replay(engine: Engine, contract: Contract, adapter: Adapter | None) ->
         return 0, 0, []
     judge.check(contract, adapter)
     reasons = [r[0] for r in judge.duck.query(sql.top_reasons(3))]
-    return judge.count("reason = ''"), judge.count("reason <> ''"), reasons
+    return judge.count(ACCEPTED), judge.count(HELD), reasons
 
 
 def trial_load_into(engine: Engine, table: str, shadow: Contract, adapter: Adapter | None) -> int:

@@ -4,7 +4,7 @@ A producer may send a column's values in another form than its type: integers, d
 booleans as strings ("2012884", "403.00", "true"), timestamps as epoch seconds, milliseconds or
 microseconds, or written in another format than ISO 8601 ("Mon, 19 Jun 2023 14:20:23 -0400",
 "06/19/2023 02:20:23 PM"). Each form is a conversion an adapter applies (a TransformKind), value
-by value in the judge's SQL (engines/conversion_sql.py): a value whose text does not convert
+by value in the judge's SQL (engines/sql/conversions.py): a value whose text does not convert
 exactly is held with its reason, the others load.
 
 Which conversion a column needs is read on the held values themselves: each value is tried

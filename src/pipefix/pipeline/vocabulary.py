@@ -14,7 +14,7 @@ A mapping is guessed only when nothing else can be meant:
   value. One folding onto two (`Open` and `open` both allowed) is held with that reason; one
   folding onto none is a truly new value (drift.new_values: a migration may allow it).
 
-Matching ignores case and surrounding whitespace in SQL too (engines/conversion_sql.py), so a
+Matching ignores case and surrounding whitespace in SQL too (engines/sql/conversions.py), so a
 later spelling of a mapped word (`Yes` after `YES`) loads without a new diagnosis.
 """
 
@@ -28,7 +28,7 @@ from pipefix.pipeline.contracts import Adapter, ColumnTransform, Contract, Trans
 from pipefix.pipeline.conversions import NOT_GUESSED, VALUE_MAP
 from pipefix.pipeline.drift import Drift, DriftKind
 
-# What the judge's SQL trims too (conversion_sql): ASCII whitespace, the same on both sides.
+# What the judge's SQL trims too (engines/sql/conversions.py): ASCII whitespace, the same on both sides.
 WHITESPACE = " \t\n\r\x0b\x0c"
 
 # (true word, false word): each word belongs to one pair only, so a word says its pair.

@@ -31,10 +31,10 @@ from pipefix.tools import ingest
 from pipefix.tools.context import PipelineContext
 
 ANALYTICS = (
-    DerivedMetric("orders", "orders", "count(*)"),
-    DerivedMetric("units_sold", "orders", "sum(quantity)"),
-    DerivedMetric("events", "events", "count(*)"),
-    DerivedMetric("active_users", "events", "count(DISTINCT user_id)"),
+    DerivedMetric("orders", "orders", "count"),
+    DerivedMetric("units_sold", "orders", "sum", "quantity"),
+    DerivedMetric("events", "events", "count"),
+    DerivedMetric("active_users", "events", "count_distinct", "user_id"),
 )
 
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pipefix.domain.records import StepMetrics, TableHealth
 from pipefix.engines import health, store
 from pipefix.engines.base import Engine, column_facts
+from pipefix.engines.dialect_of import dialect_of
 from pipefix.engines.sql import adoption as sql
 from pipefix.engines.sql.dialects import Dialect
-from pipefix.engines.sql.tables import LINEAGE_COLUMNS
-from pipefix.engines.sql.warehouse import warehouse_dialect
+from pipefix.engines.sql.migration import LINEAGE_COLUMNS
 from pipefix.errors import ConfigError
 from pipefix.pipeline.contracts import Contract
 from pipefix.tools.context import PipelineContext
@@ -136,7 +136,7 @@ def adopt(engine: Engine, contract: Contract, columns: Sequence[ExistingColumn])
     the contract's first version); returns the rows it held. Raises ConfigError, changing
     nothing, when the table does not match the contract."""
     refuse_mismatches(engine, {contract.table: (contract, columns)})
-    dialect = warehouse_dialect(engine.capabilities.dialect)
+    dialect = dialect_of(engine)
     for statement in plan_adoption(contract, dialect):
         engine.execute(statement)
     return int(engine.query(sql.rows_without_line(dialect, contract.table, LINEAGE_COLUMNS[1]))[0][0])

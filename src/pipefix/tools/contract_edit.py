@@ -18,10 +18,10 @@ from typing import Any
 from pipefix.domain.serde import from_json, to_json
 from pipefix.engines import health, store, table_shape
 from pipefix.engines.base import EngineError, has_rows
+from pipefix.engines.dialect_of import dialect_of
 from pipefix.engines.safety import DestructiveStatementError
 from pipefix.engines.sql import migration as sql
 from pipefix.engines.sql.dialects import DUCKDB, Dialect
-from pipefix.engines.sql.warehouse import warehouse_dialect
 from pipefix.pipeline.contract_edits import EditPlan, Loc, plan_edit, same_contract
 from pipefix.pipeline.contracts import Contract
 from pipefix.tools.context import PipelineContext
@@ -169,7 +169,7 @@ def apply_edit(
     target = plan.target
     assert target is not None
     applied = tuple(e.change for e in plan.accepted if not e.changes_nothing)
-    dialect = warehouse_dialect(engine.capabilities.dialect)
+    dialect = dialect_of(engine)
     migration = plan_contract_edit(active, target, applied, dialect)
     try:
         shadow_note = shadow_trial_of(

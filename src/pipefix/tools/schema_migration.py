@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 
 from pipefix.engines import health, replays, store, table_shape
 from pipefix.engines.base import EngineError
+from pipefix.engines.dialect_of import dialect_of
 from pipefix.engines.sql import migration as sql
 from pipefix.engines.sql.dialects import DUCKDB, Dialect
-from pipefix.engines.sql.warehouse import warehouse_dialect
 from pipefix.pipeline.contracts import (
     Adapter,
     ColumnSpec,
@@ -225,7 +225,7 @@ def post_check(ctx: PipelineContext, contract: Contract, accepted_before: int) -
 
 def shadow_trial(ctx: PipelineContext, plan: MigrationPlan, drifts: tuple[Drift, ...]) -> str:
     """Run the migration on an empty shadow copy first, loading the held rows into it."""
-    version, dialect = plan.new_contract.version, warehouse_dialect(ctx.engine.capabilities.dialect)
+    version, dialect = plan.new_contract.version, dialect_of(ctx.engine)
     return shadow_trial_of(
         ctx, plan, lambda shadow: plan_schema_migration(shadow, drifts, version, dialect).operations
     )
@@ -237,7 +237,7 @@ def shadow_trial_of(
     """Run a migration on an empty shadow copy first, loading the held rows into it. `replan`
     gives the migration's statements for the active contract renamed to the shadow table."""
     engine = ctx.engine
-    dialect = warehouse_dialect(engine.capabilities.dialect)
+    dialect = dialect_of(engine)
     shadow = f"_pipefix_shadow_{plan.table}"
     current = store.active_contract(engine, plan.table)
     drop_shadow = sql.drop_temp_table(dialect, shadow)
@@ -271,7 +271,7 @@ def apply_schema_migration(
         raise FixRejected("no drift to migrate: run a diagnostic first")
     current = store.active_contract(engine, drifts[0].table)
     version = store.latest_contract_version(engine, current.table) + 1
-    dialect = warehouse_dialect(engine.capabilities.dialect)
+    dialect = dialect_of(engine)
     plan = plan_schema_migration(current, drifts, version, dialect)
     if plan.is_empty:
         raise FixRejected(f"nothing a lossless migration can change on {current.table}")

@@ -11,12 +11,17 @@ from pipefix.engines.sql.load_guard import BATCH_COLUMN
 LOADED_STEP = "_pipefix_loaded_step"
 
 
-def metric_sql(d: Dialect, metric: str, source: str, aggregate: str, step: int) -> str:
-    """One metric over the source's rows loaded at `step`. `aggregate` is SQL from pipefix's own
-    definitions (e.g. `count(DISTINCT user_id)`), never a producer's text."""
+# An aggregate a derived metric may take, with `{}` where its column goes (`*`: every row).
+AGGREGATES = {"count": "count({})", "sum": "sum({})", "count_distinct": "count(DISTINCT {})"}
+
+
+def metric_sql(d: Dialect, metric: str, source: str, function: str, column: str | None, step: int) -> str:
+    """One metric over the source's rows loaded at `step`: `function` (one of AGGREGATES) of
+    `column`, or of every row when None."""
+    aggregate = AGGREGATES[function].format(d.ident(column) if column else "*")
     return (
         f"SELECT {d.string(metric)} AS metric, "
-        f"CAST(coalesce({aggregate}, 0) AS DOUBLE PRECISION) AS value "
+        f"CAST(coalesce({aggregate}, 0) AS {d.column_type('double')}) AS value "
         f"FROM {d.table(source)} WHERE {d.ident(LOADED_STEP)} = {int(step)}"
     )
 

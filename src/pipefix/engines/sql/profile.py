@@ -3,13 +3,15 @@ numbers' digits as sent, how its strings read, samples). Pure: builds SQL, runs 
 
 from __future__ import annotations
 
-from pipefix.engines.base import literal
+from pipefix.engines.sql.dialects import DUCKDB
 from pipefix.engines.sql.records import IS_OBJECT, NUMERIC_JSON, PLAIN, TOKENS, pointer_sql, value_token
+
+_d = DUCKDB  # the judge's SQL: DuckDB's, whatever the warehouse
 
 # A JSON number whose double's text may not be the text sent: 16 digits or more, an exponent, or
 # a zero ending its fraction (1.50 reads as 1.5). Profiles read such records' own tokens.
-_MAYBE_REWRITTEN = literal(r"[0-9](\.?[0-9]){15}|[0-9][eE]|\.[0-9]*0([^0-9]|$)")
-_NUMBER_PARTS = literal(r"-?([0-9]+)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?")
+_MAYBE_REWRITTEN = _d.string(r"[0-9](\.?[0-9]){15}|[0-9][eE]|\.[0-9]*0([^0-9]|$)")
+_NUMBER_PARTS = _d.string(r"-?([0-9]+)(?:\.([0-9]+))?(?:[eE]([-+]?[0-9]+))?")
 # ISO-8601 as pipeline/sample_values.py reads it, without and with an offset.
 _STAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
 _OFFSET = r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)"
@@ -56,8 +58,9 @@ def observed_fields_sql(source: str) -> str:
     )
     text_kind = (
         f"CASE WHEN t <> 'VARCHAR' THEN NULL "
-        f"WHEN regexp_full_match(s, {literal(_STAMP + _OFFSET)}) AND TRY_CAST(s AS TIMESTAMPTZ) IS NOT NULL "
-        f"THEN 'timestamptz' WHEN regexp_full_match(s, {literal(_STAMP)}) "
+        f"WHEN regexp_full_match(s, {_d.string(_STAMP + _OFFSET)}) "
+        "AND TRY_CAST(s AS TIMESTAMPTZ) IS NOT NULL "
+        f"THEN 'timestamptz' WHEN regexp_full_match(s, {_d.string(_STAMP)}) "
         f"AND TRY_CAST(s AS TIMESTAMP) IS NOT NULL THEN 'timestamp' ELSE 'text' END"
     )
     return (

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 
-from pipefix.engines.base import literal
+from pipefix.engines.sql.dialects import DUCKDB
+
+_d = DUCKDB  # the judge's SQL: DuckDB's, whatever the warehouse
 
 # DuckDB evaluates both sides of AND, and json_type() raises on malformed JSON: only a CASE
 # guards it. Every test of "is this record a JSON object" goes through this expression. Valid
@@ -22,16 +24,16 @@ INTEGER_JSON = "('BIGINT', 'UBIGINT')"
 
 # Whitespace as Python's str.isspace() sees it (what the CSV and fallback JSONL readers strip):
 # a line of nothing else is blank, not a record, whichever reader reads it.
-BLANK_LINE = literal(r"[\t\n\x0b\x0c\r\x1c-\x1f\x{85}\pZ]*")
+BLANK_LINE = _d.string(r"[\t\n\x0b\x0c\r\x1c-\x1f\x{85}\pZ]*")
 
 # JSON numbers reach SQL through a double: `raw ->> path` gives the double's shortest text, so
 # 0.3000000000000000000001 comes out as 0.3. That text is exact for a number of at most 15
 # digits without an exponent; a record with any other number (or what looks like one) has its
 # decimal fields read from its own text instead, split into JSON tokens.
-MAYBE_INEXACT = literal(r"[0-9](\.?[0-9]){15}|[0-9][eE]")
-TOKENS = literal(r'"([^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
-NUMBER = literal(r"-?([0-9]+)(\.([0-9]+))?([eE]([-+]?[0-9]+))?")
-PLAIN_DATE = literal(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MAYBE_INEXACT = _d.string(r"[0-9](\.?[0-9]){15}|[0-9][eE]")
+TOKENS = _d.string(r'"([^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+NUMBER = _d.string(r"-?([0-9]+)(\.([0-9]+))?([eE]([-+]?[0-9]+))?")
+PLAIN_DATE = _d.string(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def json_type_of(value: str, text: str) -> str:
@@ -53,7 +55,7 @@ def json_text_of(value: str, text: str) -> str:
 
 def json_path(field: str) -> str:
     """The field as a JSON Pointer: unlike a `$."..."` path it holds any key ("", a backslash ...)."""
-    return literal("/" + field.replace("~", "~0").replace("/", "~1"))
+    return _d.string("/" + field.replace("~", "~0").replace("/", "~1"))
 
 
 def pointer_sql(key: str) -> str:
@@ -65,7 +67,7 @@ def top_level_token(field: str, tokens: str) -> str:
     """The token of the value of top-level `field`, given the record's JSON tokens: the first
     string equal to the field (however escaped), directly inside the record, followed by ':'.
     The first, as `raw ->> path` reads a repeated key."""
-    return value_token(literal(json.dumps(field, ensure_ascii=False)), literal(field), tokens, PLAIN)
+    return value_token(_d.string(json.dumps(field, ensure_ascii=False)), _d.string(field), tokens, PLAIN)
 
 
 # A record without a backslash writes every key one way only (no escaped spelling of it).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from pipefix.engines.sql import records
 from pipefix.engines.sql.dialects import DUCKDB, Dialect
 from pipefix.engines.sql.dialects.base import placeholders
 from pipefix.engines.sql.records import IS_OBJECT, json_path
@@ -44,6 +45,18 @@ SCRATCH_REBUILD = re.compile(
 
 def count(table: str, where: str = "") -> str:
     return f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
+
+
+# A judged record (CHECKED) that loads, and one that is held: its reason is empty or not.
+ACCEPTED = "reason = ''"
+HELD = "reason <> ''"
+# A staged line holding only white space DuckDB's trim() keeps (tabs, form feeds, U+2028 ...).
+BLANK_LINE = f"regexp_full_match(raw, {records.BLANK_LINE})"
+
+
+def accepted_with_value(columns: Sequence[int]) -> str:
+    """An accepted record holding a value in one of these columns (by index: v_<i>)."""
+    return f"{ACCEPTED} AND ({' OR '.join(f'v_{i} IS NOT NULL' for i in columns)})"
 
 
 def restage(select: str) -> str:

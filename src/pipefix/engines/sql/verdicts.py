@@ -7,8 +7,9 @@ replays share this SQL, so a record is judged the same way whichever path it tak
 
 from __future__ import annotations
 
-from pipefix.engines.base import literal, number_literal, quote
-from pipefix.engines.conversion_sql import converted
+from pipefix.engines.sql.conversions import converted
+from pipefix.engines.sql.dialects import DUCKDB
+from pipefix.engines.sql.migration import LINEAGE_COLUMNS
 from pipefix.engines.sql.records import (
     INTEGER_JSON,
     IS_OBJECT,
@@ -22,7 +23,6 @@ from pipefix.engines.sql.records import (
     json_type_of,
     top_level_token,
 )
-from pipefix.engines.sql.tables import LINEAGE_COLUMNS
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import (
     Adapter,
@@ -33,6 +33,8 @@ from pipefix.pipeline.contracts import (
     decimal_scale,
 )
 from pipefix.pipeline.conversions import variants
+
+_d = DUCKDB  # the judge's SQL: DuckDB's, whatever the warehouse
 
 
 def _fits_scale(number: str, scale: int) -> str:
@@ -103,20 +105,22 @@ def _reasons(
     present = f"({jt} IS NOT NULL AND {jt} <> 'NULL')"
     schema = []
     if not column.nullable:
-        schema.append(f"CASE WHEN NOT {present} THEN {literal(name + ': missing')} END")
+        schema.append(f"CASE WHEN NOT {present} THEN {_d.string(name + ': missing')} END")
     got = f"{jt} || ' ' || left({text}, 40)"
     # With a variant, a value the column cannot keep is kept as sent there: no reason to hold it.
     if mapping is not None and not variant:
         sent = f"CASE WHEN {jt} = 'VARCHAR' THEN to_json(left({text}, 40))::VARCHAR ELSE left({text}, 40) END"
-        message = f"{literal(name + ': ')} || {sent} || {literal(' is not in the mapping ' + mapping)}"
+        message = f"{_d.string(name + ': ')} || {sent} || {_d.string(' is not in the mapping ' + mapping)}"
         schema.append(f"CASE WHEN {present} AND {value} IS NULL THEN {message} END")
     elif conversion is not None and not variant:
-        message = f"{literal(name + ': ')} || {got} || {literal(f' does not convert exactly ({conversion})')}"
+        message = (
+            f"{_d.string(name + ': ')} || {got} || {_d.string(f' does not convert exactly ({conversion})')}"
+        )
         schema.append(f"CASE WHEN {present} AND {value} IS NULL THEN {message} END")
     elif not variant:
         schema.append(
             f"CASE WHEN {present} AND {value} IS NULL THEN "
-            f"{literal(name + ': expected ' + column.type + ', got ')} || {got} END"
+            f"{_d.string(name + ': expected ' + column.type + ', got ')} || {got} END"
         )
     values = []
     scale = decimal_scale(column.type)
@@ -129,28 +133,28 @@ def _reasons(
         message = f"{name}: more digits after the point than {column.type} holds"
         schema.append(
             f"CASE WHEN {value} IS NOT NULL AND NOT {_fits_scale(exact, scale[1])} AND {wider} "
-            f"THEN {literal(message)} END"
+            f"THEN {_d.string(message)} END"
         )
         values.append(
             f"CASE WHEN {value} IS NOT NULL AND NOT {wider} "
-            f"THEN {literal(name + ': value not exact at this scale')} END"
+            f"THEN {_d.string(name + ': value not exact at this scale')} END"
         )
     if column.type == "double":
         # 1e309 is read as infinity: a number no double holds, not a value to load.
         values.append(
-            f"CASE WHEN NOT isfinite({value}) THEN {literal(name + ': number out of range for double')} END"
+            f"CASE WHEN NOT isfinite({value}) THEN {_d.string(name + ': number out of range for double')} END"
         )
     if column.min is not None:
-        message = literal(f"{name}: below minimum {column.min:g}")
-        values.append(f"CASE WHEN {value} < {number_literal(column.min)} THEN {message} END")
+        message = _d.string(f"{name}: below minimum {column.min:g}")
+        values.append(f"CASE WHEN {value} < {_d.number(column.min)} THEN {message} END")
     if column.max is not None:
-        message = literal(f"{name}: above maximum {column.max:g}")
-        values.append(f"CASE WHEN {value} > {number_literal(column.max)} THEN {message} END")
+        message = _d.string(f"{name}: above maximum {column.max:g}")
+        values.append(f"CASE WHEN {value} > {_d.number(column.max)} THEN {message} END")
     if column.values is not None:
-        allowed = ", ".join(literal(v) for v in column.values)
+        allowed = ", ".join(_d.string(v) for v in column.values)
         values.append(
             f"CASE WHEN {value} IS NOT NULL AND NOT list_contains([{allowed}], {value}::VARCHAR) "
-            f"THEN {literal(name + ': value not allowed: ')} || {value}::VARCHAR END"
+            f"THEN {_d.string(name + ': value not allowed: ')} || {value}::VARCHAR END"
         )
     return schema, values
 
@@ -168,7 +172,7 @@ def checked_records_sql(
     known = {c.name for c in contract.columns if c.name not in kept_in.values()}
     if adapter is not None:
         known |= adapter.consumed_fields
-    known_list = ", ".join(literal(k) for k in sorted(known))
+    known_list = ", ".join(_d.string(k) for k in sorted(known))
     unexpected = f"list_filter(json_keys(raw), lambda k: NOT list_contains([{known_list}], k))"
     # Names shown as sent, quoted when they are not plain words (an empty key, a comma ...).
     shown = (
@@ -238,7 +242,7 @@ def checked_records_sql(
             # (the value is read from the new name only): held with the reason, never lost.
             held = f"{column.name}: sent under its old name after the rename to {transform.source}"
             schema_reasons.append(
-                f"CASE WHEN json_type(raw, {json_path(column.name)}) IS NOT NULL THEN {literal(held)} END"
+                f"CASE WHEN json_type(raw, {json_path(column.name)}) IS NOT NULL THEN {_d.string(held)} END"
             )
         value_reasons += bad_values
     objects = f"SELECT * FROM {source} WHERE {IS_OBJECT}"
@@ -363,7 +367,7 @@ def _with_duplicate_keys(contract: Contract, judged: str, existing_keys: str | N
     index = contract.column_names.index(contract.key)
     key = f"v_{index}"
     good = "(schema_reason = '' AND value_reason = '')"
-    existing = existing_keys or f"SELECT {quote(contract.key)} AS k FROM {quote(contract.table)}"
+    existing = existing_keys or f"SELECT {_d.ident(contract.key)} AS k FROM {_d.ident(contract.table)}"
     # Compared as values of the key's type, not as text: -0.0 and 0.0 are one double key, and
     # keys fetched from another warehouse come as that warehouse's text.
     typed = physical_type(contract.columns[index].type)
@@ -386,7 +390,7 @@ def _with_duplicate_keys(contract: Contract, judged: str, existing_keys: str | N
     duplicate = (
         f"CASE WHEN {good} AND {key} IS NOT NULL AND (EXISTS (SELECT 1 FROM _repeated AS r "
         f"WHERE r.batch_id = j.batch_id AND r.line_no = j.line_no) OR {key} IN "
-        f"(SELECT k FROM _taken)) THEN {literal(contract.key + ': duplicate key')} ELSE value_reason END"
+        f"(SELECT k FROM _taken)) THEN {_d.string(contract.key + ': duplicate key')} ELSE value_reason END"
     )
     return (
         f"WITH _judged AS MATERIALIZED ({judged}), _repeated AS ({repeated}), _taken AS ({taken}) "
@@ -395,9 +399,9 @@ def _with_duplicate_keys(contract: Contract, judged: str, existing_keys: str | N
 
 
 def insert_conforming_sql(contract: Contract, checked: str, step: int) -> str:
-    columns = ", ".join([quote(c) for c in contract.column_names] + list(LINEAGE_COLUMNS))
+    columns = ", ".join([_d.ident(c) for c in contract.column_names] + list(LINEAGE_COLUMNS))
     values = ", ".join([f"v_{i}" for i in range(len(contract.columns))])
-    table = quote(contract.table)
+    table = _d.ident(contract.table)
     return (
         f"INSERT INTO {table} ({columns}) SELECT {values}, batch_id, line_no, {int(step)} "
         f"FROM {checked} AS c WHERE reason = '' AND NOT EXISTS (SELECT 1 FROM {table} AS t "

@@ -9,17 +9,19 @@ so the conversions are the same whatever the warehouse.
 
 from __future__ import annotations
 
-from pipefix.engines.base import literal
+from pipefix.engines.sql.dialects import DUCKDB
 from pipefix.engines.types import physical_type
 from pipefix.pipeline.contracts import ColumnTransform, TransformKind, decimal_scale
 from pipefix.pipeline.conversions import EPOCH_KINDS, EPOCH_UNITS, has_zone, unpadded
 from pipefix.pipeline.vocabulary import WHITESPACE, fold
 
-_NUMBER = literal(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_d = DUCKDB  # the judge's SQL: DuckDB's, whatever the warehouse
+
+_NUMBER = _d.string(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 # An epoch number as written: digits, and a fraction maybe; no sign, no exponent.
-_EPOCH = literal(r"([0-9]+)(\.([0-9]+))?")
+_EPOCH = _d.string(r"([0-9]+)(\.([0-9]+))?")
 # A zone at the end of a timestamp's text: a numeric offset, or a name for UTC.
-_ZONE = literal(r"^(.*) ([+-][0-9]{4}|GMT|UTC|UT|Z)$")
+_ZONE = _d.string(r"^(.*) ([+-][0-9]{4}|GMT|UTC|UT|Z)$")
 _UNIT_OF_KIND = {kind: unit for unit, kind in EPOCH_KINDS.items()}
 
 
@@ -50,8 +52,8 @@ def mapped(transform: ColumnTransform, logical: str, jt: str, text: str) -> str:
         return "NULL"
     words = dict.fromkeys(fold(sent) for sent, _ in transform.mapping)
     stored = {fold(sent): value for sent, value in transform.mapping}
-    whens = " ".join(f"WHEN {literal(word)} THEN {literal(stored[word])}" for word in words)
-    value = f"CASE lower(trim({text}, {literal(WHITESPACE)})) {whens} END"
+    whens = " ".join(f"WHEN {_d.string(word)} THEN {_d.string(stored[word])}" for word in words)
+    value = f"CASE lower(trim({text}, {_d.string(WHITESPACE)})) {whens} END"
     if logical == "boolean":
         return f"CASE WHEN {jt} IN ('VARCHAR', 'BIGINT', 'UBIGINT') THEN ({value})::BOOLEAN END"
     return f"CASE WHEN {jt} = 'VARCHAR' THEN {value} END"
@@ -94,8 +96,8 @@ def _from_epoch(unit: str, jt: str, text: str) -> str:
 def _rewritten(parsed: str, pattern: str, text: str) -> str:
     """Whether `parsed`, written back under `pattern` (zero-padded or not), is `text` again."""
     return (
-        f"(strftime({parsed}, {literal(pattern)}) = {text} "
-        f"OR strftime({parsed}, {literal(unpadded(pattern))}) = {text})"
+        f"(strftime({parsed}, {_d.string(pattern)}) = {text} "
+        f"OR strftime({parsed}, {_d.string(unpadded(pattern))}) = {text})"
     )
 
 
@@ -103,7 +105,7 @@ def _from_format(pattern: str, jt: str, text: str) -> str:
     """A timestamp written in `pattern`. Without a zone it is stored as written; with one (a
     numeric offset, or GMT/UTC/UT/Z) it is stored in UTC, as an ISO 8601 offset is."""
     if not has_zone(pattern):
-        parsed = f"try_strptime({text}, {literal(pattern)})"
+        parsed = f"try_strptime({text}, {_d.string(pattern)})"
         return f"CASE WHEN {jt} = 'VARCHAR' AND {_rewritten(parsed, pattern, text)} THEN {parsed} END"
     local_pattern = pattern.removesuffix(" %z")
     local = f"regexp_extract({text}, {_ZONE}, 1)"
@@ -114,7 +116,7 @@ def _from_format(pattern: str, jt: str, text: str) -> str:
         f"CASE WHEN {zone} IN ('GMT', 'UTC', 'UT', 'Z') THEN 0 WHEN {hours} < 24 AND {minutes} < 60 "
         f"THEN (CASE WHEN starts_with({zone}, '-') THEN -1 ELSE 1 END) * ({hours} * 60 + {minutes}) END"
     )
-    parsed = f"try_strptime({local}, {literal(local_pattern)})"
+    parsed = f"try_strptime({local}, {_d.string(local_pattern)})"
     return (
         f"CASE WHEN {jt} = 'VARCHAR' AND regexp_full_match({text}, {_ZONE}) "
         f"AND {_rewritten(parsed, local_pattern, local)} AND ({offset}) IS NOT NULL "
